@@ -1,0 +1,4 @@
+//! `fusebox-benches`: criterion benchmarks.
+//!
+//! **Placeholder.** Nothing is implemented yet.
+#![deny(missing_docs)]

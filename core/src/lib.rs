@@ -1,0 +1,2 @@
+//! fusebox-core (work in progress)
+#![no_std]
