@@ -1,4 +1,16 @@
-//! `fusebox-benches`: criterion benchmarks.
+//! `fusebox-benches`: fusebox next to the breakers a user would otherwise pick.
 //!
-//! **Placeholder.** Nothing is implemented yet.
+//! Everything the criterion groups (`benches/breakers.rs`), the contention
+//! binary (`src/bin/scaling.rs`) and the allocation test (`tests/alloc.rs`)
+//! share lives here, so each scenario is configured once:
+//!
+//! - [`workload`]: the protected "dependency" and the 5 % failure pattern;
+//! - [`floor`]: the baselines, a bare call and the atomic floor;
+//! - [`peers`]: `failsafe` 1.3 and `recloser` 1.4, each config documented;
+//!
+//! Figures and the commands that produce them are in `benches/RESULTS.md`.
 #![deny(missing_docs)]
+
+pub mod floor;
+pub mod peers;
+pub mod workload;
