@@ -7,10 +7,12 @@
 //! - [`workload`]: the protected "dependency" and the 5 % failure pattern;
 //! - [`floor`]: the baselines, a bare call and the atomic floor;
 //! - [`peers`]: `failsafe` 1.3 and `recloser` 1.4, each config documented;
+//! - [`subject`]: one protected call through any of them, for the scaling loop.
 //!
 //! Figures and the commands that produce them are in `benches/RESULTS.md`.
 #![deny(missing_docs)]
 
 pub mod floor;
 pub mod peers;
+pub mod subject;
 pub mod workload;
