@@ -163,6 +163,11 @@ impl Model {
         self.deadline = self.now.saturating_add(d);
     }
 
+    /// The backoff level of a re-opening from the current episode.
+    fn next_level(&self) -> u32 {
+        (self.k + 1).min(self.cfg.max_backoff_level)
+    }
+
     /// The due moves that `try_acquire` and `state()` perform.
     fn poll(&mut self) {
         match self.state {
@@ -175,7 +180,7 @@ impl Model {
                     .max_half_open_wait
                     .is_some_and(|w| self.now >= self.half_open_since + w) =>
             {
-                self.open(self.k + 1, 0, Reason::HalfOpenTimeout)
+                self.open(self.next_level(), 0, Reason::HalfOpenTimeout)
             }
             _ => {}
         }
@@ -247,8 +252,8 @@ impl Model {
             State::HalfOpen => {
                 match outcome {
                     Outcome::Ignored => self.admitted -= 1,
-                    Outcome::Failure => self.open(self.k + 1, 0, Reason::ProbeFailed),
-                    Outcome::Success if slow => self.open(self.k + 1, 0, Reason::ProbeSlow),
+                    Outcome::Failure => self.open(self.next_level(), 0, Reason::ProbeFailed),
+                    Outcome::Success if slow => self.open(self.next_level(), 0, Reason::ProbeSlow),
                     Outcome::Success => {
                         self.succeeded += 1;
                         if self.succeeded >= self.cfg.success_threshold {
@@ -321,7 +326,7 @@ impl Model {
                 Recorded::Counted
             }
             State::HalfOpen => {
-                self.open(self.k + 1, hint, Reason::TripHint);
+                self.open(self.next_level(), hint, Reason::TripHint);
                 Recorded::Counted
             }
             State::Open | State::ForcedOpen => {

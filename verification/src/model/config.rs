@@ -101,6 +101,8 @@ pub struct Config {
     pub on_abandon: Abandon,
     /// Extra rule over the window counts.
     pub trip_predicate: Option<fn(&Counts) -> bool>,
+    /// The backoff level saturates here (the width of its field in the core).
+    pub max_backoff_level: u32,
 }
 
 impl Config {
@@ -124,6 +126,7 @@ impl Config {
             max_trip_hint: 600_000,
             on_abandon: Abandon::Ignore,
             trip_predicate: None,
+            max_backoff_level: 31,
         }
     }
 
@@ -131,7 +134,12 @@ impl Config {
     ///
     /// Jitter multiplies the raw duration before the clamp to `max`
     /// (DESIGN.md §13). Arithmetic is exact (rationals in u128), saturating.
+    /// Decision: an open period is at least one tick.
     pub fn open_duration(&self, k: u32, epoch: u64) -> u64 {
+        self.raw_open_duration(k, epoch).max(1)
+    }
+
+    fn raw_open_duration(&self, k: u32, epoch: u64) -> u64 {
         let jitter = |raw: u64| -> u64 {
             if self.jitter_bp == 0 {
                 return raw;

@@ -1,0 +1,79 @@
+//! Invariant (d) of DESIGN.md §7: no outcome recorded in the current window
+//! is lost or counted twice, in count windows (shared ticket) and striped
+//! time windows (including a stale bucket that two threads reset at once).
+#![cfg(fusebox_loom)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{breaker, model, thread};
+use fusebox_core::{Breaker, Config, CountWindow, Outcome, Ratio, TimeWindow, Window};
+
+/// Rate rules that cannot fire before `minimum_calls` = 8 outcomes.
+fn config() -> Config {
+    Config::builder()
+        .failure_rate(Ratio::from_basis_points(10_000))
+        .slow_call_rate(Ratio::from_basis_points(10_000))
+        .slow_call_duration(Duration::from_millis(10))
+        .minimum_calls(8)
+        .window_span(Duration::from_millis(20))
+        .build()
+        .unwrap()
+}
+
+/// Records `outcomes` (outcome, duration ms) from one thread each at `now`;
+/// returns the window counts.
+fn record_concurrently<W: Window + 'static>(
+    now: u64,
+    outcomes: &[(Outcome, u64)],
+) -> (u32, u32, u32) {
+    let b = breaker::<W>(config(), 0);
+    // Outcomes of an earlier slot; at `now` they must have expired.
+    if now > 0 {
+        for _ in 0..2 {
+            b.try_acquire().unwrap().failure();
+        }
+        b.clock().set(now);
+    }
+    let threads: Vec<_> = outcomes
+        .iter()
+        .map(|&(o, ms)| {
+            let p = Breaker::try_acquire_owned(b.clone()).unwrap();
+            thread::spawn(move || p.record_with_duration(o, Duration::from_millis(ms)))
+        })
+        .collect();
+    for t in threads {
+        assert_eq!(t.join().unwrap(), fusebox_core::Recorded::Counted);
+    }
+    let w = b.snapshot().window;
+    (w.calls, w.failures, w.slow)
+}
+
+const THREE: [(Outcome, u64); 3] = [
+    (Outcome::Failure, 10),
+    (Outcome::Success, 0),
+    (Outcome::Failure, 0),
+];
+
+#[test]
+fn count_window_keeps_every_concurrent_outcome_once() {
+    model(|| assert_eq!(record_concurrently::<CountWindow<4>>(0, &THREE), (3, 2, 1)));
+}
+
+#[test]
+fn striped_time_window_keeps_every_concurrent_outcome_once() {
+    model(|| {
+        assert_eq!(
+            record_concurrently::<TimeWindow<2, 2>>(0, &THREE),
+            (3, 2, 1)
+        )
+    });
+}
+
+#[test]
+fn two_threads_resetting_one_stale_bucket_lose_neither_outcome() {
+    // Slot 2 reuses bucket 0 of slot 0; both records find its stamp stale.
+    let two = [(Outcome::Success, 10), (Outcome::Failure, 0)];
+    model(move || assert_eq!(record_concurrently::<TimeWindow<2>>(20, &two), (2, 1, 1)));
+}

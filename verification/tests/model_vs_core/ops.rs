@@ -1,0 +1,209 @@
+//! Random configurations and operation sequences.
+
+use fusebox_verification::model::{self, Abandon, Backoff, Outcome, WindowKind};
+use proptest::prelude::*;
+use proptest::sample::Index;
+
+/// Which monomorphised window type the core runs with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WindowType {
+    None,
+    Count1,
+    Count3,
+    Count8,
+    Time1,
+    Time4,
+    /// Four buckets over two stripes.
+    Time4Striped,
+}
+
+pub const NO_WINDOW: &[WindowType] = &[WindowType::None];
+pub const COUNT_WINDOWS: &[WindowType] =
+    &[WindowType::Count1, WindowType::Count3, WindowType::Count8];
+pub const TIME_WINDOWS: &[WindowType] = &[
+    WindowType::Time1,
+    WindowType::Time4,
+    WindowType::Time4Striped,
+];
+
+/// A generated breaker: the window type plus the model's config (ticks of a
+/// 1 kHz manual clock, so every duration is a whole number of milliseconds).
+#[derive(Clone, Debug)]
+pub struct Setup {
+    pub window: WindowType,
+    pub cfg: model::Config,
+}
+
+/// How a permit is completed.
+#[derive(Clone, Copy, Debug)]
+pub enum Via {
+    /// `record_with_duration(outcome, ticks)`.
+    WithDuration(u64),
+    /// `record(outcome)`: the core measures the duration from the acquire.
+    Measured,
+    /// `success()` / `failure()` / `ignore()`.
+    Shortcut,
+}
+
+#[derive(Clone, Debug)]
+pub enum Op {
+    Acquire,
+    Record(Index, Outcome, Via),
+    Drop(Index),
+    TripFor(Index, u64),
+    Advance(u64),
+    /// Advance exactly to the next due move (deadline or half-open expiry),
+    /// minus the given ticks (0 or 1).
+    AdvanceToDue(u64),
+    State,
+    ForceOpen,
+    MetricsOnly,
+    Disable,
+    Reset,
+    ForceClosed,
+    TransitionToHalfOpen,
+}
+
+pub fn ops(max_len: usize) -> impl Strategy<Value = Vec<Op>> {
+    proptest::collection::vec(op(), 1..max_len)
+}
+
+fn outcome() -> impl Strategy<Value = Outcome> {
+    prop_oneof![
+        4 => Just(Outcome::Success),
+        4 => Just(Outcome::Failure),
+        1 => Just(Outcome::Ignored),
+    ]
+}
+
+fn via() -> impl Strategy<Value = Via> {
+    prop_oneof![
+        3 => (0u64..60).prop_map(Via::WithDuration),
+        1 => Just(Via::Measured),
+        1 => Just(Via::Shortcut),
+    ]
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        12 => Just(Op::Acquire),
+        14 => (any::<Index>(), outcome(), via()).prop_map(|(i, o, v)| Op::Record(i, o, v)),
+        2 => any::<Index>().prop_map(Op::Drop),
+        2 => (any::<Index>(), 0u64..1_200).prop_map(|(i, h)| Op::TripFor(i, h)),
+        6 => prop_oneof![Just(0u64), 1u64..20, 1u64..400].prop_map(Op::Advance),
+        4 => (0u64..2).prop_map(Op::AdvanceToDue),
+        2 => Just(Op::State),
+        1 => Just(Op::ForceOpen),
+        1 => Just(Op::MetricsOnly),
+        1 => Just(Op::Disable),
+        1 => Just(Op::Reset),
+        1 => Just(Op::ForceClosed),
+        1 => Just(Op::TransitionToHalfOpen),
+    ]
+}
+
+/// Rate thresholds: the round ones users pick, plus any basis point.
+fn rate_bp() -> impl Strategy<Value = u32> {
+    prop_oneof![
+        prop::sample::select(vec![2_500u32, 5_000, 6_667, 10_000]),
+        1u32..=10_000
+    ]
+}
+
+fn backoff(open_for: u64) -> impl Strategy<Value = Backoff> {
+    // Multiples of 0.5 only: the model computes base * m^k exactly, and a
+    // whole-number multiplier cannot differ from any rounding order.
+    let multiplier = prop::sample::select(vec![10_000u32, 15_000, 20_000, 30_000]);
+    prop_oneof![
+        Just(Backoff::Constant),
+        (proptest::option::of(1u64..200), multiplier, 0u64..800).prop_map(
+            move |(base, m, extra)| {
+                Backoff::Exponential {
+                    base,
+                    multiplier_bp: m,
+                    max: base.unwrap_or(open_for).max(open_for) + extra,
+                }
+            }
+        ),
+        (proptest::option::of(1u64..200), 0u64..100, 0u64..800).prop_map(
+            move |(base, step, extra)| {
+                Backoff::Linear {
+                    base,
+                    step,
+                    max: base.unwrap_or(open_for).max(open_for) + extra,
+                }
+            }
+        ),
+    ]
+}
+
+fn predicate_two_failures(c: &model::Counts) -> bool {
+    c.failures >= 2 && c.failures * 2 > c.calls
+}
+
+/// A valid configuration over one of `windows`.
+pub fn setup(windows: &[WindowType], jitter: bool) -> impl Strategy<Value = Setup> {
+    let window = prop::sample::select(windows.to_vec());
+    let rules = (
+        proptest::option::of(1u32..6),
+        proptest::option::of(rate_bp()),
+        proptest::option::of(rate_bp()),
+        proptest::option::of(1u64..50),
+        1u32..10,
+        any::<bool>(),
+    );
+    let timing = (1u64..200, 1u64..25)
+        .prop_flat_map(|(open_for, bucket)| (Just(open_for), Just(bucket), backoff(open_for)));
+    let half_open = (
+        1u32..5,
+        1u32..5,
+        proptest::option::of(1u64..300),
+        1u64..1_000,
+    );
+    let misc = (
+        if jitter {
+            (0u32..5_000).boxed()
+        } else {
+            Just(0u32).boxed()
+        },
+        any::<u32>(),
+        prop_oneof![Just(Abandon::Ignore), Just(Abandon::Failure)],
+    );
+    (window, rules, timing, half_open, misc).prop_map(|(window, rules, timing, half_open, misc)| {
+        let (consecutive, failure_rate, slow_rate, slow_duration, minimum_calls, predicate) = rules;
+        let (open_for, bucket, backoff) = timing;
+        let (permits, threshold, max_wait, max_hint) = half_open;
+        let (jitter_bp, seed, on_abandon) = misc;
+        let mut cfg = model::Config::new(open_for);
+        cfg.window = match window {
+            WindowType::None => WindowKind::None,
+            WindowType::Count1 => WindowKind::Count { size: 1 },
+            WindowType::Count3 => WindowKind::Count { size: 3 },
+            WindowType::Count8 => WindowKind::Count { size: 8 },
+            WindowType::Time1 => WindowKind::Time {
+                buckets: 1,
+                span: bucket,
+            },
+            WindowType::Time4 | WindowType::Time4Striped => WindowKind::Time {
+                buckets: 4,
+                span: 4 * bucket,
+            },
+        };
+        let has_window = window != WindowType::None;
+        cfg.consecutive_failures = consecutive;
+        cfg.slow_call_duration = slow_duration;
+        cfg.failure_rate_bp = failure_rate.filter(|_| has_window);
+        cfg.slow_call_rate_bp = slow_rate.filter(|_| has_window && slow_duration.is_some());
+        cfg.minimum_calls = minimum_calls;
+        cfg.trip_predicate = (predicate && has_window).then_some(predicate_two_failures as _);
+        cfg.backoff = backoff;
+        cfg.half_open_permits = permits;
+        cfg.success_threshold = threshold.min(permits);
+        cfg.max_half_open_wait = max_wait;
+        cfg.max_trip_hint = max_hint;
+        cfg.jitter_bp = jitter_bp;
+        cfg.jitter_seed = seed;
+        cfg.on_abandon = on_abandon;
+        Setup { window, cfg }
+    })
+}
