@@ -7,7 +7,11 @@ fn main() {
     let target = env::var("TARGET").expect("TARGET");
     // lm3s6965evb (M3) and mps2-an386 (M4F): 256K flash, 64K RAM used.
     // micro:bit nRF51822 (M0): 256K flash, 16K RAM.
-    let ram = if target.starts_with("thumbv6m") { "16K" } else { "64K" };
+    let ram = if target.starts_with("thumbv6m") {
+        "16K"
+    } else {
+        "64K"
+    };
     fs::write(
         out.join("memory.x"),
         format!(

@@ -20,7 +20,10 @@ use cortex_m::peripheral::SYST;
 
 /// Ticks per second of this driver.
 pub const TICK_HZ: u64 = 10_000;
-const _: () = assert!(embassy_time_driver::TICK_HZ == TICK_HZ, "enable embassy-time/tick-hz-10_000");
+const _: () = assert!(
+    embassy_time_driver::TICK_HZ == TICK_HZ,
+    "enable embassy-time/tick-hz-10_000"
+);
 
 /// The clock starts 0.2 s before its low 32 bits wrap, so every run crosses
 /// 2^32 ticks mid-outage: the 64-bit extension here and fusebox's wrap-aware
@@ -60,7 +63,10 @@ pub fn on_tick() {
     if counter & 0x7FFF_FFFF == 0 {
         // Release: pairs with the Acquire load in `now`, which then sees the
         // counter value that completed this half-period.
-        PERIOD.store(PERIOD.load(Ordering::Relaxed).wrapping_add(1), Ordering::Release);
+        PERIOD.store(
+            PERIOD.load(Ordering::Relaxed).wrapping_add(1),
+            Ordering::Release,
+        );
     }
 }
 

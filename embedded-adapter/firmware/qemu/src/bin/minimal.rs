@@ -1,12 +1,27 @@
-//! Baseline firmware: the same harness as `minimal` (SysTick time driver,
-//! semihosting output and exit) without any breaker, so that
-//! `llvm-size minimal - baseline` is what fusebox adds to a firmware.
+//! `baseline` plus one static breaker used the way a firmware would: a
+//! permit per call, outcomes recorded, the state read. `llvm-size minimal`
+//! minus `llvm-size baseline` is what fusebox adds to a firmware.
 #![no_std]
 #![no_main]
 
+use core::time::Duration;
+
 use cortex_m_rt::{entry, exception};
+use fusebox_core::{Config, State};
+use fusebox_embedded::{EmbassyBreaker, EmbassyClock};
 use fusebox_qemu::{report, time};
 use panic_semihosting as _;
+
+const CONFIG: Config = match Config::builder()
+    .consecutive_failures(3)
+    .open_for(Duration::from_millis(5))
+    .build()
+{
+    Ok(c) => c,
+    Err(_) => panic!("bad breaker config"),
+};
+
+static UPLINK: EmbassyBreaker = EmbassyBreaker::new(EmbassyClock, CONFIG);
 
 #[exception]
 fn SysTick() {
@@ -21,5 +36,21 @@ fn main() -> ! {
     time::spin_for(10);
     let elapsed = start.elapsed().as_ticks();
     report::check(elapsed >= 10, "embassy-time advances on SysTick");
+
+    for ok in [true, false, false, false] {
+        if let Ok(permit) = UPLINK.try_acquire() {
+            let _ = if ok {
+                permit.success()
+            } else {
+                permit.failure()
+            };
+        }
+    }
+    report::check(UPLINK.state() == State::Open, "3 failures open the breaker");
+    time::spin_for(50);
+    report::check(
+        UPLINK.try_acquire().is_ok(),
+        "a probe after the open period",
+    );
     report::finish()
 }

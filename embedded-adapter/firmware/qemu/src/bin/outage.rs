@@ -1,25 +1,499 @@
-//! Baseline firmware: the same harness as `minimal` (SysTick time driver,
-//! semihosting output and exit) without any breaker, so that
-//! `llvm-size minimal - baseline` is what fusebox adds to a firmware.
+//! The scripted outage, run by CI in QEMU on a Cortex-M3 (native CAS) and a
+//! Cortex-M0 (no CAS: the critical-section path).
+//!
+//! 1. Thread mode drives a breaker through an outage: trip, reject, half-open,
+//!    a cancelled probe, a failed probe with backoff, recovery, a second trip
+//!    whose backoff starts over. Every state, permit, `retry_after` and logged
+//!    transition is checked.
+//! 2. The PendSV handler runs the same script on a second breaker, with
+//!    SysTick preempting it to move the clock.
+//! 3. A permit taken in thread mode goes stale when an interrupt trips the
+//!    breaker under it.
+//! 4. Stress: thread mode and the SysTick handler (10 kHz) hammer one shared
+//!    breaker; afterwards every transition is accounted for and the
+//!    half-open limit held at every sample.
+//!
+//! Exits through semihosting: 0 if every check passed, 1 otherwise (a panic
+//! exits 1 too, and a hang is killed by the runner's `timeout`).
 #![no_std]
 #![no_main]
 
+use core::sync::atomic::{AtomicBool, AtomicU32 as LoadStoreU32, Ordering};
+use core::time::Duration;
+
+use cortex_m::peripheral::scb::SystemHandler;
+use cortex_m::peripheral::SCB;
 use cortex_m_rt::{entry, exception};
+use cortex_m_semihosting::hprintln;
+use fusebox_core::{
+    Backoff, Breaker, Config, NoWindow, Observer, Permit, Ratio, Recorded, State, Transition,
+    TransitionReason,
+};
+use fusebox_embedded::{EmbassyClock, EventQueue, QueueObserver};
+use fusebox_qemu::report::{check, check_eq};
 use fusebox_qemu::{report, time};
 use panic_semihosting as _;
+use portable_atomic::AtomicU32;
 
-#[exception]
-fn SysTick() {
-    time::on_tick();
+/// Ticks of the firmware clock (100 us) in a millisecond.
+const TICKS_PER_MS: u64 = time::TICK_HZ / 1_000;
+
+const fn unwrap(config: Result<Config, fusebox_core::ConfigError>) -> Config {
+    match config {
+        Ok(c) => c,
+        Err(_) => panic!("bad breaker config"),
+    }
 }
+
+/// 3 failures in a row trip it; open 20 ms, doubling per failed probe up to
+/// 80 ms; 2 probes per half-open episode, both must succeed.
+const OUTAGE: Config = unwrap(
+    Config::builder()
+        .consecutive_failures(3)
+        .open_for(Duration::from_millis(20))
+        .backoff(Backoff::Exponential {
+            base: None,
+            multiplier: Ratio::from_basis_points(20_000),
+            max: Duration::from_millis(80),
+        })
+        .half_open_permits(2)
+        .success_threshold(2)
+        .build(),
+);
+
+type OutageBreaker = Breaker<EmbassyClock, NoWindow, QueueObserver<'static, 16>>;
+
+static EVENTS: EventQueue<16> = EventQueue::new();
+
+const fn outage_breaker(name: &'static str) -> OutageBreaker {
+    match Breaker::with_observer(EmbassyClock, OUTAGE, EVENTS.observer(name)) {
+        Ok(b) => b,
+        Err(_) => panic!("bad breaker config"),
+    }
+}
+
+static THREAD_BREAKER: OutageBreaker = outage_breaker("thread");
+static ISR_BREAKER: OutageBreaker = outage_breaker("isr");
+
+/// What PendSV does when pended (load/store only: the M0 has no CAS).
+static PENDSV_JOB: LoadStoreU32 = LoadStoreU32::new(0);
+const JOB_OUTAGE_SCRIPT: u32 = 1;
+const JOB_TRIP_THREAD_BREAKER: u32 = 2;
 
 #[entry]
 fn main() -> ! {
     let mut cp = cortex_m::Peripherals::take().unwrap();
+    // SysTick (the clock) must preempt PendSV (where the script runs too).
+    // SAFETY: set once before any priority-based sharing exists; this
+    // firmware uses no priority-based critical sections.
+    unsafe {
+        cp.SCB.set_priority(SystemHandler::SysTick, 0x00);
+        cp.SCB.set_priority(SystemHandler::PendSV, 0xC0);
+    }
     time::start(&mut cp.SYST);
-    let start = embassy_time::Instant::now();
-    time::spin_for(10);
-    let elapsed = start.elapsed().as_ticks();
-    report::check(elapsed >= 10, "embassy-time advances on SysTick");
+    hprintln!(
+        "fusebox outage on {}: clock at {} ticks, 32-bit wrap in {} ms",
+        env!("FW_TARGET"),
+        time::now(),
+        ((1u64 << 32) - time::now()) / TICKS_PER_MS
+    );
+
+    hprintln!("-- thread mode --");
+    outage_script(&THREAD_BREAKER);
+    check_logged_outage("thread");
+
+    hprintln!("-- PendSV handler --");
+    run_in_pendsv(JOB_OUTAGE_SCRIPT);
+    check_logged_outage("isr");
+    check(
+        time::now() > 1 << 32,
+        "the clock crossed 2^32 ticks during the outages",
+    );
+
+    hprintln!("-- preemption --");
+    stale_permit_after_interrupt_trip();
+
+    hprintln!("-- interrupt vs thread stress --");
+    stress::run(&mut cp.SYST);
+
+    check(!cfg!(feature = "force-fail"), "force-fail feature is off");
     report::finish()
+}
+
+#[exception]
+fn SysTick() {
+    time::on_tick();
+    stress::on_systick();
+}
+
+#[exception]
+fn PendSV() {
+    match PENDSV_JOB.load(Ordering::Acquire) {
+        JOB_OUTAGE_SCRIPT => outage_script(&ISR_BREAKER),
+        JOB_TRIP_THREAD_BREAKER => {
+            for _ in 0..3 {
+                if let Ok(p) = THREAD_BREAKER.try_acquire() {
+                    let _ = p.failure();
+                }
+            }
+        }
+        _ => {}
+    }
+    PENDSV_JOB.store(0, Ordering::Release);
+}
+
+fn run_in_pendsv(job: u32) {
+    PENDSV_JOB.store(job, Ordering::Release);
+    SCB::set_pendsv();
+    // PendSV runs before the next instruction in thread mode; wait anyway.
+    while PENDSV_JOB.load(Ordering::Acquire) != 0 {
+        cortex_m::asm::nop();
+    }
+}
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+fn failures(b: &OutageBreaker, n: u32) {
+    for _ in 0..n {
+        match b.try_acquire() {
+            Ok(p) => check_eq(p.failure(), Recorded::Counted, "failure counted"),
+            Err(_) => check(false, "closed breaker permits"),
+        }
+    }
+}
+
+/// Polls `try_acquire` until it permits; returns the permit and the ticks
+/// waited. Fails (and gives up) after a second.
+fn wait_for_probe(b: &'static OutageBreaker) -> Option<(Permit<&'static OutageBreaker>, u64)> {
+    let start = time::now();
+    while time::now() - start < time::TICK_HZ {
+        if let Ok(p) = b.try_acquire() {
+            return Some((p, time::now() - start));
+        }
+    }
+    check(false, "a probe was permitted within 1 s");
+    None
+}
+
+/// Checks that an open breaker rejects with `retry_after` in
+/// `(open - 1 ms, open + 1 ms]`, then that the first probe comes no earlier
+/// than `retry_after` and at most 2 ticks after it.
+fn open_period(b: &'static OutageBreaker, open_ms: u64) -> Option<Permit<&'static OutageBreaker>> {
+    let retry_after = match b.try_acquire() {
+        Err(r) => {
+            check_eq(r.state, State::Open, "open: rejected as Open");
+            r.retry_after.unwrap_or(Duration::ZERO)
+        }
+        Ok(_) => {
+            check(false, "open: rejected");
+            return None;
+        }
+    };
+    check(
+        retry_after > ms(open_ms - 1) && retry_after <= ms(open_ms + 1),
+        "open: retry_after is the open period",
+    );
+    let (probe, waited) = wait_for_probe(b)?;
+    let expected = retry_after.as_micros() as u64 * time::TICK_HZ / 1_000_000;
+    check(
+        waited + 1 >= expected && waited <= expected + 2,
+        "open: first probe exactly when retry_after ran out",
+    );
+    Some(probe)
+}
+
+fn outage_script(b: &'static OutageBreaker) {
+    check_eq(b.state(), State::Closed, "starts closed");
+    match b.try_acquire() {
+        Ok(p) => check_eq(p.success(), Recorded::Counted, "closed: success counted"),
+        Err(_) => check(false, "closed: permits"),
+    }
+
+    failures(b, 2);
+    check_eq(b.state(), State::Closed, "2 failures: still closed");
+    failures(b, 1);
+    check_eq(b.state(), State::Open, "3rd failure trips it");
+    check_eq(b.snapshot().backoff_level, 0, "first trip: backoff level 0");
+
+    let Some(first) = open_period(b, 20) else {
+        return;
+    };
+    check_eq(
+        first.state(),
+        State::HalfOpen,
+        "after 20 ms: half-open probe",
+    );
+    let second = b.try_acquire();
+    check(second.is_ok(), "half-open: second probe permitted");
+    match b.try_acquire() {
+        Err(r) => check(
+            r.state == State::HalfOpen && r.retry_after.is_none(),
+            "half-open: third call rejected, no retry_after",
+        ),
+        Ok(_) => check(false, "half-open: third call rejected"),
+    }
+    drop(second); // a cancelled probe gives its slot back
+    check_eq(
+        b.snapshot().half_open_admitted,
+        1,
+        "cancelled probe released its slot",
+    );
+    let second = b.try_acquire();
+    check(
+        second.is_ok(),
+        "half-open: slot reusable after the cancellation",
+    );
+
+    check_eq(first.failure(), Recorded::Counted, "probe failure counted");
+    check_eq(b.state(), State::Open, "failed probe reopens it");
+    check_eq(b.snapshot().backoff_level, 1, "reopened: backoff level 1");
+    if let Ok(p) = second {
+        check_eq(
+            p.success(),
+            Recorded::Stale,
+            "the other probe's late success is stale",
+        );
+    }
+    check_eq(b.state(), State::Open, "a stale success changes nothing");
+
+    let Some(first) = open_period(b, 40) else {
+        return;
+    };
+    let Ok(second) = b.try_acquire() else {
+        return check(false, "second probe after backoff");
+    };
+    check_eq(first.success(), Recorded::Counted, "probe 1 succeeds");
+    check_eq(
+        b.state(),
+        State::HalfOpen,
+        "1 of 2 successes: still half-open",
+    );
+    check_eq(second.success(), Recorded::Counted, "probe 2 succeeds");
+    check_eq(b.state(), State::Closed, "2 successes close it (recovered)");
+    check_eq(
+        b.snapshot().backoff_level,
+        0,
+        "closed: backoff level back to 0",
+    );
+
+    failures(b, 3);
+    check_eq(b.state(), State::Open, "second outage trips it again");
+    match b.try_acquire() {
+        Err(r) => check(
+            r.retry_after.is_some_and(|d| d <= ms(21)),
+            "backoff started over at 20 ms",
+        ),
+        Ok(_) => check(false, "second outage rejects"),
+    }
+    b.reset();
+    check_eq(b.state(), State::Closed, "reset closes it");
+}
+
+/// The transitions `outage_script` must have logged, in order.
+const EXPECTED: [(State, State, TransitionReason); 7] = [
+    (
+        State::Closed,
+        State::Open,
+        TransitionReason::ConsecutiveFailures,
+    ),
+    (
+        State::Open,
+        State::HalfOpen,
+        TransitionReason::OpenDeadlineReached,
+    ),
+    (State::HalfOpen, State::Open, TransitionReason::ProbeFailed),
+    (
+        State::Open,
+        State::HalfOpen,
+        TransitionReason::OpenDeadlineReached,
+    ),
+    (
+        State::HalfOpen,
+        State::Closed,
+        TransitionReason::ProbesSucceeded,
+    ),
+    (
+        State::Closed,
+        State::Open,
+        TransitionReason::ConsecutiveFailures,
+    ),
+    (State::Open, State::Closed, TransitionReason::Reset),
+];
+
+fn check_logged_outage(breaker: &str) {
+    let mut seen = 0;
+    let mut in_order = true;
+    while let Some(event) = EVENTS.pop() {
+        let t: &Transition = &event.transition;
+        let expected = EXPECTED.get(seen);
+        if event.breaker != breaker || expected != Some(&(t.from, t.to, t.reason)) {
+            hprintln!("       unexpected event #{}: {:?}", seen, event);
+            in_order = false;
+        }
+        seen += 1;
+    }
+    check(
+        in_order && seen == EXPECTED.len(),
+        "event queue logged the 7 transitions in order",
+    );
+    check_eq(EVENTS.take_dropped(), 0, "no event dropped");
+}
+
+fn stale_permit_after_interrupt_trip() {
+    THREAD_BREAKER.reset();
+    let _ = EVENTS.pop(); // the reset is not a transition here, but drain anyway
+    let Ok(permit) = THREAD_BREAKER.try_acquire() else {
+        return check(false, "closed breaker permits");
+    };
+    run_in_pendsv(JOB_TRIP_THREAD_BREAKER);
+    check_eq(
+        THREAD_BREAKER.state(),
+        State::Open,
+        "interrupt tripped the breaker",
+    );
+    check_eq(
+        permit.success(),
+        Recorded::Stale,
+        "thread's permit from before the trip is stale",
+    );
+    check_eq(
+        THREAD_BREAKER.state(),
+        State::Open,
+        "stale success did not close it",
+    );
+    while EVENTS.pop().is_some() {}
+}
+
+/// Thread mode and the SysTick handler on one breaker.
+mod stress {
+    use super::*;
+
+    /// Open for 0.5 ms (5 ticks), so the breaker cycles many times.
+    const SHARED_CONFIG: Config = unwrap(
+        Config::builder()
+            .consecutive_failures(2)
+            .open_for(Duration::from_micros(500))
+            .half_open_permits(2)
+            .success_threshold(1)
+            .build(),
+    );
+
+    /// Counts transitions from whichever context made them.
+    pub struct CountTransitions(AtomicU32);
+
+    impl Observer for CountTransitions {
+        fn on_transition(&self, _: &Transition) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    static SHARED: Breaker<EmbassyClock, NoWindow, CountTransitions> = match Breaker::with_observer(
+        EmbassyClock,
+        SHARED_CONFIG,
+        CountTransitions(AtomicU32::new(0)),
+    ) {
+        Ok(b) => b,
+        Err(_) => panic!("bad breaker config"),
+    };
+
+    static ACTIVE: AtomicBool = AtomicBool::new(false);
+    static ISR_CALLS: LoadStoreU32 = LoadStoreU32::new(0);
+    static ISR_BAD: LoadStoreU32 = LoadStoreU32::new(0);
+
+    const THREAD_CALLS: u32 = 40_000;
+
+    fn admitted_ok() -> bool {
+        SHARED.snapshot().half_open_admitted <= 2
+    }
+
+    pub fn on_systick() {
+        if !ACTIVE.load(Ordering::Relaxed) {
+            return;
+        }
+        let n = ISR_CALLS.load(Ordering::Relaxed).wrapping_add(1);
+        ISR_CALLS.store(n, Ordering::Relaxed);
+        if let Ok(p) = SHARED.try_acquire() {
+            // Mostly failures, so that it keeps tripping.
+            let recorded = if n % 4 == 0 { p.success() } else { p.failure() };
+            if recorded == Recorded::Discarded || !admitted_ok() {
+                ISR_BAD.store(ISR_BAD.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    pub fn run(syst: &mut cortex_m::peripheral::SYST) {
+        let (mut permitted, mut stale, mut bad) = (0u32, 0u32, 0u32);
+        let mut rng = 0x2545_f491u32;
+        ACTIVE.store(true, Ordering::Relaxed);
+        for _ in 0..THREAD_CALLS {
+            rng ^= rng << 13;
+            rng ^= rng >> 17;
+            rng ^= rng << 5;
+            if let Ok(p) = SHARED.try_acquire() {
+                permitted += 1;
+                // Hold the permit a little, so interrupts land mid-call.
+                for _ in 0..(rng & 31) {
+                    cortex_m::asm::nop();
+                }
+                let recorded = if rng & 1 == 0 {
+                    p.success()
+                } else {
+                    p.failure()
+                };
+                match recorded {
+                    Recorded::Stale => stale += 1,
+                    Recorded::Discarded => bad += 1,
+                    Recorded::Counted => {}
+                }
+            }
+            if !admitted_ok() {
+                bad += 1;
+            }
+        }
+        // Stop the interrupt side, then read everything with interrupts off
+        // (a SysTick may still be pending).
+        ACTIVE.store(false, Ordering::Relaxed);
+        syst.disable_interrupt();
+        let (isr_calls, isr_bad, snapshot, transitions) = cortex_m::interrupt::free(|_| {
+            (
+                ISR_CALLS.load(Ordering::Relaxed),
+                ISR_BAD.load(Ordering::Relaxed),
+                SHARED.snapshot(),
+                SHARED.observer().0.load(Ordering::Relaxed),
+            )
+        });
+        syst.enable_interrupt();
+        hprintln!(
+            "stress: thread {} calls ({} permitted, {} stale), SysTick {} calls, {} transitions",
+            THREAD_CALLS,
+            permitted,
+            stale,
+            isr_calls,
+            transitions
+        );
+        check(isr_calls >= 100, "SysTick interleaved at least 100 calls");
+        check(
+            transitions >= 20,
+            "the shared breaker cycled (at least 20 transitions)",
+        );
+        check_eq(
+            bad + isr_bad,
+            0,
+            "no discarded record, half-open limit held at every sample",
+        );
+        check_eq(
+            snapshot.epoch,
+            u64::from(transitions),
+            "every epoch bump was one observed transition",
+        );
+        check(
+            matches!(
+                snapshot.state,
+                State::Closed | State::Open | State::HalfOpen
+            ),
+            "shared breaker ends in an automatic state",
+        );
+    }
 }

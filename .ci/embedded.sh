@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# fusebox-embedded CI: host tests, no_std cross builds, and the firmware in
+# QEMU. Called by .ci/run; runs alone too: `bash .ci/embedded.sh` from the
+# repository root. Idempotent setup; about 2-3 minutes cold on 2 cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+export CARGO_TERM_COLOR=never DEBIAN_FRONTEND=noninteractive
+
+T0=$SECONDS
+section() { echo "::: embedded: $* (at $((SECONDS - T0))s)"; }
+
+# ---------- setup ----------
+section setup
+targets=(thumbv6m-none-eabi thumbv7m-none-eabi thumbv7em-none-eabihf riscv32imc-unknown-none-elf)
+installed=$(rustup target list --installed)
+for t in "${targets[@]}"; do
+  grep -qx "$t" <<<"$installed" || rustup target add "$t"
+done
+rustup component list --installed | grep -q '^llvm-tools' || rustup component add llvm-tools
+if ! command -v qemu-system-arm >/dev/null; then
+  # --no-install-recommends: ~16 MB instead of 165 packages.
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends qemu-system-arm
+fi
+LLVM_BIN="$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin"
+
+# ---------- host ----------
+section "host tests (embassy-time mock driver)"
+cargo test -p fusebox-embedded --all-features
+cargo clippy -p fusebox-embedded --all-targets --all-features -- -D warnings
+
+# ---------- no_std cross builds of the libraries ----------
+section "cross builds"
+for pkg in fusebox-core fusebox-embedded; do
+  cargo build -p "$pkg" --target thumbv7em-none-eabihf --features defmt
+  cargo build -p "$pkg" --target thumbv7m-none-eabi
+  cargo build -p "$pkg" --target thumbv6m-none-eabi --features critical-section,defmt
+  cargo build -p "$pkg" --target riscv32imc-unknown-none-elf --features critical-section
+done
+cargo clippy -p fusebox-embedded --target thumbv6m-none-eabi --features critical-section,defmt -- -D warnings
+
+section "no CAS provider must fail"
+# The libraries never pick a CAS provider: plain thumbv6m must fail with
+# portable-atomic's hint. `out=$(...)`, not `| grep -q`: under pipefail
+# cargo's status would win.
+for pkg in fusebox-core fusebox-embedded; do
+  if out=$(cargo build -p "$pkg" --target thumbv6m-none-eabi 2>&1); then
+    echo "$pkg built for thumbv6m without a CAS provider: a library chose one"; exit 1
+  fi
+  grep -q "dependents require atomic CAS" <<<"$out" \
+    || { echo "$out" | tail -20; echo "$pkg: unexpected error for thumbv6m"; exit 1; }
+done
+
+# ---------- firmware (own workspace; .cargo/config.toml holds the QEMU runners) ----------
+(
+  cd embedded-adapter/firmware
+  section "firmware fmt + clippy"
+  cargo fmt --all --check
+  for t in thumbv7m-none-eabi thumbv6m-none-eabi thumbv7em-none-eabihf; do
+    cargo clippy --target "$t" --release --bins --examples -- -D warnings
+  done
+
+  section "QEMU: outage on Cortex-M3 (lm3s6965evb, native CAS)"
+  cargo run --release --target thumbv7m-none-eabi --bin outage
+  section "QEMU: outage on Cortex-M0 (micro:bit, critical-section)"
+  cargo run --release --target thumbv6m-none-eabi --bin outage
+  section "QEMU: embassy task example on Cortex-M4F (mps2-an386)"
+  cargo run --release --target thumbv7em-none-eabihf --example embassy_task
+  for t in thumbv7m-none-eabi thumbv6m-none-eabi; do
+    cargo run --release --target "$t" --bin minimal
+    cargo run --release --target "$t" --bin baseline
+  done
+
+  section "QEMU: a failed check must fail the run"
+  if cargo run --release --target thumbv7m-none-eabi --bin outage --features force-fail; then
+    echo "firmware with a failing check exited 0"; exit 1
+  fi
+  cargo build --release --target thumbv7m-none-eabi --bin outage # restore the real ELF
+
+  section "no allocator in any firmware"
+  for elf in target/thumbv7m-none-eabi/release/{outage,minimal,baseline} \
+             target/thumbv6m-none-eabi/release/{outage,minimal,baseline} \
+             target/thumbv7em-none-eabihf/release/examples/embassy_task; do
+    if "$LLVM_BIN/llvm-nm" "$elf" | grep -E '__rust_(alloc|dealloc|realloc)'; then
+      echo "$elf links an allocator"; exit 1
+    fi
+  done
+
+  section "sizes (llvm-size -A, bytes): flash = .vector_table + .text + .rodata + .data; RAM = .data + .bss + .uninit"
+  size_of() { # flash ram
+    "$LLVM_BIN/llvm-size" -A "$1" | awk '
+      $1 == ".vector_table" || $1 == ".text" || $1 == ".rodata" { flash += $2 }
+      $1 == ".data" { flash += $2; ram += $2 }
+      $1 == ".bss" || $1 == ".uninit" { ram += $2 }
+      END { print flash, ram }'
+  }
+  printf '%-24s %-10s %8s %8s\n' target firmware flash ram
+  for t in thumbv7m-none-eabi thumbv6m-none-eabi; do
+    for bin in baseline minimal outage; do
+      read -r flash ram < <(size_of "target/$t/release/$bin")
+      printf '%-24s %-10s %8s %8s\n' "$t" "$bin" "$flash" "$ram"
+    done
+  done
+  read -r flash ram < <(size_of target/thumbv7em-none-eabihf/release/examples/embassy_task)
+  printf '%-24s %-10s %8s %8s\n' thumbv7em-none-eabihf embassy_task "$flash" "$ram"
+)
+
+section "done in $((SECONDS - T0))s"
