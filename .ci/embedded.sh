@@ -55,7 +55,7 @@ done
 (
   cd embedded-adapter/firmware
   section "firmware fmt + clippy"
-  cargo fmt --all --check
+  cargo fmt -p fusebox-qemu --check  # not --all: that would also format the path deps (core)
   for t in thumbv7m-none-eabi thumbv6m-none-eabi thumbv7em-none-eabihf; do
     cargo clippy --target "$t" --release --bins --examples -- -D warnings
   done

@@ -11,7 +11,7 @@ use core::time::Duration;
 use std::sync::{Mutex, MutexGuard};
 
 use embassy_time::MockDriver;
-use fusebox_core::{Backoff, Breaker, Clock, Config, NoWindow, Outcome, Ratio, State};
+use fusebox_core::{Backoff, Breaker, Clock, Config, NoWindow, Observer, Outcome, Ratio, State};
 use fusebox_embedded::{
     AsyncCall, CallError, CallPolicy, EmbassyBreaker, EmbassyClock, EventQueue, QueueObserver,
     Registry,
@@ -67,7 +67,7 @@ const OUTAGE: Config = unwrap(
         .build(),
 );
 
-fn trip<C: Clock>(b: &Breaker<C>) {
+fn trip<C: Clock, O: Observer>(b: &Breaker<C, NoWindow, O>) {
     for _ in 0..3 {
         let _ = b.try_acquire().expect("closed breaker permits").failure();
     }
@@ -86,7 +86,7 @@ fn embassy_clock_reads_the_driver_ticks() {
 #[test]
 fn open_deadline_follows_embassy_time() {
     let _time = mock_time();
-    let b = EmbassyBreaker::new(EmbassyClock, OUTAGE);
+    let b: EmbassyBreaker = EmbassyBreaker::new(EmbassyClock, OUTAGE);
     trip(&b);
 
     let r = b.try_acquire().unwrap_err();
@@ -108,7 +108,7 @@ fn open_deadline_follows_embassy_time() {
 #[test]
 fn backoff_doubles_after_each_failed_probe_and_resets_when_closed() {
     let _time = mock_time();
-    let b = EmbassyBreaker::new(EmbassyClock, OUTAGE);
+    let b: EmbassyBreaker = EmbassyBreaker::new(EmbassyClock, OUTAGE);
     trip(&b);
     for open_ms in [100, 200, 400, 400] {
         advance(ms(open_ms - 1));
@@ -139,7 +139,7 @@ fn backoff_doubles_after_each_failed_probe_and_resets_when_closed() {
 #[test]
 fn call_records_ok_as_success_and_err_as_failure() {
     let _time = mock_time();
-    let b = EmbassyBreaker::new(EmbassyClock, OUTAGE);
+    let b: EmbassyBreaker = EmbassyBreaker::new(EmbassyClock, OUTAGE);
     assert_eq!(ready(b.call(|| async { Ok::<u32, &str>(7) })), Ok(7));
     for _ in 0..2 {
         let r = ready(b.call(|| async { Err::<u32, _>("no carrier") }));
@@ -157,7 +157,7 @@ fn call_records_ok_as_success_and_err_as_failure() {
 #[test]
 fn call_with_classifier_ignores_what_it_calls_ignored() {
     let _time = mock_time();
-    let b = EmbassyBreaker::new(EmbassyClock, OUTAGE);
+    let b: EmbassyBreaker = EmbassyBreaker::new(EmbassyClock, OUTAGE);
     let busy_is_ignored = CallPolicy::new().classify(|r: &Result<(), &str>| match r {
         Ok(()) => Outcome::Success,
         Err("busy") => Outcome::Ignored,
@@ -180,7 +180,7 @@ fn call_with_classifier_ignores_what_it_calls_ignored() {
 #[test]
 fn rejected_call_never_runs_the_operation() {
     let _time = mock_time();
-    let b = EmbassyBreaker::new(EmbassyClock, OUTAGE);
+    let b: EmbassyBreaker = EmbassyBreaker::new(EmbassyClock, OUTAGE);
     trip(&b);
     let mut ran = false;
     let r = ready(b.call(|| {
@@ -197,7 +197,7 @@ fn rejected_call_never_runs_the_operation() {
 #[test]
 fn dropped_call_future_releases_half_open_permit() {
     let _time = mock_time();
-    let b = EmbassyBreaker::new(EmbassyClock, OUTAGE);
+    let b: EmbassyBreaker = EmbassyBreaker::new(EmbassyClock, OUTAGE);
     trip(&b);
     advance(ms(100));
     {
@@ -225,7 +225,7 @@ fn dropped_call_future_releases_half_open_permit() {
 #[test]
 fn call_timeout_records_a_failure_and_drops_the_operation() {
     let _time = mock_time();
-    let b = EmbassyBreaker::new(EmbassyClock, OUTAGE);
+    let b: EmbassyBreaker = EmbassyBreaker::new(EmbassyClock, OUTAGE);
     let policy = CallPolicy::new().timeout(embassy_time::Duration::from_millis(50));
     for attempt in 1..=3 {
         let mut call = pin!(b.call_with(&policy, core::future::pending::<Result<(), ()>>));

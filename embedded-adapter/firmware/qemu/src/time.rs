@@ -25,10 +25,11 @@ const _: () = assert!(
     "enable embassy-time/tick-hz-10_000"
 );
 
-/// The clock starts 0.2 s before its low 32 bits wrap, so every run crosses
-/// 2^32 ticks mid-outage: the 64-bit extension here and fusebox's wrap-aware
-/// 32-bit deadline on these targets are both exercised.
-pub const START_TICKS: u64 = (1 << 32) - 2_000;
+/// The clock starts 30 ms before its low 32 bits wrap, so every run crosses
+/// 2^32 ticks early on (in the outage firmware: while the first breaker is
+/// open): the 64-bit extension here and fusebox's wrap-aware 32-bit deadline
+/// on these targets are both exercised.
+pub const START_TICKS: u64 = (1 << 32) - 300;
 
 static COUNTER: AtomicU32 = AtomicU32::new(START_TICKS as u32);
 static PERIOD: AtomicU32 = AtomicU32::new((START_TICKS >> 31) as u32);
