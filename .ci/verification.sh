@@ -5,6 +5,7 @@
 #
 # Budget: about 10 minutes on 2 cores from clean. Knobs:
 #   FUSEBOX_MODEL_CASES    proptest sequences per test (3 tests; default 4000)
+#   FUSEBOX_NARROW_CASES   the same for the narrow (32-bit word) layout (default 1000)
 #   LOOM_MAX_PREEMPTIONS   loom preemption bound (default 3)
 #   FUSEBOX_SKIP_MIRI=1    skip Miri
 set -euo pipefail
@@ -31,6 +32,13 @@ step() { # step NAME COMMAND...: runs and times one step
 model_tests() {
     CARGO_TARGET_DIR="$root/target-verif" \
         cargo test --release -p fusebox-verification --lib --test model_vs_core
+}
+
+narrow_model_tests() {
+    # The 32-bit state-word layout, forced on the host (DESIGN.md §13).
+    RUSTFLAGS="--cfg fusebox_narrow" FUSEBOX_MODEL_CASES="${FUSEBOX_NARROW_CASES:-1000}" \
+        CARGO_TARGET_DIR="$root/target-verif-narrow" \
+        cargo test --release -p fusebox-verification --test model_vs_core
 }
 
 loom_models() {
@@ -63,6 +71,7 @@ miri_available() {
 
 total0=$(date +%s)
 step "model vs core (proptest)" model_tests
+step "model vs core, narrow layout (proptest)" narrow_model_tests
 step "loom models (LOOM_MAX_PREEMPTIONS=$LOOM_MAX_PREEMPTIONS)" loom_models
 if miri_available; then
     step "miri: fusebox-core unit tests" miri_core

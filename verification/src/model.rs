@@ -149,6 +149,14 @@ impl Model {
             }
             State::Open | State::ForcedOpen | State::Disabled => {}
         }
+        // Decision (the core's): an operator call restarts the backoff,
+        // except `transition_to_half_open`, which keeps it for the probes.
+        if matches!(
+            reason,
+            Reason::ForcedOpen | Reason::MetricsOnly | Reason::Disabled | Reason::Reset
+        ) {
+            self.k = 0;
+        }
     }
 
     /// Opens with backoff level `k`; the deadline is at least `floor` ticks away.
@@ -223,16 +231,18 @@ impl Model {
 
     /// `Permit::record(_with_duration)`; `duration: None` measures from the acquire.
     pub fn record(&mut self, p: Permit, outcome: Outcome, duration: Option<u64>) -> Recorded {
-        // Decision: the epoch check comes first, so a permit from before a
-        // `disable()` is Stale, and only a permit granted in Disabled reads
-        // Discarded.
+        // Decision (the core's): a permit granted in Disabled records
+        // nothing, whatever happened since; other permits of an older epoch
+        // are Stale.
+        if p.state == State::Disabled {
+            return Recorded::Discarded;
+        }
         if p.epoch != self.epoch {
             return Recorded::Stale;
         }
         let duration = duration.unwrap_or(self.now - p.acquired_at);
         let slow = self.cfg.slow(outcome, duration);
         match self.state {
-            State::Disabled => Recorded::Discarded,
             State::Closed | State::MetricsOnly => {
                 match outcome {
                     Outcome::Ignored => return Recorded::Counted,
@@ -263,8 +273,8 @@ impl Model {
                 }
                 Recorded::Counted
             }
-            State::Open | State::ForcedOpen => {
-                unreachable!("no permit is granted in {:?}", self.state)
+            State::Open | State::ForcedOpen | State::Disabled => {
+                unreachable!("no counting permit is granted in {:?}", self.state)
             }
         }
     }
@@ -289,7 +299,7 @@ impl Model {
                 .is_some_and(|bp| reached(c.slow, bp))
         {
             Some(Reason::SlowCallRate)
-        } else if self.cfg.trip_predicate.is_some_and(|p| p(&c)) {
+        } else if enough && self.cfg.trip_predicate.is_some_and(|p| p(&c)) {
             Some(Reason::TripPredicate)
         } else {
             None
@@ -308,17 +318,21 @@ impl Model {
     /// `Permit::trip_for(hint)`.
     pub fn trip_for(&mut self, p: Permit, hint: u64) -> Recorded {
         let hint = hint.min(self.cfg.max_trip_hint);
+        if p.state == State::Disabled {
+            return Recorded::Discarded;
+        }
         if p.epoch != self.epoch {
             // The one exception to invariant (c): a stale hint may lengthen
-            // an open period, as an Open -> Open transition.
-            if self.state == State::Open && self.now.saturating_add(hint) > self.deadline {
+            // an open period (what is left of it: nothing once due), as an
+            // Open -> Open transition.
+            let ends = self.deadline.max(self.now);
+            if self.state == State::Open && self.now.saturating_add(hint) > ends {
                 self.transition(State::Open, Reason::HintExtended);
                 self.deadline = self.now + hint;
             }
             return Recorded::Stale;
         }
         match self.state {
-            State::Disabled => Recorded::Discarded,
             // MetricsOnly reports the hint as a failure and never trips.
             State::MetricsOnly => self.record(p, Outcome::Failure, None),
             State::Closed => {
@@ -329,8 +343,8 @@ impl Model {
                 self.open(self.next_level(), hint, Reason::TripHint);
                 Recorded::Counted
             }
-            State::Open | State::ForcedOpen => {
-                unreachable!("no permit is granted in {:?}", self.state)
+            State::Open | State::ForcedOpen | State::Disabled => {
+                unreachable!("no counting permit is granted in {:?}", self.state)
             }
         }
     }
@@ -375,7 +389,8 @@ impl Model {
             half_open_succeeded: if half_open { self.succeeded } else { 0 },
             trips: self.trips,
             last_transition_at: self.last_transition_at,
-            open_until: open.then_some(self.deadline),
+            // Decision (the core's): no deadline once it is due.
+            open_until: (open && self.now < self.deadline).then_some(self.deadline),
             backoff_level: self.k,
             probe_eligible: open && self.now >= self.deadline,
         }

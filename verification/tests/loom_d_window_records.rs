@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use common::{breaker, model, thread};
-use fusebox_core::{Breaker, Config, CountWindow, Outcome, Ratio, TimeWindow, Window};
+use fusebox_core::{Breaker, Config, CountWindow, Outcome, Ratio, Recorded, TimeWindow, Window};
 
 /// Rate rules that cannot fire before `minimum_calls` = 8 outcomes.
 fn config() -> Config {
@@ -32,7 +32,7 @@ fn record_concurrently<W: Window + 'static>(
     // Outcomes of an earlier slot; at `now` they must have expired.
     if now > 0 {
         for _ in 0..2 {
-            b.try_acquire().unwrap().failure();
+            assert_eq!(b.try_acquire().unwrap().failure(), Recorded::Counted);
         }
         b.clock().set(now);
     }
@@ -44,7 +44,7 @@ fn record_concurrently<W: Window + 'static>(
         })
         .collect();
     for t in threads {
-        assert_eq!(t.join().unwrap(), fusebox_core::Recorded::Counted);
+        assert_eq!(t.join().unwrap(), Recorded::Counted);
     }
     let w = b.snapshot().window;
     (w.calls, w.failures, w.slow)

@@ -9,7 +9,7 @@ mod common;
 use std::time::Duration;
 
 use common::{assert_one_state_per_epoch, breaker, model, thread};
-use fusebox_core::{Breaker, Config, NoWindow, State, TransitionReason};
+use fusebox_core::{Breaker, Config, NoWindow, Recorded, State, TransitionReason};
 
 fn config(open_ms: u64) -> Config {
     Config::builder()
@@ -24,7 +24,7 @@ fn config(open_ms: u64) -> Config {
 fn at_the_deadline_one_thread_half_opens_and_one_probe_is_admitted() {
     model(|| {
         let b = breaker::<NoWindow>(config(10), 0);
-        b.try_acquire().unwrap().failure();
+        assert_eq!(b.try_acquire().unwrap().failure(), Recorded::Counted);
         b.clock().set(10);
         let acquirers: Vec<_> = (0..2)
             .map(|_| {

@@ -1,0 +1,66 @@
+//! Invariant (f) of DESIGN.md §7: the core agrees step by step with the
+//! sequential reference model, over random configurations and random
+//! operation sequences (acquire, record, drop, trip_for, clock moves,
+//! operator calls).
+//!
+//! Cases per CI run: `3 * CASES_PER_TEST` (12 000) sequences of up to 96 steps;
+//! `FUSEBOX_MODEL_CASES` raises it for a soak run (`PROPTEST_CASES` does not
+//! override an explicit `cases`).
+#![cfg(not(fusebox_loom))]
+
+mod ops;
+mod runner;
+
+use ops::Setup;
+use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
+
+const CASES_PER_TEST: u32 = 4_000;
+const MAX_STEPS: usize = 96;
+/// Jitter on: the model uses the core's published `jitter_factor_bp`.
+const JITTER: bool = true;
+
+fn config() -> ProptestConfig {
+    let cases = std::env::var("FUSEBOX_MODEL_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(CASES_PER_TEST);
+    ProptestConfig {
+        cases: if cfg!(miri) { 4 } else { cases },
+        failure_persistence: None,
+        max_shrink_iters: 20_000,
+        ..ProptestConfig::default()
+    }
+}
+
+fn check(setup: Setup, ops: Vec<ops::Op>) -> Result<(), TestCaseError> {
+    runner::run(&setup, &ops).map_err(TestCaseError::fail)
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn core_matches_model_without_a_window(
+        setup in ops::setup(ops::NO_WINDOW, JITTER),
+        ops in ops::ops(MAX_STEPS),
+    ) {
+        check(setup, ops)?;
+    }
+
+    #[test]
+    fn core_matches_model_with_a_count_window(
+        setup in ops::setup(ops::COUNT_WINDOWS, JITTER),
+        ops in ops::ops(MAX_STEPS),
+    ) {
+        check(setup, ops)?;
+    }
+
+    #[test]
+    fn core_matches_model_with_a_time_window(
+        setup in ops::setup(ops::TIME_WINDOWS, JITTER),
+        ops in ops::ops(MAX_STEPS),
+    ) {
+        check(setup, ops)?;
+    }
+}
