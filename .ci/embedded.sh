@@ -56,9 +56,11 @@ done
   cd embedded-adapter/firmware
   section "firmware fmt + clippy"
   cargo fmt -p fusebox-qemu --check  # not --all: that would also format the path deps (core)
-  for t in thumbv7m-none-eabi thumbv6m-none-eabi thumbv7em-none-eabihf; do
-    cargo clippy --target "$t" --release --bins --examples -- -D warnings
+  cargo fmt -p fusebox-defmt-log --check
+  for t in thumbv7m-none-eabi thumbv6m-none-eabi; do
+    cargo clippy -p fusebox-qemu --target "$t" --release --bins -- -D warnings
   done
+  cargo clippy --workspace --target thumbv7em-none-eabihf --release --bins --examples -- -D warnings
 
   section "QEMU: outage on Cortex-M3 (lm3s6965evb, native CAS)"
   cargo run --release --target thumbv7m-none-eabi --bin outage
@@ -71,6 +73,16 @@ done
     cargo run --release --target "$t" --bin baseline
   done
 
+  section "QEMU: defmt log on Cortex-M4F, decoded by defmt-print"
+  command -v defmt-print >/dev/null || cargo install --locked defmt-print --version 1.2.0 # ~70 s once
+  DEFMT_LOG=info cargo build --release --target thumbv7em-none-eabihf -p fusebox-defmt-log
+  elf=target/thumbv7em-none-eabihf/release/defmt-log
+  out=$(timeout 60 qemu-system-arm -cpu cortex-m4 -machine mps2-an386 -nographic \
+          -semihosting-config enable=on,target=native -kernel "$elf" | defmt-print -e "$elf"; echo "rc=${PIPESTATUS[*]}")
+  echo "$out"
+  grep -q "transition: Transition { from: Closed, to: Open, reason: ConsecutiveFailures" <<<"$out"
+  grep -q "defmt-log done: ok" <<<"$out" && grep -q "rc=0 0" <<<"$out"
+
   section "QEMU: a failed check must fail the run"
   if cargo run --release --target thumbv7m-none-eabi --bin outage --features force-fail; then
     echo "firmware with a failing check exited 0"; exit 1
@@ -80,7 +92,8 @@ done
   section "no allocator in any firmware"
   for elf in target/thumbv7m-none-eabi/release/{outage,minimal,baseline} \
              target/thumbv6m-none-eabi/release/{outage,minimal,baseline} \
-             target/thumbv7em-none-eabihf/release/examples/embassy_task; do
+             target/thumbv7em-none-eabihf/release/examples/embassy_task \
+             target/thumbv7em-none-eabihf/release/defmt-log; do
     if "$LLVM_BIN/llvm-nm" "$elf" | grep -E '__rust_(alloc|dealloc|realloc)'; then
       echo "$elf links an allocator"; exit 1
     fi

@@ -185,7 +185,7 @@ pub trait AsyncCall {
     /// match uplink.call(|| async { send_report().await }).await {
     ///     Ok(bytes) => { let _: usize = bytes; }
     ///     Err(CallError::Rejected(r)) => { let _ = r.retry_after; /* back off */ }
-    ///     Err(CallError::Failed(_io) | CallError::TimedOut) => { /* counted */ }
+    ///     Err(CallError::Failed(_) | CallError::TimedOut) => { /* counted as a failure */ }
     /// }
     /// # }
     /// # async fn send_report() -> Result<usize, ()> { Ok(3) }

@@ -42,9 +42,30 @@
 //! critical-section implementation are one-per-binary choices: this crate
 //! makes none of them.
 //!
+//! # Interrupts and 32-bit targets
+//! - A breaker may be shared by tasks and interrupt handlers of any priority:
+//!   fusebox-core uses only native-width atomics (32-bit words on chips
+//!   without 64-bit atomics), so no context ever waits for another. The QEMU
+//!   firmware proves it with an interrupt-versus-thread stress on a Cortex-M3
+//!   and a Cortex-M0. (Do not put a `portable-atomic` `AtomicU64` of your own
+//!   next to it on ARMv7-M: there it is a spinning lock, and an interrupt that
+//!   preempts its holder deadlocks.)
+//! - On 32-bit targets the open deadline is kept in 24-bit units of `2^k`
+//!   ticks, `k` chosen when the breaker is built from the longest possible
+//!   open period (backoff `max`, `max_trip_hint`, `max_half_open_wait`), and
+//!   `open_for` must span at least 16 units. With embassy's default 1 MHz
+//!   tick and the default 10-minute `max_trip_hint`, that is `open_for >=
+//!   4.1 ms`; a shorter `max_trip_hint` allows shorter open periods. A config
+//!   outside the range is a `ConfigError` (a compile error for a breaker built
+//!   in a `static`).
+//! - [`EmbassyClock`] reports embassy's 64-bit ticks; the breaker's deadline
+//!   arithmetic is wrap-aware, and the QEMU firmware runs its outage across
+//!   the 2^32-tick boundary.
+//!
 //! # Sizes
-//! See `firmware/README.md` for the flash and RAM the QEMU firmware uses and
-//! how much of it fusebox adds.
+//! `firmware/README.md` lists the flash and RAM of the QEMU firmware and how
+//! much of it fusebox adds (one breaker used from `main`: about 6-7 KiB of
+//! flash and 350 bytes of RAM on a Cortex-M3 or M0).
 #![no_std]
 #![deny(missing_docs)]
 
