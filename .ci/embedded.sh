@@ -54,6 +54,7 @@ done
 # ---------- firmware (own workspace; .cargo/config.toml holds the QEMU runners) ----------
 (
   cd embedded-adapter/firmware
+  export CARGO_TARGET_DIR="$PWD/target" # the ELF paths below; ignore a caller's target dir
   section "firmware fmt + clippy"
   cargo fmt -p fusebox-qemu --check  # not --all: that would also format the path deps (core)
   cargo fmt -p fusebox-defmt-log --check

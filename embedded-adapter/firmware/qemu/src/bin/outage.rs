@@ -396,19 +396,29 @@ mod stress {
             .build(),
     );
 
-    /// Counts transitions from whichever context made them.
-    pub struct CountTransitions(AtomicU32);
+    /// Counts transitions from whichever context made them, and queues them
+    /// too: events drained plus events dropped must equal the count.
+    pub struct CountAndQueue {
+        count: AtomicU32,
+        queue: QueueObserver<'static, 8>,
+    }
 
-    impl Observer for CountTransitions {
-        fn on_transition(&self, _: &Transition) {
-            self.0.fetch_add(1, Ordering::Relaxed);
+    impl Observer for CountAndQueue {
+        fn on_transition(&self, t: &Transition) {
+            self.count.fetch_add(1, Ordering::Relaxed);
+            self.queue.on_transition(t);
         }
     }
 
-    static SHARED: Breaker<EmbassyClock, NoWindow, CountTransitions> = match Breaker::with_observer(
+    static STRESS_EVENTS: EventQueue<8> = EventQueue::new();
+
+    static SHARED: Breaker<EmbassyClock, NoWindow, CountAndQueue> = match Breaker::with_observer(
         EmbassyClock,
         SHARED_CONFIG,
-        CountTransitions(AtomicU32::new(0)),
+        CountAndQueue {
+            count: AtomicU32::new(0),
+            queue: STRESS_EVENTS.observer("shared"),
+        },
     ) {
         Ok(b) => b,
         Err(_) => panic!("bad breaker config"),
@@ -450,7 +460,13 @@ mod stress {
         let (mut permitted, mut stale, mut bad) = (0u32, 0u32, 0u32);
         let mut rng = 0x2545_f491u32;
         ACTIVE.store(true, Ordering::Relaxed);
-        for _ in 0..THREAD_CALLS {
+        let mut drained = 0u32;
+        for i in 0..THREAD_CALLS {
+            if i % 64 == 0 {
+                while STRESS_EVENTS.pop().is_some() {
+                    drained += 1;
+                }
+            }
             rng ^= rng << 13;
             rng ^= rng >> 17;
             rng ^= rng << 5;
@@ -486,18 +502,24 @@ mod stress {
                     ISR_PERMITS.load(Ordering::Relaxed),
                     ISR_BAD.load(Ordering::Relaxed),
                     SHARED.snapshot(),
-                    SHARED.observer().0.load(Ordering::Relaxed),
+                    SHARED.observer().count.load(Ordering::Relaxed),
                 )
             });
         syst.enable_interrupt();
+        while STRESS_EVENTS.pop().is_some() {
+            drained += 1;
+        }
+        let dropped = STRESS_EVENTS.take_dropped();
         hprintln!(
-            "stress: thread {} calls ({} permitted, {} stale); SysTick {} ticks ({} permitted); {} transitions",
+            "stress: thread {} calls ({} permitted, {} stale); SysTick {} ticks ({} permitted); {} transitions ({} queued, {} dropped)",
             THREAD_CALLS,
             permitted,
             stale,
             isr_calls,
             isr_permits,
-            transitions
+            transitions,
+            drained,
+            dropped
         );
         check(
             permitted >= 10 && isr_permits >= 10,
@@ -516,6 +538,11 @@ mod stress {
             snapshot.epoch,
             u64::from(transitions),
             "every epoch bump was one observed transition",
+        );
+        check_eq(
+            drained + dropped,
+            transitions,
+            "event queue: every transition drained or counted as dropped",
         );
         check(
             matches!(
