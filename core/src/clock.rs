@@ -1,0 +1,168 @@
+//! Time, as the breaker sees it.
+
+use crate::sync::{atomic_word, AtomicWord, Ordering, Word};
+use core::time::Duration;
+
+/// A monotonic source of ticks.
+///
+/// # Contract
+/// - `now` never goes backwards. A clock that does (a wall clock being set)
+///   makes open periods end late, never early: the breaker saturates its
+///   arithmetic rather than wrapping.
+/// - `TICKS_PER_SECOND` is the tick rate. Every configured duration is
+///   converted to ticks once, when the breaker is built; the hot path never
+///   divides.
+/// - `now` is read only where a rule needs it: an open deadline, a slow-call
+///   duration, a time-window bucket. A consecutive-failures breaker in the
+///   closed state reads no clock on a success.
+///
+/// # Example
+/// ```
+/// use fusebox_core::Clock;
+/// struct Millis(u64);
+/// impl Clock for Millis {
+///     const TICKS_PER_SECOND: u64 = 1_000;
+///     fn now(&self) -> u64 { self.0 }
+/// }
+/// assert_eq!(Millis(5).now(), 5);
+/// ```
+pub trait Clock {
+    /// Ticks in one second.
+    const TICKS_PER_SECOND: u64;
+    /// The current time in ticks.
+    fn now(&self) -> u64;
+}
+
+impl<C: Clock + ?Sized> Clock for &C {
+    const TICKS_PER_SECOND: u64 = C::TICKS_PER_SECOND;
+    #[inline]
+    fn now(&self) -> u64 {
+        (**self).now()
+    }
+}
+
+/// A clock that moves only when told to: for tests, simulations and the
+/// reference model. `HZ` is its tick rate (milliseconds by default).
+///
+/// It holds a native-width word: on 32-bit targets it counts at most 2^32
+/// ticks. Share it with a breaker by reference (`&ManualClock` is a `Clock`).
+///
+/// ```
+/// use fusebox_core::{Clock, ManualClock};
+/// static CLOCK: ManualClock = ManualClock::new();
+/// CLOCK.advance(250);
+/// assert_eq!(CLOCK.now(), 250);
+/// ```
+pub struct ManualClock<const HZ: u64 = 1000> {
+    ticks: AtomicWord,
+}
+
+impl<const HZ: u64> ManualClock<HZ> {
+    /// A clock at tick 0.
+    #[cfg(not(fusebox_loom))]
+    pub const fn new() -> Self {
+        ManualClock {
+            ticks: atomic_word(0),
+        }
+    }
+
+    /// A clock at tick 0.
+    #[cfg(fusebox_loom)]
+    pub fn new() -> Self {
+        ManualClock {
+            ticks: atomic_word(0),
+        }
+    }
+
+    /// Sets the time. Callers keep it monotonic.
+    pub fn set(&self, ticks: u64) {
+        // Relaxed: the clock is a value, not a synchronisation point; breakers
+        // order their own words.
+        self.ticks.store(ticks as Word, Ordering::Relaxed);
+    }
+
+    /// Moves the time forward by `ticks`.
+    pub fn advance(&self, ticks: u64) {
+        // Relaxed: as in `set`.
+        self.ticks.fetch_add(ticks as Word, Ordering::Relaxed);
+    }
+
+    /// Moves the time forward by `d`, rounded up to whole ticks.
+    pub fn advance_by(&self, d: Duration) {
+        self.advance(duration_to_ticks(d, HZ));
+    }
+
+    /// The current time in ticks.
+    pub fn now(&self) -> u64 {
+        // Relaxed: as in `set`.
+        self.ticks.load(Ordering::Relaxed) as u64
+    }
+}
+
+impl<const HZ: u64> Default for ManualClock<HZ> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const HZ: u64> Clock for ManualClock<HZ> {
+    const TICKS_PER_SECOND: u64 = HZ;
+    #[inline]
+    fn now(&self) -> u64 {
+        ManualClock::now(self)
+    }
+}
+
+/// `d` in ticks of a `hz` clock, rounded up (a deadline is never early),
+/// saturating at `u64::MAX`.
+pub const fn duration_to_ticks(d: Duration, hz: u64) -> u64 {
+    let nanos = d.as_nanos();
+    let ticks = (nanos * hz as u128).div_ceil(1_000_000_000);
+    if ticks > u64::MAX as u128 {
+        u64::MAX
+    } else {
+        ticks as u64
+    }
+}
+
+/// `ticks` of a `hz` clock as a `Duration` (rounded down to the nanosecond).
+/// `hz` is a constant at every call site, so the divisions compile to
+/// multiplications.
+#[inline]
+pub const fn ticks_to_duration(ticks: u64, hz: u64) -> Duration {
+    let secs = ticks / hz;
+    let rest = ticks % hz;
+    // rest < hz, so rest * 1e9 fits u64 for any hz below 1.8e10.
+    let nanos = if hz <= 18_000_000_000 {
+        rest * 1_000_000_000 / hz
+    } else {
+        ((rest as u128 * 1_000_000_000) / hz as u128) as u64
+    };
+    Duration::new(secs, nanos as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conversions_round_deadlines_up_and_durations_down() {
+        assert_eq!(duration_to_ticks(Duration::from_millis(1500), 1000), 1500);
+        assert_eq!(duration_to_ticks(Duration::from_nanos(1), 1000), 1);
+        assert_eq!(duration_to_ticks(Duration::ZERO, 1000), 0);
+        assert_eq!(duration_to_ticks(Duration::MAX, 1_000_000_000), u64::MAX);
+        assert_eq!(ticks_to_duration(1500, 1000), Duration::from_millis(1500));
+        assert_eq!(ticks_to_duration(3, 1_000_000), Duration::from_micros(3));
+    }
+
+    #[test]
+    fn manual_clock_moves_only_when_told() {
+        let c: ManualClock = ManualClock::new();
+        assert_eq!(c.now(), 0);
+        c.advance(10);
+        c.advance_by(Duration::from_millis(5));
+        assert_eq!(c.now(), 15);
+        c.set(100);
+        assert_eq!(Clock::now(&&c), 100);
+    }
+}

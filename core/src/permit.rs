@@ -1,0 +1,235 @@
+//! Permits: the right to make one call, and its outcome.
+
+use crate::state::State;
+use crate::sync::Word;
+use core::fmt;
+use core::ops::Deref;
+use core::time::Duration;
+
+/// What happened to a permitted call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Outcome {
+    /// The dependency did its job.
+    Success,
+    /// The dependency failed.
+    Failure,
+    /// Counts nowhere (a rate-limit answer, a client-side error); gives a
+    /// half-open probe slot back.
+    Ignored,
+}
+
+/// Whether a recorded outcome counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[must_use]
+pub enum Recorded {
+    /// It was applied to the episode its permit was granted in.
+    Counted,
+    /// That episode had ended: the outcome changed nothing (observers still
+    /// see it). A [`trip_for`](Permit::trip_for) hint may still lengthen an
+    /// open period.
+    Stale,
+    /// The breaker was [`Disabled`](State::Disabled) when the permit was
+    /// granted: nothing is recorded.
+    Discarded,
+}
+
+/// A refused call: "not now", with the state that refused it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Rejected {
+    /// `Open`, `HalfOpen` (all probe slots taken) or `ForcedOpen`.
+    pub state: State,
+    /// Time left until the open deadline; `None` in half-open and
+    /// forced-open rejections.
+    pub retry_after: Option<Duration>,
+}
+
+impl fmt::Display for Rejected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "circuit breaker is {}: call rejected", self.state)?;
+        if let Some(d) = self.retry_after {
+            write!(f, ", retry after {d:?}")?;
+        }
+        Ok(())
+    }
+}
+
+impl core::error::Error for Rejected {}
+
+/// What a permit remembers of its grant.
+#[derive(Clone, Copy, Debug)]
+#[doc(hidden)]
+pub struct Grant {
+    pub(crate) epoch: Word,
+    pub(crate) state: State,
+    /// Clock reading at the grant, when slow-call detection needs it.
+    pub(crate) started: Option<u64>,
+}
+
+/// How a permit's outcome reaches its breaker.
+#[derive(Clone, Copy, Debug)]
+#[doc(hidden)]
+pub struct Finish {
+    pub(crate) outcome: Outcome,
+    /// Call duration in ticks, if the caller measured it.
+    pub(crate) duration: Option<u64>,
+    /// `trip_for` hint in ticks.
+    pub(crate) hint: Option<u64>,
+    pub(crate) abandoned: bool,
+}
+
+mod guard {
+    use super::{Finish, Grant, Recorded};
+    use core::time::Duration;
+
+    /// Implemented by every [`Breaker`](crate::Breaker); lets a permit be
+    /// generic over how it holds its breaker (`&Breaker`, `Arc<Breaker>`...).
+    pub trait Guard {
+        #[doc(hidden)]
+        fn finish(&self, grant: &Grant, f: Finish) -> Recorded;
+        #[doc(hidden)]
+        fn to_ticks(&self, d: Duration) -> u64;
+        #[doc(hidden)]
+        fn abandon_outcome(&self) -> super::Outcome;
+    }
+}
+pub use guard::Guard;
+
+/// The right to make one call. Record its outcome with [`record`](Self::record)
+/// (or [`success`](Self::success), [`failure`](Self::failure),
+/// [`ignore`](Self::ignore)); a permit dropped unrecorded is *abandoned*
+/// (see [`Abandon`](crate::Abandon)) and never counts as a success.
+///
+/// `H` is how the permit holds its breaker: `&Breaker` from
+/// [`try_acquire`](crate::Breaker::try_acquire), or any owning handle such
+/// as `Arc<Breaker>` from [`try_acquire_owned`](crate::Breaker::try_acquire_owned),
+/// which makes the permit `'static` for futures and services.
+#[must_use = "a permit dropped without an outcome is abandoned"]
+pub struct Permit<H>
+where
+    H: Deref,
+    H::Target: Guard,
+{
+    handle: H,
+    grant: Grant,
+    done: bool,
+}
+
+impl<H> Permit<H>
+where
+    H: Deref,
+    H::Target: Guard,
+{
+    pub(crate) fn new(handle: H, grant: Grant) -> Self {
+        Permit {
+            handle,
+            grant,
+            done: false,
+        }
+    }
+
+    fn finish(mut self, f: Finish) -> Recorded {
+        self.done = true;
+        self.handle.finish(&self.grant, f)
+    }
+
+    /// Records the outcome. When slow-call detection is on, the duration is
+    /// measured from the grant.
+    pub fn record(self, outcome: Outcome) -> Recorded {
+        self.finish(Finish {
+            outcome,
+            duration: None,
+            hint: None,
+            abandoned: false,
+        })
+    }
+
+    /// Records the outcome of a call whose duration the caller measured.
+    pub fn record_with_duration(self, outcome: Outcome, duration: Duration) -> Recorded {
+        let ticks = self.handle.to_ticks(duration);
+        self.finish(Finish {
+            outcome,
+            duration: Some(ticks),
+            hint: None,
+            abandoned: false,
+        })
+    }
+
+    /// Records a success.
+    pub fn success(self) -> Recorded {
+        self.record(Outcome::Success)
+    }
+
+    /// Records a failure.
+    pub fn failure(self) -> Recorded {
+        self.record(Outcome::Failure)
+    }
+
+    /// Records an outcome that counts nowhere.
+    pub fn ignore(self) -> Recorded {
+        self.record(Outcome::Ignored)
+    }
+
+    /// Records a failure that came with a request to pause (an HTTP 429 or
+    /// 503 `Retry-After`, a provider's rate-limit reset): the breaker opens
+    /// at once for `hint` (clamped to `max_trip_hint`), never shorter than
+    /// its backoff would give. On a breaker that is already open, a later
+    /// deadline lengthens the open period.
+    pub fn trip_for(self, hint: Duration) -> Recorded {
+        let ticks = self.handle.to_ticks(hint);
+        self.finish(Finish {
+            outcome: Outcome::Failure,
+            duration: None,
+            hint: Some(ticks),
+            abandoned: false,
+        })
+    }
+
+    /// The epoch the permit was granted in.
+    pub fn epoch(&self) -> u64 {
+        self.grant.epoch as u64
+    }
+
+    /// The state the permit was granted in (`Closed`, `HalfOpen`,
+    /// `MetricsOnly` or `Disabled`).
+    pub fn state(&self) -> State {
+        self.grant.state
+    }
+}
+
+impl<H> Drop for Permit<H>
+where
+    H: Deref,
+    H::Target: Guard,
+{
+    fn drop(&mut self) {
+        if !self.done {
+            self.done = true;
+            let outcome = self.handle.abandon_outcome();
+            let _ = self.handle.finish(
+                &self.grant,
+                Finish {
+                    outcome,
+                    duration: None,
+                    hint: None,
+                    abandoned: true,
+                },
+            );
+        }
+    }
+}
+
+impl<H> fmt::Debug for Permit<H>
+where
+    H: Deref,
+    H::Target: Guard,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Permit")
+            .field("epoch", &self.grant.epoch)
+            .field("state", &self.grant.state)
+            .finish()
+    }
+}

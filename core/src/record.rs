@@ -1,0 +1,310 @@
+//! Recording outcomes: the closed-state rules, half-open probes, hints.
+//!
+//! The rules are evaluated only when a failure or a slow outcome is recorded:
+//! a success can never trip the breaker, so the success path never reads the
+//! window. In the closed state a success on a zero run writes nothing to the
+//! state word.
+
+use crate::clock::{duration_to_ticks, Clock};
+use crate::config::Abandon;
+use crate::observer::{Observer, OutcomeEvent, TransitionReason};
+use crate::permit::{Finish, Grant, Guard, Outcome, Recorded};
+use crate::state::{State, StateWord};
+use crate::sync::Ordering;
+use crate::timer::TimerUnits;
+use crate::window::{Ctx, Entry, Put, Window, WindowCounts, WindowKind};
+use crate::Breaker;
+use core::time::Duration;
+
+/// A clock reading taken at most once, and only if needed.
+struct Now<'a, C: Clock> {
+    clock: &'a C,
+    value: Option<u64>,
+}
+
+impl<C: Clock> Now<'_, C> {
+    #[inline]
+    fn get(&mut self) -> u64 {
+        match self.value {
+            Some(v) => v,
+            None => {
+                let v = self.clock.now();
+                self.value = Some(v);
+                v
+            }
+        }
+    }
+}
+
+impl<C: Clock, W: Window, O: Observer> Guard for Breaker<C, W, O> {
+    fn finish(&self, grant: &Grant, f: Finish) -> Recorded {
+        let mut now = Now {
+            clock: &self.clock,
+            value: None,
+        };
+        let slow = match self.settings.slow_ticks {
+            Some(limit) if f.outcome != Outcome::Ignored => {
+                let took = match (f.duration, grant.started) {
+                    (Some(d), _) => d,
+                    (None, Some(start)) => now.get().saturating_sub(start),
+                    (None, None) => 0,
+                };
+                took >= limit
+            }
+            _ => false,
+        };
+        let recorded = match grant.state {
+            State::Disabled => Recorded::Discarded,
+            State::Closed | State::MetricsOnly => self.record_closed(grant, f, slow, &mut now),
+            State::HalfOpen => self.record_half_open(grant, f, slow, &mut now),
+            State::Open | State::ForcedOpen => Recorded::Stale,
+        };
+        if recorded == Recorded::Stale {
+            if let Some(hint) = f.hint {
+                self.extend_open(hint, &mut now);
+            }
+        }
+        self.observer.on_outcome(&OutcomeEvent {
+            outcome: f.outcome,
+            slow,
+            recorded,
+            state: grant.state,
+            abandoned: f.abandoned,
+        });
+        recorded
+    }
+
+    fn to_ticks(&self, d: Duration) -> u64 {
+        duration_to_ticks(d, C::TICKS_PER_SECOND)
+    }
+
+    fn abandon_outcome(&self) -> Outcome {
+        match self.settings.on_abandon {
+            Abandon::Ignore => Outcome::Ignored,
+            Abandon::Failure => Outcome::Failure,
+        }
+    }
+}
+
+impl<C: Clock, W: Window, O: Observer> Breaker<C, W, O> {
+    fn current_word(&self) -> crate::sync::Word {
+        // Acquire: pairs with the Release of every transition CAS.
+        self.state.load(Ordering::Acquire)
+    }
+
+    fn record_closed(
+        &self,
+        grant: &Grant,
+        f: Finish,
+        slow: bool,
+        now: &mut Now<'_, C>,
+    ) -> Recorded {
+        let failure = f.outcome == Outcome::Failure;
+        if f.outcome == Outcome::Ignored {
+            return if StateWord::unpack(self.current_word()).epoch == grant.epoch {
+                Recorded::Counted
+            } else {
+                Recorded::Stale
+            };
+        }
+        let judge = (failure || slow) && grant.state == State::Closed;
+        let mut counts = WindowCounts::default();
+        let mut in_window = false;
+        if self.settings.window {
+            let ctx = Ctx {
+                epoch: grant.epoch,
+                state: &self.state,
+                now: if W::KIND == WindowKind::Time {
+                    now.get()
+                } else {
+                    0
+                },
+                slots: self.settings.slots,
+            };
+            match self.window.put(&ctx, Entry { failure, slow }, judge) {
+                Put::Counted(c) => {
+                    counts = c;
+                    in_window = true;
+                }
+                Put::Stale => return Recorded::Stale,
+            }
+        }
+        let mut w = self.current_word();
+        loop {
+            let sw = StateWord::unpack(w);
+            if sw.epoch != grant.epoch {
+                // The window took it before the episode ended.
+                return if in_window {
+                    Recorded::Counted
+                } else {
+                    Recorded::Stale
+                };
+            }
+            let run = if failure { sw.run() + 1 } else { 0 };
+            if judge {
+                if let Some(reason) = self.trip_reason(run, counts, failure, f.hint) {
+                    let next = sw.next(State::Open, 0);
+                    if let Err(x) = self.cas(w, next) {
+                        w = x;
+                        continue;
+                    }
+                    let at = now.get();
+                    let deadline = self.deadline(next, at, f.hint);
+                    self.committed(sw, next.with_run(0), reason, at, counts, Some(deadline));
+                    return Recorded::Counted;
+                }
+            }
+            if run == sw.run() {
+                return Recorded::Counted; // a success on a zero run writes nothing
+            }
+            match self.cas(w, sw.with_run(run)) {
+                Ok(()) => return Recorded::Counted,
+                Err(x) => w = x,
+            }
+        }
+    }
+
+    fn trip_reason(
+        &self,
+        run: u32,
+        c: WindowCounts,
+        failure: bool,
+        hint: Option<u64>,
+    ) -> Option<TransitionReason> {
+        let s = &self.settings;
+        if hint.is_some() {
+            return Some(TransitionReason::TripHint);
+        }
+        if failure && s.consecutive_failures > 0 && run >= s.consecutive_failures {
+            return Some(TransitionReason::ConsecutiveFailures);
+        }
+        if c.calls == 0 || c.calls < s.minimum_calls {
+            return None;
+        }
+        let calls = c.calls as u64;
+        if s.failure_rate_bp > 0 && c.failures as u64 * 10_000 >= s.failure_rate_bp as u64 * calls {
+            return Some(TransitionReason::FailureRate);
+        }
+        if s.slow_rate_bp > 0 && c.slow as u64 * 10_000 >= s.slow_rate_bp as u64 * calls {
+            return Some(TransitionReason::SlowCallRate);
+        }
+        match s.predicate {
+            Some(p) if p(&c) => Some(TransitionReason::TripPredicate),
+            _ => None,
+        }
+    }
+
+    /// The deadline of the open episode `next`, from `at`, honouring a hint.
+    fn deadline(&self, next: StateWord, at: u64, hint: Option<u64>) -> u64 {
+        let backoff = self.settings.backoff.open_ticks(next.k, next.epoch as u64);
+        let asked = match hint {
+            Some(h) => h.min(self.settings.max_hint_ticks),
+            None => 0,
+        };
+        at.saturating_add(backoff.max(asked))
+    }
+
+    fn record_half_open(
+        &self,
+        grant: &Grant,
+        f: Finish,
+        slow: bool,
+        now: &mut Now<'_, C>,
+    ) -> Recorded {
+        let mut w = self.current_word();
+        loop {
+            let sw = StateWord::unpack(w);
+            if sw.epoch != grant.epoch {
+                return Recorded::Stale;
+            }
+            let (admitted, succeeded) = (sw.admitted(), sw.succeeded());
+            let reopen = match f.outcome {
+                _ if f.hint.is_some() => Some(TransitionReason::TripHint),
+                Outcome::Failure => Some(TransitionReason::ProbeFailed),
+                Outcome::Success if slow => Some(TransitionReason::ProbeSlow),
+                _ => None,
+            };
+            if let Some(reason) = reopen {
+                let next = sw.next(State::Open, sw.k + 1);
+                if let Err(x) = self.cas(w, next) {
+                    w = x;
+                    continue;
+                }
+                let at = now.get();
+                let deadline = self.deadline(next, at, f.hint);
+                self.committed(
+                    sw,
+                    next,
+                    reason,
+                    at,
+                    WindowCounts::default(),
+                    Some(deadline),
+                );
+                return Recorded::Counted;
+            }
+            if f.outcome == Outcome::Success && succeeded + 1 >= self.settings.success_threshold {
+                let next = sw.next(State::Closed, 0);
+                if let Err(x) = self.cas(w, next) {
+                    w = x;
+                    continue;
+                }
+                self.committed(
+                    sw,
+                    next,
+                    TransitionReason::ProbesSucceeded,
+                    now.get(),
+                    WindowCounts::default(),
+                    None,
+                );
+                return Recorded::Counted;
+            }
+            let next = match f.outcome {
+                Outcome::Success => sw.with_half(admitted, succeeded + 1),
+                // Ignored or abandoned: give the probe slot back.
+                _ => sw.with_half(admitted.saturating_sub(1), succeeded),
+            };
+            match self.cas(w, next) {
+                Ok(()) => return Recorded::Counted,
+                Err(x) => w = x,
+            }
+        }
+    }
+
+    /// A stale permit's hint: lengthen the current open period if it asks
+    /// for a later deadline. That is an Open → Open transition with a new
+    /// epoch, so nobody half-opens on the deadline it replaces.
+    fn extend_open(&self, hint: u64, now: &mut Now<'_, C>) {
+        let mut w = self.current_word();
+        loop {
+            let sw = StateWord::unpack(w);
+            if sw.state != State::Open {
+                return;
+            }
+            let t = self.timer.load();
+            if !TimerUnits::belongs_to(t, sw.epoch) {
+                return;
+            }
+            let at = now.get();
+            let asked = at.saturating_add(hint.min(self.settings.max_hint_ticks));
+            let current = at.saturating_add(self.settings.timer.remaining(t, at).unwrap_or(0));
+            if asked <= current {
+                return;
+            }
+            let next = sw.next(State::Open, sw.k);
+            match self.cas(w, next) {
+                Ok(()) => {
+                    self.committed(
+                        sw,
+                        next,
+                        TransitionReason::HintExtended,
+                        at,
+                        WindowCounts::default(),
+                        Some(asked),
+                    );
+                    return;
+                }
+                Err(x) => w = x,
+            }
+        }
+    }
+}

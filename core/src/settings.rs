@@ -1,0 +1,136 @@
+//! A config converted to clock ticks, once, when the breaker is built.
+
+use crate::backoff::BackoffTicks;
+use crate::clock::duration_to_ticks;
+use crate::config::{Abandon, Config, ConfigError, TripPredicate};
+use crate::timer::TimerUnits;
+use crate::window::{SlotClock, WindowKind};
+
+/// Everything the hot path needs, in ticks and basis points.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Settings {
+    pub(crate) consecutive_failures: u32,
+    pub(crate) failure_rate_bp: u32,
+    pub(crate) slow_rate_bp: u32,
+    pub(crate) slow_ticks: Option<u64>,
+    pub(crate) minimum_calls: u32,
+    pub(crate) backoff: BackoffTicks,
+    pub(crate) half_open_permits: u32,
+    pub(crate) success_threshold: u32,
+    pub(crate) max_wait_ticks: Option<u64>,
+    pub(crate) max_hint_ticks: u64,
+    pub(crate) on_abandon: Abandon,
+    pub(crate) predicate: Option<TripPredicate>,
+    pub(crate) timer: TimerUnits,
+    pub(crate) slots: SlotClock,
+    /// Whether a window must be written (some rule or metrics read it).
+    pub(crate) window: bool,
+}
+
+impl Settings {
+    pub(crate) const fn new(
+        c: &Config,
+        hz: u64,
+        kind: WindowKind,
+        capacity: usize,
+    ) -> Result<Settings, ConfigError> {
+        let open = duration_to_ticks(c.open_for, hz);
+        let backoff = BackoffTicks::new(c.backoff, open, c.jitter, c.jitter_seed, hz);
+        let max_hint_ticks = duration_to_ticks(c.max_trip_hint, hz);
+        let max_wait_ticks = match c.max_half_open_wait {
+            Some(d) => Some(duration_to_ticks(d, hz)),
+            None => None,
+        };
+        let mut longest = backoff.longest();
+        if max_hint_ticks > longest {
+            longest = max_hint_ticks;
+        }
+        if let Some(w) = max_wait_ticks {
+            if w > longest {
+                longest = w;
+            }
+        }
+        let mut shortest = open;
+        if let Some(w) = max_wait_ticks {
+            if w < shortest {
+                shortest = w;
+            }
+        }
+        let timer = match TimerUnits::new(longest, shortest, hz) {
+            Ok(t) => t,
+            Err(e) => return Err(e),
+        };
+        if c.uses_window() && matches!(kind, WindowKind::None) {
+            let field = if c.failure_rate.is_some() {
+                "failure_rate"
+            } else if c.slow_call_rate.is_some() {
+                "slow_call_rate"
+            } else {
+                "trip_predicate"
+            };
+            return Err(ConfigError::NeedsWindow { field });
+        }
+        let mut width = 1;
+        if let WindowKind::Time = kind {
+            let span = match c.window_span {
+                Some(s) => duration_to_ticks(s, hz),
+                None => {
+                    return Err(ConfigError::Missing {
+                        field: "window_span",
+                        needed_by: "TimeWindow",
+                    })
+                }
+            };
+            width = span / capacity as u64;
+            if width == 0 {
+                return Err(ConfigError::OutOfRange {
+                    field: "window_span (ticks)",
+                    value: span,
+                    min: capacity as u64,
+                    max: u64::MAX,
+                });
+            }
+        }
+        if let WindowKind::Count = kind {
+            if c.failure_rate.is_some() || c.slow_call_rate.is_some() {
+                if c.minimum_calls as usize > capacity {
+                    return Err(ConfigError::Inconsistent {
+                        field: "minimum_calls",
+                        value: c.minimum_calls as u64,
+                        other: "the window capacity",
+                        limit: capacity as u64,
+                    });
+                }
+            }
+        }
+        Ok(Settings {
+            consecutive_failures: match c.consecutive_failures {
+                Some(n) => n,
+                None => 0,
+            },
+            failure_rate_bp: match c.failure_rate {
+                Some(r) => r.basis_points(),
+                None => 0,
+            },
+            slow_rate_bp: match c.slow_call_rate {
+                Some(r) => r.basis_points(),
+                None => 0,
+            },
+            slow_ticks: match c.slow_call_duration {
+                Some(d) => Some(duration_to_ticks(d, hz)),
+                None => None,
+            },
+            minimum_calls: c.minimum_calls,
+            backoff,
+            half_open_permits: c.half_open_permits,
+            success_threshold: c.success_threshold,
+            max_wait_ticks,
+            max_hint_ticks,
+            on_abandon: c.on_abandon,
+            predicate: c.trip_predicate,
+            timer,
+            slots: SlotClock::new(width),
+            window: !matches!(kind, WindowKind::None),
+        })
+    }
+}

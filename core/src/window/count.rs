@@ -1,0 +1,455 @@
+//! The count window: the last `N` outcomes, exactly.
+//!
+//! # Layout
+//!
+//! A ring of `N` cells (`AtomicU32`) and one aggregate word:
+//!
+//! ```text
+//! cell:        31                         3   2      1       0
+//!             +----------------------------+------+-------+-------+
+//!             |       episode tag (29)     | slow | fail  | valid |
+//!             +----------------------------+------+-------+-------+
+//!
+//! aggregate (64-bit): | tag 16 | slow 16 | failures 16 | calls 16 |
+//! aggregate (32-bit): | tag 8  | slow 8  | failures 8  | calls 8  |
+//! ```
+//!
+//! # Protocol
+//!
+//! A record takes a ticket (`fetch_add`, which only picks the ring slot),
+//! swaps its cell into the slot, and installs "plus mine, minus the evicted
+//! cell" into the aggregate with one CAS that also checks the episode tag.
+//! That CAS decides whether the outcome counted or was stale, and the rules
+//! judge the counts it installed. Three read-modify-writes per record: that
+//! is the price of "the last N", which needs one global order.
+//!
+//! - A cell or aggregate with another episode's tag reads as empty, so a new
+//!   episode starts with an empty window at no cost. The first record of an
+//!   episode (or the thread whose CAS started it) installs the new tag.
+//! - A thread can be preempted between its swap and its CAS, so the evictor
+//!   may subtract an outcome before it was added: fields are updated with
+//!   per-field wrapping arithmetic (never borrowing from a neighbour) and
+//!   readers clamp a transiently "negative" field to 0 and any field to `N`.
+//!   At rest, the aggregate equals the sum of the cells of the episode.
+//! - A stale writer (its episode ended between its epoch check and its CAS)
+//!   puts the cell it evicted back; if someone has replaced its cell since,
+//!   it takes the evicted outcome out of that outcome's aggregate instead.
+//!   Either way the aggregate keeps matching the ring.
+//! - Every transition sweeps one cell (index `epoch % N`) of older episodes,
+//!   and re-tags the aggregate, so no cell or aggregate keeps a tag long
+//!   enough for the epoch to wrap onto it.
+//!
+//! Limits: `N` is at most 32 767 on 64-bit targets and 127 on 32-bit ones
+//! (a field needs a spare bit for the transient negatives). A stale writer
+//! could be mistaken for a current one only if it stalls inside `record`
+//! while 2^16 (2^8) transitions happen.
+
+use super::sealed::WindowImpl;
+use super::{current_epoch, Ctx, Entry, Put, SlotClock, WindowCounts, WindowKind};
+use crate::sync::{atomic_u32, atomic_word, AtomicU32, AtomicWord, Ordering, Word, WORD_BITS};
+
+const FIELD_BITS: u32 = WORD_BITS / 4;
+const FIELD_MASK: Word = ((1 as Word) << FIELD_BITS) - 1;
+/// Values at or above this are transient negatives.
+const NEGATIVE: Word = 1 << (FIELD_BITS - 1);
+const CALLS: u32 = 0;
+const FAILS: u32 = FIELD_BITS;
+const SLOW: u32 = 2 * FIELD_BITS;
+const TAG: u32 = 3 * FIELD_BITS;
+
+const VALID: u32 = 1;
+const FAIL_BIT: u32 = 2;
+const SLOW_BIT: u32 = 4;
+const CELL_TAG_SHIFT: u32 = 3;
+const CELL_TAG_MASK: u32 = (1 << 29) - 1;
+
+/// Largest `N` a count window can have on this target.
+pub(crate) const MAX_N: usize = (NEGATIVE - 1) as usize;
+
+/// The last `N` recorded outcomes. See the [module docs](self) for the
+/// protocol.
+///
+/// An `N` of 0, or above the target's limit, fails to compile:
+///
+/// ```compile_fail
+/// use fusebox_core::{Breaker, Config, CountWindow, ManualClock};
+/// static CLOCK: ManualClock = ManualClock::new();
+/// let b: Breaker<&ManualClock, CountWindow<0>> =
+///     Breaker::new(&CLOCK, Config::builder().build().unwrap());
+/// ```
+pub struct CountWindow<const N: usize> {
+    ticket: AtomicWord,
+    aggregate: AtomicWord,
+    cells: [AtomicU32; N],
+}
+
+impl<const N: usize> CountWindow<N> {
+    const VALID_N: () = assert!(
+        N >= 1 && N <= MAX_N,
+        "CountWindow<N>: N must be between 1 and 32767 (127 on 32-bit targets)"
+    );
+
+    const fn agg_tag(epoch: Word) -> Word {
+        epoch & FIELD_MASK
+    }
+
+    const fn cell_tag(epoch: Word) -> u32 {
+        (epoch as u32) & CELL_TAG_MASK
+    }
+
+    const fn cell(epoch: Word, e: Entry) -> u32 {
+        (Self::cell_tag(epoch) << CELL_TAG_SHIFT)
+            | VALID
+            | if e.failure { FAIL_BIT } else { 0 }
+            | if e.slow { SLOW_BIT } else { 0 }
+    }
+
+    const fn cell_entry(c: u32) -> Option<(u32, Entry)> {
+        if c & VALID == 0 {
+            None
+        } else {
+            Some((
+                c >> CELL_TAG_SHIFT,
+                Entry {
+                    failure: c & FAIL_BIT != 0,
+                    slow: c & SLOW_BIT != 0,
+                },
+            ))
+        }
+    }
+
+    /// `a` with `sign * e` applied field by field, each field wrapping on its own.
+    fn apply(a: Word, e: Entry, add: bool) -> Word {
+        let field = |a: Word, shift: u32, on: bool| -> Word {
+            let v = (a >> shift) & FIELD_MASK;
+            let v = if !on {
+                v
+            } else if add {
+                v.wrapping_add(1) & FIELD_MASK
+            } else {
+                v.wrapping_sub(1) & FIELD_MASK
+            };
+            v << shift
+        };
+        (a & (FIELD_MASK << TAG))
+            | field(a, CALLS, true)
+            | field(a, FAILS, e.failure)
+            | field(a, SLOW, e.slow)
+    }
+
+    const fn clamp(v: Word) -> u32 {
+        if v >= NEGATIVE {
+            0
+        } else if v as usize > N {
+            N as u32
+        } else {
+            v as u32
+        }
+    }
+
+    const fn decode(a: Word) -> WindowCounts {
+        let calls = Self::clamp((a >> CALLS) & FIELD_MASK);
+        let failures = Self::clamp((a >> FAILS) & FIELD_MASK);
+        let slow = Self::clamp((a >> SLOW) & FIELD_MASK);
+        WindowCounts {
+            calls,
+            failures: if failures > calls { calls } else { failures },
+            slow: if slow > calls { calls } else { slow },
+        }
+    }
+
+    /// Takes an evicted `entry` of episode tag `tag` out of the aggregate, if
+    /// the aggregate still belongs to that episode.
+    fn remove(&self, tag: u32, entry: Entry) {
+        // Acquire: see the aggregate as of the latest install (pairs with AcqRel below).
+        let mut a = self.aggregate.load(Ordering::Acquire);
+        while (a >> TAG) == (tag as Word & FIELD_MASK) {
+            let na = Self::apply(a, entry, false);
+            // AcqRel: an install is a read-modify-write that other installs build on.
+            match self
+                .aggregate
+                .compare_exchange_weak(a, na, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return,
+                Err(x) => a = x,
+            }
+        }
+    }
+}
+
+impl<const N: usize> WindowImpl for CountWindow<N> {
+    const KIND: WindowKind = WindowKind::Count;
+    const CAPACITY: usize = N;
+
+    #[cfg(not(fusebox_loom))]
+    const EMPTY: Self = {
+        let () = Self::VALID_N;
+        CountWindow {
+            ticket: atomic_word(0),
+            // Tag 1 with epoch 0 the initial episode: the first record installs tag 0.
+            aggregate: atomic_word(1 << TAG),
+            cells: [const { atomic_u32(0) }; N],
+        }
+    };
+
+    #[cfg(fusebox_loom)]
+    fn empty() -> Self {
+        let () = Self::VALID_N;
+        CountWindow {
+            ticket: atomic_word(0),
+            aggregate: atomic_word(1 << TAG),
+            cells: core::array::from_fn(|_| atomic_u32(0)),
+        }
+    }
+
+    fn put(&self, ctx: &Ctx<'_>, e: Entry, _want_counts: bool) -> Put {
+        // Relaxed: the ticket only spreads writers over the ring; the cell
+        // swap and the aggregate CAS carry the ordering.
+        let t = self.ticket.fetch_add(1, Ordering::Relaxed);
+        let slot = &self.cells[(t as usize) % N];
+        let mine = Self::cell(ctx.epoch, e);
+        // AcqRel: acquire the evicted cell's writer's view (its epoch check),
+        // release ours to whoever evicts us.
+        let old = slot.swap(mine, Ordering::AcqRel);
+        let evicted = match Self::cell_entry(old) {
+            Some((tag, entry)) if tag == Self::cell_tag(ctx.epoch) => Some(entry),
+            _ => None,
+        };
+        // Acquire: pairs with the AcqRel installs, so we build on the latest.
+        let mut a = self.aggregate.load(Ordering::Acquire);
+        loop {
+            let base = if (a >> TAG) == Self::agg_tag(ctx.epoch) {
+                a
+            } else if ctx.current() {
+                // First outcome of this episode: the older aggregate reads as empty.
+                Self::agg_tag(ctx.epoch) << TAG
+            } else {
+                break;
+            };
+            let mut na = Self::apply(base, e, true);
+            if let Some(ev) = evicted {
+                na = Self::apply(na, ev, false);
+            }
+            // AcqRel: this CAS is where the outcome counts; the rules judge `na`.
+            match self
+                .aggregate
+                .compare_exchange_weak(a, na, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return Put::Counted(Self::decode(na)),
+                Err(x) => a = x,
+            }
+        }
+        // Stale: undo our swap, or, if our cell is already gone, take what we
+        // evicted out of its own episode's aggregate.
+        // AcqRel/Relaxed: as for the swap; on failure we only learn we lost.
+        if slot
+            .compare_exchange(mine, old, Ordering::AcqRel, Ordering::Relaxed)
+            .is_err()
+        {
+            if let Some((tag, entry)) = Self::cell_entry(old) {
+                self.remove(tag, entry);
+            }
+        }
+        Put::Stale
+    }
+
+    fn counts(&self, epoch: Word, _now: u64, _slots: SlotClock) -> WindowCounts {
+        // Acquire: a snapshot sees the last install whole.
+        let a = self.aggregate.load(Ordering::Acquire);
+        if (a >> TAG) == Self::agg_tag(epoch) {
+            Self::decode(a)
+        } else {
+            WindowCounts::default()
+        }
+    }
+
+    fn after_transition(&self, epoch: Word, state: &AtomicWord, _now: u64, _slots: SlotClock) {
+        // Re-tag the aggregate so an idle window's tag never ages into a
+        // match with a later epoch. The full-word CAS fails if anything
+        // (a record of a yet newer episode) changed it since we looked.
+        // Acquire: the value must be compared whole and fresh.
+        let a = self.aggregate.load(Ordering::Acquire);
+        if (a >> TAG) != Self::agg_tag(epoch) && current_epoch(state) == epoch {
+            // AcqRel/Relaxed: an install like any other; losing is fine.
+            let _ = self.aggregate.compare_exchange(
+                a,
+                Self::agg_tag(epoch) << TAG,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            );
+        }
+        // Sweep one cell of an older episode, so that every cell is visited
+        // every N transitions.
+        let slot = &self.cells[(epoch as usize) % N];
+        // Acquire: if the cell was written in a newer episode, the state load
+        // below sees that episode's transition and we leave the cell alone.
+        let c = slot.load(Ordering::Acquire);
+        if let Some((tag, _)) = Self::cell_entry(c) {
+            if tag != Self::cell_tag(epoch) && current_epoch(state) == epoch {
+                // AcqRel/Relaxed: a record swapping the cell since makes this fail.
+                let _ = slot.compare_exchange(c, 0, Ordering::AcqRel, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::{State, StateWord};
+
+    fn state_at(epoch: Word) -> AtomicWord {
+        atomic_word(
+            StateWord {
+                epoch,
+                ..StateWord::INITIAL
+            }
+            .pack(),
+        )
+    }
+
+    fn ctx(state: &AtomicWord, epoch: Word) -> Ctx<'_> {
+        Ctx {
+            epoch,
+            state,
+            now: 0,
+            slots: SlotClock::new(1),
+        }
+    }
+
+    const F: Entry = Entry {
+        failure: true,
+        slow: false,
+    };
+    const S: Entry = Entry {
+        failure: false,
+        slow: false,
+    };
+
+    fn counts(c: Put) -> WindowCounts {
+        match c {
+            Put::Counted(c) => c,
+            Put::Stale => panic!("stale"),
+        }
+    }
+
+    #[test]
+    fn keeps_exactly_the_last_n_outcomes() {
+        let w = CountWindow::<3>::EMPTY;
+        let st = state_at(0);
+        let cx = ctx(&st, 0);
+        assert_eq!(counts(w.put(&cx, F, true)).failures, 1);
+        w.put(&cx, F, true);
+        let c = counts(w.put(&cx, S, true));
+        assert_eq!((c.calls, c.failures), (3, 2));
+        // The first failure leaves the window.
+        let c = counts(w.put(&cx, S, true));
+        assert_eq!((c.calls, c.failures), (3, 1));
+        let c = counts(w.put(&cx, S, true));
+        assert_eq!((c.calls, c.failures), (3, 0));
+    }
+
+    #[test]
+    fn a_window_of_one_holds_the_latest_outcome() {
+        let w = CountWindow::<1>::EMPTY;
+        let st = state_at(0);
+        let cx = ctx(&st, 0);
+        assert_eq!(
+            counts(w.put(&cx, F, true)),
+            WindowCounts {
+                calls: 1,
+                failures: 1,
+                slow: 0
+            }
+        );
+        assert_eq!(
+            counts(w.put(&cx, S, true)),
+            WindowCounts {
+                calls: 1,
+                failures: 0,
+                slow: 0
+            }
+        );
+    }
+
+    #[test]
+    fn a_new_episode_starts_empty_and_old_cells_are_not_subtracted() {
+        let w = CountWindow::<2>::EMPTY;
+        let st = state_at(0);
+        w.put(&ctx(&st, 0), F, true);
+        w.put(&ctx(&st, 0), F, true);
+        let st = state_at(3);
+        let c = counts(w.put(&ctx(&st, 3), S, true));
+        assert_eq!(
+            c,
+            WindowCounts {
+                calls: 1,
+                failures: 0,
+                slow: 0
+            }
+        );
+        let c = counts(w.put(&ctx(&st, 3), S, true));
+        assert_eq!(
+            c,
+            WindowCounts {
+                calls: 2,
+                failures: 0,
+                slow: 0
+            }
+        );
+        assert_eq!(w.counts(0, 0, SlotClock::new(1)), WindowCounts::default());
+    }
+
+    #[test]
+    fn a_stale_outcome_changes_nothing_and_restores_the_ring() {
+        let w = CountWindow::<2>::EMPTY;
+        let st = state_at(5);
+        w.put(&ctx(&st, 5), F, true);
+        w.put(&ctx(&st, 5), S, true);
+        assert_eq!(w.put(&ctx(&st, 4), F, true), Put::Stale);
+        assert_eq!(
+            w.counts(5, 0, SlotClock::new(1)),
+            WindowCounts {
+                calls: 2,
+                failures: 1,
+                slow: 0
+            }
+        );
+        // The ring still holds both outcomes: two more successes evict them exactly.
+        w.put(&ctx(&st, 5), S, true);
+        let c = counts(w.put(&ctx(&st, 5), S, true));
+        assert_eq!(
+            c,
+            WindowCounts {
+                calls: 2,
+                failures: 0,
+                slow: 0
+            }
+        );
+    }
+
+    #[test]
+    fn transient_negatives_clamp_and_settle() {
+        // Evicting before the evicted outcome was added: calls goes "negative".
+        let a = CountWindow::<4>::apply(0, F, false);
+        assert_eq!(CountWindow::<4>::decode(a), WindowCounts::default());
+        let a = CountWindow::<4>::apply(a, F, true);
+        assert_eq!(CountWindow::<4>::decode(a), WindowCounts::default());
+        assert_eq!(a & !(FIELD_MASK << TAG), 0);
+    }
+
+    #[test]
+    fn transitions_sweep_old_cells_and_retag_the_aggregate() {
+        let w = CountWindow::<2>::EMPTY;
+        let st = state_at(0);
+        w.put(&ctx(&st, 0), F, true);
+        w.put(&ctx(&st, 0), F, true);
+        for epoch in 1..=2 {
+            let st = state_at(epoch);
+            w.after_transition(epoch, &st, 0, SlotClock::new(1));
+        }
+        assert!(w.cells.iter().all(|c| c.load(Ordering::Relaxed) == 0));
+        assert_eq!(w.aggregate.load(Ordering::Relaxed) >> TAG, 2);
+        let _ = State::Closed;
+    }
+}

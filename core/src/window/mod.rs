@@ -1,0 +1,228 @@
+//! Sliding windows of recent outcomes: the type parameter `W` of a breaker.
+//!
+//! - [`NoWindow`]: only the consecutive-failures rule; nothing to store.
+//! - [`CountWindow<N>`](CountWindow): the last `N` outcomes, exactly.
+//! - [`TimeWindow<B, S>`](TimeWindow): the outcomes of the last `window_span`,
+//!   in `B` buckets, counted in `S` cache-padded stripes.
+//!
+//! A window belongs to one closed (or metrics-only) episode: its words carry
+//! that episode's epoch bits, and words with another episode's bits read as
+//! empty, so emptying a window when the breaker closes costs nothing.
+//! Ignored outcomes never enter a window.
+
+mod count;
+mod time;
+
+pub use count::CountWindow;
+pub use time::TimeWindow;
+
+use crate::state::StateWord;
+use crate::sync::{AtomicWord, Ordering, Word};
+
+/// Outcome counts of a window.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct WindowCounts {
+    /// Outcomes in the window (successes and failures).
+    pub calls: u32,
+    /// Failures among them.
+    pub failures: u32,
+    /// Slow calls among them (successes or failures).
+    pub slow: u32,
+}
+
+impl WindowCounts {
+    /// `failures / calls` in basis points, or `None` when empty.
+    pub const fn failure_rate_bp(&self) -> Option<u32> {
+        rate_bp(self.failures, self.calls)
+    }
+    /// `slow / calls` in basis points, or `None` when empty.
+    pub const fn slow_call_rate_bp(&self) -> Option<u32> {
+        rate_bp(self.slow, self.calls)
+    }
+}
+
+const fn rate_bp(part: u32, calls: u32) -> Option<u32> {
+    if calls == 0 {
+        None
+    } else {
+        Some(((part as u64 * 10_000) / calls as u64) as u32)
+    }
+}
+
+/// A breaker with no window: only consecutive failures can trip it.
+#[derive(Debug, Default)]
+pub struct NoWindow;
+
+/// The window types a [`Breaker`](crate::Breaker) accepts. Sealed.
+pub trait Window: sealed::WindowImpl {}
+
+impl Window for NoWindow {}
+impl<const N: usize> Window for CountWindow<N> {}
+impl<const B: usize, const S: usize> Window for TimeWindow<B, S> {}
+
+/// What kind of window a type is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[doc(hidden)]
+pub enum WindowKind {
+    None,
+    Count,
+    Time,
+}
+
+/// The outcome as a window stores it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[doc(hidden)]
+pub struct Entry {
+    pub(crate) failure: bool,
+    pub(crate) slow: bool,
+}
+
+/// Result of putting an outcome into a window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[doc(hidden)]
+pub enum Put {
+    /// It counted; the counts are those its own update installed (only
+    /// computed when asked for).
+    Counted(WindowCounts),
+    /// It belongs to an episode that is over.
+    Stale,
+}
+
+/// Turns ticks into time-window slots without dividing on the hot path.
+#[derive(Clone, Copy, Debug)]
+#[doc(hidden)]
+pub struct SlotClock {
+    width: u64,
+    /// floor(2^64 / width) - an estimate of 1/width, corrected by at most two steps.
+    reciprocal: u64,
+}
+
+impl SlotClock {
+    pub(crate) const fn new(width: u64) -> SlotClock {
+        let width = if width == 0 { 1 } else { width };
+        SlotClock {
+            width,
+            reciprocal: if width == 1 { 0 } else { u64::MAX / width },
+        }
+    }
+
+    #[inline]
+    pub(crate) const fn slot(&self, now: u64) -> u64 {
+        if self.width == 1 {
+            return now;
+        }
+        let mut q = ((now as u128 * self.reciprocal as u128) >> 64) as u64;
+        loop {
+            match (q + 1).checked_mul(self.width) {
+                Some(next) if next <= now => q += 1,
+                _ => return q,
+            }
+        }
+    }
+}
+
+/// What every window implementation needs from the breaker.
+#[doc(hidden)]
+pub struct Ctx<'a> {
+    /// Epoch of the permit whose outcome is put.
+    pub(crate) epoch: Word,
+    /// The state word, to tell "first record of a new episode" from "stale".
+    pub(crate) state: &'a AtomicWord,
+    /// Time of the outcome (time windows only).
+    pub(crate) now: u64,
+    pub(crate) slots: SlotClock,
+}
+
+impl Ctx<'_> {
+    /// Whether the breaker is still in the permit's episode.
+    pub(crate) fn current(&self) -> bool {
+        current_epoch(self.state) == self.epoch
+    }
+}
+
+pub(crate) fn current_epoch(state: &AtomicWord) -> Word {
+    // Acquire: pairs with the Release of the transition CAS, so a window word
+    // written for the new episode is never mistaken for an older one.
+    StateWord::unpack(state.load(Ordering::Acquire)).epoch
+}
+
+pub(crate) mod sealed {
+    use super::{Ctx, Entry, Put, SlotClock, WindowCounts, WindowKind};
+    use crate::sync::{AtomicWord, Word};
+
+    /// The operations a breaker performs on its window.
+    pub trait WindowImpl: Sized {
+        const KIND: WindowKind;
+        /// Outcomes (count) or buckets (time) it holds.
+        const CAPACITY: usize;
+        /// An empty window.
+        #[cfg(not(fusebox_loom))]
+        const EMPTY: Self;
+        /// An empty window.
+        #[cfg(fusebox_loom)]
+        fn empty() -> Self;
+        /// Puts one outcome; counts are computed only if `want_counts`.
+        fn put(&self, ctx: &Ctx<'_>, e: Entry, want_counts: bool) -> Put;
+        /// The counts of the episode `epoch`, without writing anything.
+        fn counts(&self, epoch: Word, now: u64, slots: SlotClock) -> WindowCounts;
+        /// Upkeep by the thread whose CAS moved the breaker to `epoch`.
+        fn after_transition(&self, epoch: Word, state: &AtomicWord, now: u64, slots: SlotClock);
+    }
+}
+
+impl sealed::WindowImpl for NoWindow {
+    const KIND: WindowKind = WindowKind::None;
+    const CAPACITY: usize = 0;
+    #[cfg(not(fusebox_loom))]
+    const EMPTY: Self = NoWindow;
+    #[cfg(fusebox_loom)]
+    fn empty() -> Self {
+        NoWindow
+    }
+    #[inline]
+    fn put(&self, _: &Ctx<'_>, _: Entry, _: bool) -> Put {
+        Put::Counted(WindowCounts::default())
+    }
+    fn counts(&self, _: Word, _: u64, _: SlotClock) -> WindowCounts {
+        WindowCounts::default()
+    }
+    #[inline]
+    fn after_transition(&self, _: Word, _: &AtomicWord, _: u64, _: SlotClock) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slot_clock_divides_exactly_without_dividing() {
+        for width in [1u64, 2, 3, 7, 1000, 999_983, 1 << 40, u64::MAX / 3] {
+            let s = SlotClock::new(width);
+            for now in [
+                0u64,
+                1,
+                width - 1,
+                width,
+                width + 1,
+                12_345_678_901,
+                u64::MAX - 1,
+                u64::MAX,
+            ] {
+                assert_eq!(s.slot(now), now / width, "width {width} now {now}");
+            }
+        }
+    }
+
+    #[test]
+    fn rates_are_integer_basis_points() {
+        let c = WindowCounts {
+            calls: 3,
+            failures: 1,
+            slow: 3,
+        };
+        assert_eq!(c.failure_rate_bp(), Some(3_333));
+        assert_eq!(c.slow_call_rate_bp(), Some(10_000));
+        assert_eq!(WindowCounts::default().failure_rate_bp(), None);
+    }
+}

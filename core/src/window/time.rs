@@ -1,0 +1,514 @@
+//! The time window: the outcomes of the last `window_span`, in `B` buckets,
+//! counted in `S` cache-padded stripes.
+//!
+//! # Layout
+//!
+//! Each stripe is a row of `B` buckets; each bucket is two words that each
+//! carry the time slot they count, so a bucket's stamp and its counts always
+//! change together (a reset can never erase an outcome added to the new slot):
+//!
+//! ```text
+//! calls (64-bit): | stamp 24 | calls 40 |         (32-bit: stamp 12 | calls 20)
+//! bad   (64-bit): | stamp 24 | failures 20 | slow 20 |  (32-bit: 12 | 10 | 10)
+//! episode word:   | tag 16 | slot offset 48 |     (32-bit: tag 8 | offset 24)
+//! ```
+//!
+//! A slot is `window_span / B` ticks (the effective span is `B` whole
+//! buckets); its number comes from a reciprocal computed at construction, not
+//! a division. Counts saturate at their field's maximum per bucket and stripe.
+//!
+//! # Protocol
+//!
+//! - A record adds to its stripe's bucket for the current slot: if the
+//!   bucket's stamp is older it starts the bucket afresh (one CAS), if newer,
+//!   the outcome has already expired and is dropped.
+//! - The newest slot seen is kept in `latest`; the thread that advances it
+//!   resets every bucket it crosses (at most `B`, across all stripes), so no
+//!   stamp ever ages enough to be mistaken for a current one. Crossing any
+//!   amount of idle time costs at most `B` bucket resets.
+//! - Episodes: slots are numbered `time slot + offset`, and each episode gets
+//!   an offset at least `B` beyond every slot numbered so far, so the
+//!   previous episode's buckets all read as expired at once. The offset is
+//!   published in the episode word with the episode's tag, by the thread
+//!   whose CAS started the episode or by its first record.
+//! - Only a failure or slow record sums the window (`B * S` bucket reads):
+//!   successes never read it, which is what lets stripes scale.
+//!
+//! Unlike the count window, a time window may be approximate while threads
+//! race: a sum can see one bucket word updated and not the other, and a
+//! record that races with a transition may report `Counted` while its
+//! outcome lands in the closed episode's (expired) buckets. It never lands in
+//! the new episode's window.
+
+use super::sealed::WindowImpl;
+use super::{current_epoch, Ctx, Entry, Put, SlotClock, WindowCounts, WindowKind};
+use crate::sync::{atomic_word, AtomicWord, CachePadded, Ordering, Word, WORD_BITS};
+
+const STAMP_BITS: u32 = if WORD_BITS == 64 { 24 } else { 12 };
+const STAMP_MASK: Word = ((1 as Word) << STAMP_BITS) - 1;
+const COUNT_BITS: u32 = WORD_BITS - STAMP_BITS;
+const COUNT_MASK: Word = ((1 as Word) << COUNT_BITS) - 1;
+const HALF_BITS: u32 = COUNT_BITS / 2;
+const HALF_MASK: Word = ((1 as Word) << HALF_BITS) - 1;
+
+const TAG_BITS: u32 = if WORD_BITS == 64 { 16 } else { 8 };
+const OFFSET_BITS: u32 = WORD_BITS - TAG_BITS;
+const OFFSET_MASK: Word = ((1 as Word) << OFFSET_BITS) - 1;
+const TAG_MASK: Word = ((1 as Word) << TAG_BITS) - 1;
+
+/// Largest `B` a time window can have on this target.
+pub(crate) const MAX_B: usize = 1 << (STAMP_BITS - 2);
+
+struct Row<const B: usize> {
+    calls: [AtomicWord; B],
+    bad: [AtomicWord; B],
+}
+
+/// The outcomes of the last `window_span`, in `B` buckets and `S` stripes.
+/// See the [module docs](self).
+///
+/// `B` must be at least 1 (at most 4 194 304; 1 024 on 32-bit targets) and
+/// `S` at least 1, or the breaker fails to compile:
+///
+/// ```compile_fail
+/// use fusebox_core::{Breaker, Config, TimeWindow, ManualClock};
+/// static CLOCK: ManualClock = ManualClock::new();
+/// let b: Breaker<&ManualClock, TimeWindow<0>> =
+///     Breaker::new(&CLOCK, Config::builder().build().unwrap());
+/// ```
+pub struct TimeWindow<const B: usize, const S: usize = 1> {
+    episode: AtomicWord,
+    latest: AtomicWord,
+    rows: [CachePadded<Row<B>>; S],
+}
+
+const fn stamp(slot: Word) -> Word {
+    slot & STAMP_MASK
+}
+
+/// Whether stamp `a` is newer than stamp `b` (wrap-aware).
+const fn newer(a: Word, b: Word) -> bool {
+    let d = a.wrapping_sub(b) & STAMP_MASK;
+    d != 0 && d < (1 << (STAMP_BITS - 1))
+}
+
+/// Whether offset-space slot `a` is after `b` (wrap-aware).
+const fn after(a: Word, b: Word) -> bool {
+    let d = a.wrapping_sub(b) & OFFSET_MASK;
+    d != 0 && d < (1 << (OFFSET_BITS - 1))
+}
+
+/// This thread's stripe: a hash of its stack's address, which differs per
+/// thread and costs no thread-local lookup (a no_std crate has none).
+#[inline]
+fn stripe<const S: usize>() -> usize {
+    if S == 1 {
+        return 0;
+    }
+    let probe = 0u8;
+    let addr = core::ptr::addr_of!(probe) as usize;
+    let h = ((addr >> 16) as u32).wrapping_mul(0x9E37_79B9);
+    ((h as u64 * S as u64) >> 32) as usize
+}
+
+impl<const B: usize, const S: usize> TimeWindow<B, S> {
+    const VALID: () = assert!(
+        B >= 1 && B <= MAX_B && S >= 1,
+        "TimeWindow<B, S>: B must be between 1 and 4194304 (1024 on 32-bit targets), S at least 1"
+    );
+
+    const fn episode_tag(epoch: Word) -> Word {
+        epoch & TAG_MASK
+    }
+
+    /// Adds to one bucket word: `delta` is added to the counts of `slot`.
+    fn bump(word: &AtomicWord, slot: Word, delta: Word, saturate: fn(Word, Word) -> Word) {
+        // Relaxed: the CAS below validates the value.
+        let mut w = word.load(Ordering::Relaxed);
+        loop {
+            let ws = w >> COUNT_BITS;
+            let nw = if ws == stamp(slot) {
+                (ws << COUNT_BITS) | saturate(w & COUNT_MASK, delta)
+            } else if newer(stamp(slot), ws) {
+                (stamp(slot) << COUNT_BITS) | saturate(0, delta)
+            } else {
+                return; // the bucket has moved past our slot: already expired
+            };
+            // AcqRel: stamp and counts change together for every reader.
+            match word.compare_exchange_weak(w, nw, Ordering::AcqRel, Ordering::Relaxed) {
+                Ok(_) => return,
+                Err(x) => w = x,
+            }
+        }
+    }
+
+    /// Restarts a bucket word at `slot` unless it already counts that slot or
+    /// a newer one. After a gap long enough for stamps to wrap (`aliased`), an
+    /// equal stamp may be ancient, so it is restarted too: an outcome recorded
+    /// concurrently with the first record after such a gap may be dropped.
+    fn reset(word: &AtomicWord, slot: Word, aliased: bool) {
+        // Relaxed: the CAS below validates the value.
+        let mut w = word.load(Ordering::Relaxed);
+        loop {
+            let ws = w >> COUNT_BITS;
+            if (ws == stamp(slot) && !(aliased && w & COUNT_MASK != 0)) || newer(ws, stamp(slot)) {
+                return;
+            }
+            // AcqRel: as in `bump`.
+            match word.compare_exchange_weak(
+                w,
+                stamp(slot) << COUNT_BITS,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return,
+                Err(x) => w = x,
+            }
+        }
+    }
+
+    fn add_calls(count: Word, delta: Word) -> Word {
+        (count + delta).min(COUNT_MASK)
+    }
+
+    fn add_bad(count: Word, delta: Word) -> Word {
+        let f = ((count & HALF_MASK) + (delta & HALF_MASK)).min(HALF_MASK);
+        let s = ((count >> HALF_BITS) + (delta >> HALF_BITS)).min(HALF_MASK);
+        f | (s << HALF_BITS)
+    }
+
+    /// Advances `latest` to `slot` and resets the buckets crossed on the way.
+    fn advance(&self, slot: Word) {
+        // Acquire: pairs with the AcqRel below, so the resets we skip were done.
+        let mut l = self.latest.load(Ordering::Acquire);
+        while after(slot, l) {
+            // AcqRel: exactly one thread crosses each slot.
+            match self
+                .latest
+                .compare_exchange_weak(l, slot, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => {
+                    let gap = slot.wrapping_sub(l) & OFFSET_MASK;
+                    let aliased = gap >= (1 << (STAMP_BITS - 1)) - B as Word;
+                    let crossed = gap.min(B as Word);
+                    for i in 0..crossed {
+                        let s = slot.wrapping_sub(i) & OFFSET_MASK;
+                        let b = (s as usize) % B;
+                        for row in &self.rows {
+                            Self::reset(&row.0.calls[b], s, aliased);
+                            Self::reset(&row.0.bad[b], s, aliased);
+                        }
+                    }
+                    return;
+                }
+                Err(x) => l = x,
+            }
+        }
+    }
+
+    fn sum(&self, slot: Word) -> WindowCounts {
+        let (mut calls, mut failures, mut slow) = (0u64, 0u64, 0u64);
+        let live = |w: Word| (stamp(slot).wrapping_sub(w >> COUNT_BITS) & STAMP_MASK) < B as Word;
+        for row in &self.rows {
+            for b in 0..B {
+                // Acquire: pairs with the AcqRel of `bump`/`reset`.
+                let c = row.0.calls[b].load(Ordering::Acquire);
+                if live(c) {
+                    calls += (c & COUNT_MASK) as u64;
+                }
+                // Acquire: as above.
+                let x = row.0.bad[b].load(Ordering::Acquire);
+                if live(x) {
+                    failures += (x & HALF_MASK) as u64;
+                    slow += ((x >> HALF_BITS) & HALF_MASK) as u64;
+                }
+            }
+        }
+        let cap = |v: u64| v.min(u32::MAX as u64) as u32;
+        let calls = cap(calls);
+        WindowCounts {
+            calls,
+            failures: cap(failures).min(calls),
+            slow: cap(slow).min(calls),
+        }
+    }
+
+    /// Starts the episode `epoch` in the episode word seen as `e`.
+    fn start_episode(
+        &self,
+        e: Word,
+        epoch: Word,
+        now: u64,
+        slots: SlotClock,
+    ) -> Result<Word, Word> {
+        let offset = e & OFFSET_MASK;
+        let here = (slots.slot(now) as Word).wrapping_add(offset) & OFFSET_MASK;
+        // Acquire: every slot numbered so far is at most `latest` (or `here`).
+        let l = self.latest.load(Ordering::Acquire);
+        let ahead = if after(l, here) {
+            l.wrapping_sub(here) & OFFSET_MASK
+        } else {
+            0
+        };
+        let fresh = offset.wrapping_add(B as Word).wrapping_add(ahead) & OFFSET_MASK;
+        let ne = (Self::episode_tag(epoch) << OFFSET_BITS) | fresh;
+        // AcqRel: publishes the offset with its tag (see `put` for the reader side).
+        self.episode
+            .compare_exchange(e, ne, Ordering::AcqRel, Ordering::Acquire)
+            .map(|_| ne)
+    }
+}
+
+impl<const B: usize, const S: usize> WindowImpl for TimeWindow<B, S> {
+    const KIND: WindowKind = WindowKind::Time;
+    const CAPACITY: usize = B;
+
+    #[cfg(not(fusebox_loom))]
+    const EMPTY: Self = {
+        let () = Self::VALID;
+        TimeWindow {
+            // Tag 1, epoch 0 the initial episode: the first record installs tag 0.
+            episode: atomic_word(1 << OFFSET_BITS),
+            latest: atomic_word(0),
+            rows: [const {
+                CachePadded(Row {
+                    calls: [const { atomic_word(0) }; B],
+                    bad: [const { atomic_word(0) }; B],
+                })
+            }; S],
+        }
+    };
+
+    #[cfg(fusebox_loom)]
+    fn empty() -> Self {
+        let () = Self::VALID;
+        TimeWindow {
+            episode: atomic_word(1 << OFFSET_BITS),
+            latest: atomic_word(0),
+            rows: core::array::from_fn(|_| {
+                CachePadded(Row {
+                    calls: core::array::from_fn(|_| atomic_word(0)),
+                    bad: core::array::from_fn(|_| atomic_word(0)),
+                })
+            }),
+        }
+    }
+
+    fn put(&self, ctx: &Ctx<'_>, e: Entry, want_counts: bool) -> Put {
+        // The episode word is read before the state word: a writer that sees
+        // a new episode's offset also sees the transition that started it
+        // (the offset was published after it), so it finds itself stale.
+        // Acquire: pairs with the AcqRel of `start_episode`.
+        let mut ep = self.episode.load(Ordering::Acquire);
+        while (ep >> OFFSET_BITS) != Self::episode_tag(ctx.epoch) {
+            if !ctx.current() {
+                return Put::Stale;
+            }
+            match self.start_episode(ep, ctx.epoch, ctx.now, ctx.slots) {
+                Ok(n) | Err(n) => ep = n,
+            }
+        }
+        if !ctx.current() {
+            return Put::Stale;
+        }
+        let slot = (ctx.slots.slot(ctx.now) as Word).wrapping_add(ep & OFFSET_MASK) & OFFSET_MASK;
+        self.advance(slot);
+        let row = &self.rows[stripe::<S>()].0;
+        let b = (slot as usize) % B;
+        Self::bump(&row.calls[b], slot, 1, Self::add_calls);
+        if e.failure || e.slow {
+            let delta = (e.failure as Word) | ((e.slow as Word) << HALF_BITS);
+            Self::bump(&row.bad[b], slot, delta, Self::add_bad);
+        }
+        Put::Counted(if want_counts {
+            self.sum(slot)
+        } else {
+            WindowCounts::default()
+        })
+    }
+
+    fn counts(&self, epoch: Word, now: u64, slots: SlotClock) -> WindowCounts {
+        // Acquire: as in `put`.
+        let ep = self.episode.load(Ordering::Acquire);
+        if (ep >> OFFSET_BITS) != Self::episode_tag(epoch) {
+            return WindowCounts::default();
+        }
+        let slot = (slots.slot(now) as Word).wrapping_add(ep & OFFSET_MASK) & OFFSET_MASK;
+        self.sum(slot)
+    }
+
+    fn after_transition(&self, epoch: Word, state: &AtomicWord, now: u64, slots: SlotClock) {
+        // Start the new episode's numbering now, so an idle window's tag never
+        // ages into a match with a later epoch; a failed CAS means a record
+        // (of this or a newer episode) did it.
+        // Acquire: as in `put`.
+        let ep = self.episode.load(Ordering::Acquire);
+        if (ep >> OFFSET_BITS) != Self::episode_tag(epoch) && current_epoch(state) == epoch {
+            let _ = self.start_episode(ep, epoch, now, slots);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::StateWord;
+
+    fn state_at(epoch: Word) -> AtomicWord {
+        atomic_word(
+            StateWord {
+                epoch,
+                ..StateWord::INITIAL
+            }
+            .pack(),
+        )
+    }
+
+    const F: Entry = Entry {
+        failure: true,
+        slow: false,
+    };
+    const OK: Entry = Entry {
+        failure: false,
+        slow: false,
+    };
+    const SLOW: Entry = Entry {
+        failure: false,
+        slow: true,
+    };
+
+    fn put<const B: usize, const S: usize>(
+        w: &TimeWindow<B, S>,
+        st: &AtomicWord,
+        epoch: Word,
+        now: u64,
+        e: Entry,
+    ) -> Put {
+        w.put(
+            &Ctx {
+                epoch,
+                state: st,
+                now,
+                slots: SlotClock::new(10),
+            },
+            e,
+            true,
+        )
+    }
+
+    fn counted(p: Put) -> WindowCounts {
+        match p {
+            Put::Counted(c) => c,
+            Put::Stale => panic!("stale"),
+        }
+    }
+
+    #[test]
+    fn buckets_expire_one_by_one() {
+        // 3 buckets of 10 ticks: the span is 30 ticks.
+        let w = TimeWindow::<3>::EMPTY;
+        let st = state_at(0);
+        put(&w, &st, 0, 0, F);
+        put(&w, &st, 0, 10, F);
+        assert_eq!(
+            counted(put(&w, &st, 0, 20, OK)),
+            WindowCounts {
+                calls: 3,
+                failures: 2,
+                slow: 0
+            }
+        );
+        // At t=30 the bucket of t=0 has left the window.
+        assert_eq!(
+            counted(put(&w, &st, 0, 30, SLOW)),
+            WindowCounts {
+                calls: 3,
+                failures: 1,
+                slow: 1
+            }
+        );
+        assert_eq!(
+            w.counts(0, 39, SlotClock::new(10)),
+            WindowCounts {
+                calls: 3,
+                failures: 1,
+                slow: 1
+            }
+        );
+        assert_eq!(
+            w.counts(0, 40, SlotClock::new(10)),
+            WindowCounts {
+                calls: 2,
+                failures: 0,
+                slow: 1
+            }
+        );
+    }
+
+    #[test]
+    fn idle_time_of_any_length_empties_the_window() {
+        let w = TimeWindow::<4>::EMPTY;
+        let st = state_at(0);
+        put(&w, &st, 0, 5, F);
+        // Far enough for every stamp to wrap many times over.
+        let far = 10 * (1u64 << STAMP_BITS) * 7 + 5;
+        assert_eq!(
+            counted(put(&w, &st, 0, far, OK)),
+            WindowCounts {
+                calls: 1,
+                failures: 0,
+                slow: 0
+            }
+        );
+    }
+
+    #[test]
+    fn a_window_of_one_bucket_holds_only_the_current_slot() {
+        let w = TimeWindow::<1>::EMPTY;
+        let st = state_at(0);
+        put(&w, &st, 0, 1, F);
+        assert_eq!(counted(put(&w, &st, 0, 9, F)).failures, 2);
+        assert_eq!(
+            counted(put(&w, &st, 0, 10, OK)),
+            WindowCounts {
+                calls: 1,
+                failures: 0,
+                slow: 0
+            }
+        );
+    }
+
+    #[test]
+    fn a_new_episode_starts_empty_even_within_the_same_slot() {
+        let w = TimeWindow::<3>::EMPTY;
+        let st = state_at(0);
+        put(&w, &st, 0, 1, F);
+        put(&w, &st, 0, 2, F);
+        let st = state_at(3);
+        w.after_transition(3, &st, 3, SlotClock::new(10));
+        assert_eq!(w.counts(3, 3, SlotClock::new(10)), WindowCounts::default());
+        assert_eq!(
+            counted(put(&w, &st, 3, 4, OK)),
+            WindowCounts {
+                calls: 1,
+                failures: 0,
+                slow: 0
+            }
+        );
+        // A stale writer of episode 0 is refused.
+        assert_eq!(put(&w, &st, 0, 5, F), Put::Stale);
+    }
+
+    #[test]
+    fn striped_counts_add_up() {
+        let w = TimeWindow::<2, 4>::EMPTY;
+        let st = state_at(0);
+        for row in 0..4 {
+            let b = 0;
+            TimeWindow::<2, 4>::bump(&w.rows[row].0.calls[b], 0, 1, TimeWindow::<2, 4>::add_calls);
+        }
+        // Slot 0 of the initial offset; start the episode first.
+        put(&w, &st, 0, 0, OK);
+        assert!(w.counts(0, 0, SlotClock::new(10)).calls >= 1);
+    }
+}
