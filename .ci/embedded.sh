@@ -27,7 +27,7 @@ LLVM_BIN="$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //
 # ---------- host ----------
 section "host tests (embassy-time mock driver)"
 cargo test -p fusebox-embedded --all-features
-cargo clippy -p fusebox-embedded --all-targets --all-features -- -D warnings
+cargo clippy -p fusebox-embedded --no-deps --all-targets --all-features -- -D warnings
 
 # ---------- no_std cross builds of the libraries ----------
 section "cross builds"
@@ -37,7 +37,7 @@ for pkg in fusebox-core fusebox-embedded; do
   cargo build -p "$pkg" --target thumbv6m-none-eabi --features critical-section,defmt
   cargo build -p "$pkg" --target riscv32imc-unknown-none-elf --features critical-section
 done
-cargo clippy -p fusebox-embedded --target thumbv6m-none-eabi --features critical-section,defmt -- -D warnings
+cargo clippy -p fusebox-embedded --no-deps --target thumbv6m-none-eabi --features critical-section,defmt -- -D warnings
 
 section "no CAS provider must fail"
 # The libraries never pick a CAS provider: plain thumbv6m must fail with
@@ -59,9 +59,9 @@ done
   cargo fmt -p fusebox-qemu --check  # not --all: that would also format the path deps (core)
   cargo fmt -p fusebox-defmt-log --check
   for t in thumbv7m-none-eabi thumbv6m-none-eabi; do
-    cargo clippy -p fusebox-qemu --target "$t" --release --bins -- -D warnings
+    cargo clippy -p fusebox-qemu --no-deps --target "$t" --release --bins -- -D warnings
   done
-  cargo clippy --workspace --target thumbv7em-none-eabihf --release --bins --examples -- -D warnings
+  cargo clippy --workspace --no-deps --target thumbv7em-none-eabihf --release --bins --examples -- -D warnings
 
   section "QEMU: outage on Cortex-M3 (lm3s6965evb, native CAS)"
   cargo run --release --target thumbv7m-none-eabi --bin outage
@@ -114,6 +114,9 @@ done
       read -r flash ram < <(size_of "target/$t/release/$bin")
       printf '%-24s %-10s %8s %8s\n' "$t" "$bin" "$flash" "$ram"
     done
+    read -r bf br < <(size_of "target/$t/release/baseline")
+    read -r mf mr < <(size_of "target/$t/release/minimal")
+    printf '%-24s %-10s %8s %8s\n' "$t" "fusebox" "+$((mf - bf))" "+$((mr - br))"
   done
   read -r flash ram < <(size_of target/thumbv7em-none-eabihf/release/examples/embassy_task)
   printf '%-24s %-10s %8s %8s\n' thumbv7em-none-eabihf embassy_task "$flash" "$ram"
