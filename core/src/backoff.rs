@@ -105,8 +105,12 @@ impl BackoffTicks {
         match self.kind {
             BackoffKind::Constant => {}
             BackoffKind::Exponential => {
+                // Grow until even the smallest jitter factor cannot bring the
+                // value back under `max`: the clamp below then gives `max`,
+                // exactly as unbounded growth would.
+                let floor_bp = 10_000 - self.jitter.basis_points() as u128;
                 let mut i = 0;
-                while i < k && d < self.max as u128 {
+                while i < k && d * floor_bp < self.max as u128 * 10_000 {
                     d = d * self.multiplier_bp as u128 / 10_000;
                     i += 1;
                 }
@@ -202,6 +206,27 @@ mod tests {
             last = d;
         }
         assert!(distinct > 100, "jitter barely varies: {distinct}");
+    }
+
+    #[test]
+    fn exponential_backoff_with_jitter_still_saturates_at_max() {
+        // 1 s doubling to at most 7 s: level 3 is 8 s before jitter, so any
+        // factor above 0.875 clamps to 7 s, and level 4 (16 s) always does.
+        let b = BackoffTicks::new(
+            Backoff::Exponential {
+                base: None,
+                multiplier: Ratio::from_basis_points(20_000),
+                max: Duration::from_secs(7),
+            },
+            1_000,
+            Ratio::percent(20),
+            3,
+            1_000,
+        );
+        for epoch in 0..200 {
+            assert_eq!(b.open_ticks(4, epoch), 7_000, "epoch {epoch}");
+            assert_eq!(b.open_ticks(31, epoch), 7_000, "epoch {epoch}");
+        }
     }
 
     #[test]

@@ -368,12 +368,22 @@ impl<C: Clock, W: Window, O: Observer> Breaker<C, W, O> {
         window: WindowCounts,
         deadline: Option<u64>,
     ) {
+        // The deadline in force: ours, or the one a reader published first
+        // from its own clock while we were between our CAS and this point.
+        let mut in_force = None;
         if let Some(d) = deadline {
-            let t = self.timer.load();
+            let mut t = self.timer.load();
             if !TimerUnits::belongs_to(t, to.epoch) {
-                let _ = self
-                    .timer
-                    .publish(t, self.settings.timer.encode(to.epoch, d));
+                let mine = self.settings.timer.encode(to.epoch, d);
+                t = if self.timer.publish(t, mine) {
+                    mine
+                } else {
+                    self.timer.load()
+                };
+            }
+            if TimerUnits::belongs_to(t, to.epoch) {
+                let left = self.settings.timer.remaining(t, now).unwrap_or(0);
+                in_force = Some(now.saturating_add(left));
             }
         }
         if to.state == State::Open && matches!(from.state, State::Closed | State::HalfOpen) {
@@ -394,7 +404,7 @@ impl<C: Clock, W: Window, O: Observer> Breaker<C, W, O> {
             consecutive_failures: from.run(),
             backoff_level: to.k,
             open_until: if to.state == State::Open {
-                deadline
+                in_force
             } else {
                 None
             },

@@ -203,6 +203,13 @@ impl<const N: usize> WindowImpl for CountWindow<N> {
     }
 
     fn put(&self, ctx: &Ctx<'_>, e: Entry, _want_counts: bool) -> Put {
+        // A permit of an ended episode must not spend a ticket: the skipped
+        // slot would make the next record evict a current outcome early.
+        // (A record that races with the transition past this check can still
+        // skip one slot; it never adds to or subtracts from the new episode.)
+        if !ctx.current() {
+            return Put::Stale;
+        }
         // Relaxed: the ticket only spreads writers over the ring; the cell
         // swap and the aggregate CAS carry the ordering.
         let t = self.ticket.fetch_add(1, Ordering::Relaxed);
