@@ -11,7 +11,9 @@ use core::time::Duration;
 use std::sync::{Mutex, MutexGuard};
 
 use embassy_time::MockDriver;
-use fusebox_core::{Backoff, Breaker, Clock, Config, NoWindow, Observer, Outcome, Ratio, State};
+use fusebox_core::{
+    Backoff, Breaker, Clock, Config, NoWindow, Observer, Outcome, Ratio, State, TransitionReason,
+};
 use fusebox_embedded::{
     AsyncCall, CallError, CallPolicy, EmbassyBreaker, EmbassyClock, EventQueue, QueueObserver,
     Registry,
@@ -261,7 +263,10 @@ fn event_queue_receives_transitions_and_counts_drops() {
         (first.transition.from, first.transition.to),
         (State::Closed, State::Open)
     );
-    assert_eq!(first.transition.consecutive_failures, 3);
+    assert_eq!(
+        first.transition.reason,
+        TransitionReason::ConsecutiveFailures
+    );
     let second = EVENTS.pop().expect("second transition queued");
     assert_eq!(
         (second.transition.from, second.transition.to),
