@@ -98,6 +98,12 @@ fn main() -> ! {
         ((1u64 << 32) - time::now()) / TICKS_PER_MS
     );
 
+    hprintln!(
+        "sizes: Breaker<EmbassyClock> {} B (its Config {} B), EventQueue<16> {} B",
+        core::mem::size_of::<fusebox_embedded::EmbassyBreaker>(),
+        core::mem::size_of::<Config>(),
+        core::mem::size_of::<EventQueue<16>>()
+    );
     hprintln!("-- thread mode --");
     outage_script(&THREAD_BREAKER);
     check_logged_outage("thread");
