@@ -6,7 +6,8 @@
 
 use core::time::Duration;
 use fusebox_core::{
-    Backoff, Breaker, Config, CountWindow, ManualClock, Observer, Ratio, Recorded, State, Transition,
+    Backoff, Breaker, Config, CountWindow, ManualClock, Observer, Ratio, Recorded, State,
+    Transition,
 };
 
 /// Prints each transition as it commits.
@@ -14,7 +15,10 @@ struct PrintTransitions;
 
 impl Observer for PrintTransitions {
     fn on_transition(&self, t: &Transition) {
-        let until = t.open_until.map(|d| format!(", open until {}", secs(d))).unwrap_or_default();
+        let until = t
+            .open_until
+            .map(|d| format!(", open until {}", secs(d)))
+            .unwrap_or_default();
         println!(
             "{:>8}  ==> {} -> {} ({}; window {} calls / {} failures; backoff level {}{})",
             secs(t.at),
@@ -57,7 +61,9 @@ fn main() {
     let breaker: Breaker<_, CountWindow<10>, _> =
         Breaker::with_observer(&clock, config, PrintTransitions).expect("config fits the window");
 
-    println!("fusebox outage: a call every 250 ms; the dependency is down from 3.000s to 12.000s\n");
+    println!(
+        "fusebox outage: a call every 250 ms; the dependency is down from 3.000s to 12.000s\n"
+    );
     let (mut permitted, mut rejected, mut stale) = (0, 0, 0);
     while clock.now() <= 20_000 {
         let at = clock.now();
@@ -66,7 +72,11 @@ fn main() {
                 permitted += 1;
                 let state = permit.state();
                 let up = dependency_is_up(at);
-                let recorded = if up { permit.success() } else { permit.failure() };
+                let recorded = if up {
+                    permit.success()
+                } else {
+                    permit.failure()
+                };
                 if recorded == Recorded::Stale {
                     stale += 1;
                 }
@@ -79,7 +89,10 @@ fn main() {
             }
             Err(r) => {
                 rejected += 1;
-                let retry = r.retry_after.map(|d| format!(" (retry after {} ms)", d.as_millis())).unwrap_or_default();
+                let retry = r
+                    .retry_after
+                    .map(|d| format!(" (retry after {} ms)", d.as_millis()))
+                    .unwrap_or_default();
                 println!("{:>8}  call rejected: {}{}", secs(at), r.state, retry);
             }
         }
@@ -90,5 +103,9 @@ fn main() {
         "\n{permitted} permitted, {rejected} rejected, {stale} stale; {} trips; final state {} (epoch {})",
         s.trips, s.state, s.epoch
     );
-    assert_eq!(s.state, State::Closed, "the breaker recovers after the outage");
+    assert_eq!(
+        s.state,
+        State::Closed,
+        "the breaker recovers after the outage"
+    );
 }

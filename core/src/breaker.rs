@@ -257,10 +257,7 @@ impl<C: Clock, W: Window, O: Observer> Breaker<C, W, O> {
 
     #[inline]
     fn start_time(&self) -> Option<u64> {
-        match self.settings.slow_ticks {
-            Some(_) => Some(self.clock.now()),
-            None => None,
-        }
+        self.settings.slow_ticks.map(|_| self.clock.now())
     }
 
     fn reject(&self, state: State, left: Option<u64>) -> Rejected {
@@ -270,10 +267,7 @@ impl<C: Clock, W: Window, O: Observer> Breaker<C, W, O> {
         });
         Rejected {
             state,
-            retry_after: match left {
-                Some(t) => Some(ticks_to_duration(t, C::TICKS_PER_SECOND)),
-                None => None,
-            },
+            retry_after: left.map(|t| ticks_to_duration(t, C::TICKS_PER_SECOND)),
         }
     }
 

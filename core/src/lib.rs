@@ -95,6 +95,8 @@
 #![no_std]
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+// `Word` is `u64` or `u32` by target: a cast that is a no-op on one is needed on the other.
+#![allow(clippy::unnecessary_cast)]
 
 pub mod backoff;
 mod breaker;

@@ -91,17 +91,14 @@ impl Settings {
                 });
             }
         }
-        if let WindowKind::Count = kind {
-            if c.failure_rate.is_some() || c.slow_call_rate.is_some() {
-                if c.minimum_calls as usize > capacity {
-                    return Err(ConfigError::Inconsistent {
-                        field: "minimum_calls",
-                        value: c.minimum_calls as u64,
-                        other: "the window capacity",
-                        limit: capacity as u64,
-                    });
-                }
-            }
+        let rates = c.failure_rate.is_some() || c.slow_call_rate.is_some();
+        if matches!(kind, WindowKind::Count) && rates && c.minimum_calls as usize > capacity {
+            return Err(ConfigError::Inconsistent {
+                field: "minimum_calls",
+                value: c.minimum_calls as u64,
+                other: "the window capacity",
+                limit: capacity as u64,
+            });
         }
         Ok(Settings {
             consecutive_failures: match c.consecutive_failures {

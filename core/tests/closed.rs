@@ -3,11 +3,14 @@
 
 use core::time::Duration;
 use fusebox_core::{
-    Breaker, Config, ConfigBuilder, CountWindow, ManualClock, NoWindow, Outcome, Ratio, Recorded, State, TimeWindow,
-    WindowCounts,
+    Breaker, Config, ConfigBuilder, CountWindow, ManualClock, NoWindow, Outcome, Ratio, Recorded,
+    State, TimeWindow, WindowCounts,
 };
 
-fn build<W: fusebox_core::Window>(clock: &ManualClock, b: ConfigBuilder) -> Breaker<&ManualClock, W> {
+fn build<W: fusebox_core::Window>(
+    clock: &ManualClock,
+    b: ConfigBuilder,
+) -> Breaker<&ManualClock, W> {
     Breaker::try_new(clock, b.build().unwrap()).unwrap()
 }
 
@@ -61,7 +64,9 @@ fn a_success_on_a_zero_run_changes_nothing() {
 #[test]
 fn trips_when_failure_rate_reaches_threshold_at_minimum_calls() {
     let clock = ManualClock::new();
-    let cfg = Config::builder().failure_rate(Ratio::percent(50)).minimum_calls(4);
+    let cfg = Config::builder()
+        .failure_rate(Ratio::percent(50))
+        .minimum_calls(4);
     let b: Breaker<_, CountWindow<10>> = build(&clock, cfg);
     succeed(&b, 2);
     fail(&b, 1);
@@ -74,7 +79,9 @@ fn trips_when_failure_rate_reaches_threshold_at_minimum_calls() {
 #[test]
 fn one_below_the_failure_rate_does_not_trip() {
     let clock = ManualClock::new();
-    let cfg = Config::builder().failure_rate(Ratio::from_basis_points(5_001)).minimum_calls(4);
+    let cfg = Config::builder()
+        .failure_rate(Ratio::from_basis_points(5_001))
+        .minimum_calls(4);
     let b: Breaker<_, CountWindow<10>> = build(&clock, cfg);
     succeed(&b, 2);
     fail(&b, 2);
@@ -87,13 +94,22 @@ fn one_below_the_failure_rate_does_not_trip() {
 #[test]
 fn a_success_reaching_minimum_calls_does_not_trip_the_next_failure_does() {
     let clock = ManualClock::new();
-    let cfg = Config::builder().failure_rate(Ratio::percent(50)).minimum_calls(4);
+    let cfg = Config::builder()
+        .failure_rate(Ratio::percent(50))
+        .minimum_calls(4);
     let b: Breaker<_, CountWindow<10>> = build(&clock, cfg);
     fail(&b, 3);
     assert_eq!(b.state(), State::Closed, "below minimum_calls");
     succeed(&b, 1);
     assert_eq!(b.state(), State::Closed, "successes never judge");
-    assert_eq!(b.snapshot().window, WindowCounts { calls: 4, failures: 3, slow: 0 });
+    assert_eq!(
+        b.snapshot().window,
+        WindowCounts {
+            calls: 4,
+            failures: 3,
+            slow: 0
+        }
+    );
     fail(&b, 1);
     assert_eq!(b.state(), State::Open);
 }
@@ -101,11 +117,20 @@ fn a_success_reaching_minimum_calls_does_not_trip_the_next_failure_does() {
 #[test]
 fn the_count_window_forgets_outcomes_older_than_n() {
     let clock = ManualClock::new();
-    let cfg = Config::builder().failure_rate(Ratio::percent(60)).minimum_calls(5);
+    let cfg = Config::builder()
+        .failure_rate(Ratio::percent(60))
+        .minimum_calls(5);
     let b: Breaker<_, CountWindow<5>> = build(&clock, cfg);
     fail(&b, 2);
     succeed(&b, 5);
-    assert_eq!(b.snapshot().window, WindowCounts { calls: 5, failures: 0, slow: 0 });
+    assert_eq!(
+        b.snapshot().window,
+        WindowCounts {
+            calls: 5,
+            failures: 0,
+            slow: 0
+        }
+    );
     fail(&b, 2);
     assert_eq!(b.state(), State::Closed, "2 of the last 5");
     fail(&b, 1);
@@ -115,7 +140,9 @@ fn the_count_window_forgets_outcomes_older_than_n() {
 #[test]
 fn ignored_outcomes_never_enter_the_window() {
     let clock = ManualClock::new();
-    let cfg = Config::builder().failure_rate(Ratio::percent(50)).minimum_calls(2);
+    let cfg = Config::builder()
+        .failure_rate(Ratio::percent(50))
+        .minimum_calls(2);
     let b: Breaker<_, CountWindow<4>> = build(&clock, cfg);
     for _ in 0..6 {
         let _ = b.try_acquire().unwrap().ignore();
@@ -138,7 +165,11 @@ fn slow_successes_trip_the_slow_call_rate_rule() {
     let p = b.try_acquire().unwrap();
     clock.advance(100);
     assert_eq!(p.success(), Recorded::Counted);
-    assert_eq!(b.state(), State::Open, "1 slow of 2: 50 %, judged at the slow success");
+    assert_eq!(
+        b.state(),
+        State::Open,
+        "1 slow of 2: 50 %, judged at the slow success"
+    );
 }
 
 #[test]
@@ -150,7 +181,10 @@ fn a_caller_measured_duration_decides_slowness() {
         .minimum_calls(1);
     let b: Breaker<_, CountWindow<4>> = build(&clock, cfg);
     let p = b.try_acquire().unwrap();
-    assert_eq!(p.record_with_duration(Outcome::Failure, Duration::from_millis(10)), Recorded::Counted);
+    assert_eq!(
+        p.record_with_duration(Outcome::Failure, Duration::from_millis(10)),
+        Recorded::Counted
+    );
     let s = b.snapshot();
     assert_eq!(s.state, State::Open);
 }
@@ -168,7 +202,14 @@ fn slowness_is_independent_of_failure() {
     let _ = p.record_with_duration(Outcome::Failure, Duration::from_millis(1));
     let p = b.try_acquire().unwrap();
     let _ = p.record_with_duration(Outcome::Success, Duration::from_millis(50));
-    assert_eq!(b.snapshot().window, WindowCounts { calls: 2, failures: 1, slow: 1 });
+    assert_eq!(
+        b.snapshot().window,
+        WindowCounts {
+            calls: 2,
+            failures: 1,
+            slow: 1
+        }
+    );
 }
 
 #[test]
@@ -196,7 +237,14 @@ fn a_time_window_expires_bucket_by_bucket() {
     clock.advance(3_000); // the two failures leave the window
     succeed(&b, 1);
     fail(&b, 1);
-    assert_eq!(b.snapshot().window, WindowCounts { calls: 2, failures: 1, slow: 0 });
+    assert_eq!(
+        b.snapshot().window,
+        WindowCounts {
+            calls: 2,
+            failures: 1,
+            slow: 0
+        }
+    );
     assert_eq!(b.state(), State::Closed);
     fail(&b, 1);
     assert_eq!(b.state(), State::Open, "2 of 3 within the last 3 s");
@@ -233,13 +281,20 @@ fn the_window_is_empty_after_closing_from_half_open() {
     assert_eq!(b.state(), State::Closed);
     assert_eq!(b.snapshot().window, WindowCounts::default());
     fail(&b, 1);
-    assert_eq!(b.state(), State::Closed, "1 call: below minimum_calls in the new window");
+    assert_eq!(
+        b.state(),
+        State::Closed,
+        "1 call: below minimum_calls in the new window"
+    );
 }
 
 #[test]
 fn a_stale_closed_permit_changes_nothing_after_a_transition() {
     let clock = ManualClock::new();
-    let cfg = Config::builder().consecutive_failures(1).failure_rate(Ratio::percent(50)).minimum_calls(1);
+    let cfg = Config::builder()
+        .consecutive_failures(1)
+        .failure_rate(Ratio::percent(50))
+        .minimum_calls(1);
     let b: Breaker<_, CountWindow<4>> = build(&clock, cfg);
     let old = b.try_acquire().unwrap();
     fail(&b, 1);

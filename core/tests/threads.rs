@@ -4,7 +4,9 @@
 
 extern crate std;
 use core::time::Duration;
-use fusebox_core::{Breaker, Config, CountWindow, ManualClock, NoWindow, Ratio, Recorded, State, TimeWindow};
+use fusebox_core::{
+    Breaker, Config, CountWindow, ManualClock, NoWindow, Ratio, Recorded, State, TimeWindow,
+};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
@@ -16,7 +18,11 @@ const CALLS: usize = if cfg!(miri) { 20 } else { 500 };
 static CLOCK: ManualClock = ManualClock::new();
 static STATIC_BREAKER: Breaker<&ManualClock, CountWindow<16>> = Breaker::new(
     &CLOCK,
-    match Config::builder().failure_rate(Ratio::percent(50)).minimum_calls(8).build() {
+    match Config::builder()
+        .failure_rate(Ratio::percent(50))
+        .minimum_calls(8)
+        .build()
+    {
         Ok(c) => c,
         Err(_) => panic!("bad config"),
     },
@@ -27,7 +33,10 @@ fn breakers_are_send_sync_and_static() {
     fn send_sync<T: Send + Sync>() {}
     send_sync::<Breaker<&'static ManualClock, CountWindow<4>>>();
     send_sync::<Breaker<ManualClock, TimeWindow<4, 2>>>();
-    assert_eq!(STATIC_BREAKER.try_acquire().unwrap().success(), Recorded::Counted);
+    assert_eq!(
+        STATIC_BREAKER.try_acquire().unwrap().success(),
+        Recorded::Counted
+    );
     assert_eq!(STATIC_BREAKER.snapshot().window.calls, 1);
 }
 
@@ -45,7 +54,10 @@ fn owned_permits_cross_threads() {
 
 /// One phase: every thread hammers the breaker; then, quiescent, the
 /// invariants must hold exactly.
-fn phase<W: fusebox_core::Window + Send + Sync>(b: &Breaker<ManualClock, W>, fail_every: usize) -> (u32, u32) {
+fn phase<W: fusebox_core::Window + Send + Sync>(
+    b: &Breaker<ManualClock, W>,
+    fail_every: usize,
+) -> (u32, u32) {
     let barrier = Barrier::new(THREADS);
     let admitted_probes = AtomicU32::new(0);
     let rejected = AtomicU32::new(0);
@@ -60,7 +72,11 @@ fn phase<W: fusebox_core::Window + Send + Sync>(b: &Breaker<ManualClock, W>, fai
                             if p.state() == State::HalfOpen {
                                 admitted_probes.fetch_add(1, Ordering::Relaxed);
                             }
-                            let _ = if (i + t) % fail_every == 0 { p.failure() } else { p.success() };
+                            let _ = if (i + t) % fail_every == 0 {
+                                p.failure()
+                            } else {
+                                p.success()
+                            };
                         }
                         Err(_) => {
                             rejected.fetch_add(1, Ordering::Relaxed);
@@ -78,11 +94,20 @@ fn phase<W: fusebox_core::Window + Send + Sync>(b: &Breaker<ManualClock, W>, fai
 
 fn check_quiescent<W: fusebox_core::Window>(b: &Breaker<ManualClock, W>, permits: u32) {
     let s = b.snapshot();
-    assert!(s.window.failures <= s.window.calls && s.window.slow <= s.window.calls, "{s:?}");
+    assert!(
+        s.window.failures <= s.window.calls && s.window.slow <= s.window.calls,
+        "{s:?}"
+    );
     assert!(s.half_open_admitted <= permits, "{s:?}");
-    assert!(s.half_open_succeeded < permits.max(1) || s.state != State::HalfOpen, "{s:?}");
+    assert!(
+        s.half_open_succeeded < permits.max(1) || s.state != State::HalfOpen,
+        "{s:?}"
+    );
     match s.state {
-        State::HalfOpen => assert_eq!(s.half_open_admitted, s.half_open_succeeded, "no probe may leak: {s:?}"),
+        State::HalfOpen => assert_eq!(
+            s.half_open_admitted, s.half_open_succeeded,
+            "no probe may leak: {s:?}"
+        ),
         State::Closed => assert_eq!(s.half_open_admitted, 0),
         _ => {}
     }
@@ -108,7 +133,10 @@ fn eight_threads_trip_and_recover_many_times_with_a_count_window() {
         check_quiescent(&b, 3);
         trips = b.snapshot().trips;
     }
-    assert!(trips as usize >= ROUNDS / 2, "only {trips} trips in {ROUNDS} rounds");
+    assert!(
+        trips as usize >= ROUNDS / 2,
+        "only {trips} trips in {ROUNDS} rounds"
+    );
     // Recovery: a healthy phase long enough always closes it again.
     b.clock().advance(1_000);
     for _ in 0..10 {
@@ -149,16 +177,29 @@ fn eight_threads_on_a_striped_time_window_lose_no_outcome() {
     assert_eq!(b.snapshot().window.calls as usize, THREADS * CALLS);
     assert_eq!(b.try_acquire().unwrap().failure(), Recorded::Counted);
     let s = b.snapshot();
-    assert_eq!((s.window.calls as usize, s.window.failures), (THREADS * CALLS + 1, 1));
-    assert_eq!(s.state, State::Closed, "1 failure in the window is far below 100 %");
+    assert_eq!(
+        (s.window.calls as usize, s.window.failures),
+        (THREADS * CALLS + 1, 1)
+    );
+    assert_eq!(
+        s.state,
+        State::Closed,
+        "1 failure in the window is far below 100 %"
+    );
 }
 
 #[test]
 fn concurrent_failures_trip_exactly_once_per_epoch() {
     for _ in 0..if cfg!(miri) { 2 } else { 50 } {
-        let config = Config::builder().consecutive_failures(1).open_for(Duration::from_secs(60)).build().unwrap();
+        let config = Config::builder()
+            .consecutive_failures(1)
+            .open_for(Duration::from_secs(60))
+            .build()
+            .unwrap();
         let b: Breaker<ManualClock, NoWindow> = Breaker::new(ManualClock::new(), config);
-        let permits: std::vec::Vec<_> = (0..THREADS).map(|_| Breaker::try_acquire_owned(&b).unwrap()).collect();
+        let permits: std::vec::Vec<_> = (0..THREADS)
+            .map(|_| Breaker::try_acquire_owned(&b).unwrap())
+            .collect();
         let barrier = Barrier::new(THREADS);
         let counted = AtomicU32::new(0);
         thread::scope(|s| {
