@@ -82,6 +82,7 @@ done
           -semihosting-config enable=on,target=native -kernel "$elf" | defmt-print -e "$elf"; echo "rc=${PIPESTATUS[*]}")
   echo "$out"
   grep -q "transition: Transition { from: Closed, to: Open, reason: ConsecutiveFailures" <<<"$out"
+  grep -q "registry: Registry \[sensor: Closed\]" <<<"$out"
   grep -q "defmt-log done: ok" <<<"$out" && grep -q "rc=0 0" <<<"$out"
 
   section "QEMU: a failed check must fail the run"

@@ -121,6 +121,27 @@ impl<const N: usize> Registry<N> {
     }
 }
 
+impl<const N: usize> core::fmt::Debug for Registry<N> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_list()
+            .entries(self.entries.iter().map(|(name, _)| name))
+            .finish()
+    }
+}
+
+#[cfg(feature = "defmt")]
+impl<const N: usize> defmt::Format for Registry<N> {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(f, "Registry [");
+        for (i, (name, breaker)) in self.entries.iter().enumerate() {
+            let sep = if i == 0 { "" } else { ", " };
+            // `snapshot`, not `state`: formatting must not move the breaker.
+            defmt::write!(f, "{=str}{=str}: {}", sep, name, breaker.snapshot().state);
+        }
+        defmt::write!(f, "]");
+    }
+}
+
 const fn str_eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     if a.len() != b.len() {

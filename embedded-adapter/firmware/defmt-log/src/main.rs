@@ -10,7 +10,7 @@ use core::time::Duration;
 use cortex_m_rt::{entry, exception};
 use defmt_semihosting as _; // the global defmt logger
 use fusebox_core::{Breaker, Config, NoWindow, State};
-use fusebox_embedded::{EmbassyClock, EventQueue, QueueObserver};
+use fusebox_embedded::{EmbassyClock, EventQueue, QueueObserver, Registry};
 use fusebox_qemu::time;
 
 defmt::timestamp!("{=u64:us}", {
@@ -32,6 +32,8 @@ static SENSOR: Breaker<EmbassyClock, NoWindow, QueueObserver<'static, 8>> =
         Ok(b) => b,
         Err(_) => panic!("bad breaker config"),
     };
+
+static BREAKERS: Registry<1> = Registry::new([("sensor", &SENSOR)]);
 
 #[exception]
 fn SysTick() {
@@ -60,6 +62,7 @@ fn main() -> ! {
     let _ = SENSOR.try_acquire().map(|p| p.success());
     drain();
     defmt::info!("final: {}", SENSOR.snapshot());
+    defmt::info!("registry: {}", BREAKERS);
 
     let ok = SENSOR.state() == State::Closed && EVENTS.dropped() == 0;
     defmt::println!("defmt-log done: {=str}", if ok { "ok" } else { "FAIL" });

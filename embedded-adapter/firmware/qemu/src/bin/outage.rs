@@ -104,6 +104,7 @@ fn main() -> ! {
         core::mem::size_of::<Config>(),
         core::mem::size_of::<EventQueue<16>>()
     );
+    config_limits();
     hprintln!("-- thread mode --");
     outage_script(&THREAD_BREAKER);
     check_logged_outage("thread");
@@ -146,6 +147,25 @@ fn PendSV() {
         _ => {}
     }
     PENDSV_JOB.store(0, Ordering::Release);
+}
+
+/// On a 32-bit target the open deadline is kept in 24-bit units, sized from
+/// the longest open period (`max_trip_hint`, 10 minutes by default), and
+/// `open_for` must span 16 units: at 10 kHz that is 3.2 ms (2-tick units).
+fn config_limits() {
+    let with_open = |open: Duration| {
+        let config = Config::builder()
+            .consecutive_failures(1)
+            .open_for(open)
+            .build();
+        config.is_ok_and(|c| {
+            fusebox_embedded::EmbassyBreaker::<NoWindow>::try_new(EmbassyClock, c).is_ok()
+        })
+    };
+    check(
+        !with_open(Duration::from_micros(3_100)) && with_open(Duration::from_micros(3_200)),
+        "32-bit deadline: open_for >= 3.2 ms with the default max_trip_hint at 10 kHz",
+    );
 }
 
 fn run_in_pendsv(job: u32) {
