@@ -150,7 +150,7 @@ impl<C: Clock, W: Window, O: Observer> Breaker<C, W, O> {
                     }
                     let at = now.get();
                     let deadline = self.deadline(next, at, f.hint);
-                    self.committed(sw, next.with_run(0), reason, at, counts, Some(deadline));
+                    self.committed(sw.with_run(run), next, reason, at, counts, Some(deadline));
                     return Recorded::Counted;
                 }
             }
