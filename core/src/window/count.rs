@@ -71,7 +71,7 @@ pub(crate) const MAX_N: usize = (NEGATIVE - 1) as usize;
 ///
 /// An `N` of 0, or above the target's limit, fails to compile:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0080
 /// use fusebox_core::{Breaker, Config, CountWindow, ManualClock};
 /// static CLOCK: ManualClock = ManualClock::new();
 /// let b: Breaker<&ManualClock, CountWindow<0>> =

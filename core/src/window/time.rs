@@ -70,7 +70,7 @@ struct Row<const B: usize> {
 /// `B` must be at least 1 (at most 4 194 304; 1 024 on 32-bit targets) and
 /// `S` at least 1, or the breaker fails to compile:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0080
 /// use fusebox_core::{Breaker, Config, TimeWindow, ManualClock};
 /// static CLOCK: ManualClock = ManualClock::new();
 /// let b: Breaker<&ManualClock, TimeWindow<0>> =
