@@ -15,14 +15,15 @@ use crate::snapshot::Snapshot;
 use crate::state::{State, StateWord};
 use crate::sync::{atomic_word, AtomicWord, Ordering, Word};
 use crate::timer::{Timer, TimerUnits};
-use crate::window::{NoWindow, Window, WindowCounts, WindowKind};
+use crate::window::{AnyWindow, NoWindow, Window, WindowCounts, WindowKind};
 use core::ops::Deref;
 
 /// A circuit breaker. See the [crate docs](crate) for an overview.
 ///
 /// - `C`: its [`Clock`].
 /// - `W`: its window: [`NoWindow`], [`CountWindow<N>`](crate::CountWindow) or
-///   [`TimeWindow<B, S>`](crate::TimeWindow).
+///   [`TimeWindow<B, S>`](crate::TimeWindow), or one sized at run time
+///   ([`DynCountWindow`](crate::DynCountWindow), [`DynTimeWindow`](crate::DynTimeWindow)).
 /// - `O`: its [`Observer`], the zero-sized [`NoObserver`] by default.
 ///
 /// # Memory ordering
@@ -31,7 +32,7 @@ use core::ops::Deref;
 /// breaker also sees everything that thread did before recording the
 /// tripping failure, and a thread admitted into a new episode never sees a
 /// deadline or window of an older one as its own.
-pub struct Breaker<C: Clock, W: Window = NoWindow, O: Observer = NoObserver> {
+pub struct Breaker<C: Clock, W: AnyWindow = NoWindow, O: Observer = NoObserver> {
     pub(crate) state: AtomicWord,
     pub(crate) timer: Timer,
     trips: AtomicWord,
@@ -112,7 +113,7 @@ impl<C: Clock, W: Window> Breaker<C, W, NoObserver> {
         /// let _ = permit.success();
         /// ```
         pub fn new(clock: C, config: Config) -> Self {
-            match Settings::new(&config, C::TICKS_PER_SECOND, W::KIND, W::CAPACITY) {
+            match Settings::new(&config, C::TICKS_PER_SECOND, W::KIND, <W as crate::window::sealed::ConstEmpty>::CAPACITY) {
                 Ok(settings) => Self::from_parts(clock, config, NoObserver, settings),
                 Err(e) => refuse(e),
             }
@@ -134,7 +135,7 @@ impl<C: Clock, W: Window, O: Observer> Breaker<C, W, O> {
     const_unless_loom! {
         /// A breaker in `Closed` that reports to `observer`.
         pub fn with_observer(clock: C, config: Config, observer: O) -> Result<Self, ConfigError> {
-            match Settings::new(&config, C::TICKS_PER_SECOND, W::KIND, W::CAPACITY) {
+            match Settings::new(&config, C::TICKS_PER_SECOND, W::KIND, <W as crate::window::sealed::ConstEmpty>::CAPACITY) {
                 Ok(settings) => Ok(Self::from_parts(clock, config, observer, settings)),
                 Err(e) => {
                     core::mem::forget(clock);
@@ -159,6 +160,32 @@ impl<C: Clock, W: Window, O: Observer> Breaker<C, W, O> {
                 observer,
             }
         }
+    }
+}
+
+impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
+    /// A breaker in `Closed` over a window built at run time
+    /// ([`DynCountWindow`](crate::DynCountWindow),
+    /// [`DynTimeWindow`](crate::DynTimeWindow)); the same checks as
+    /// [`try_new`](Breaker::try_new) against the window's capacity.
+    pub fn with_window(
+        clock: C,
+        config: Config,
+        window: W,
+        observer: O,
+    ) -> Result<Self, ConfigError> {
+        let settings = Settings::new(&config, C::TICKS_PER_SECOND, W::KIND, window.capacity())?;
+        Ok(Breaker {
+            state: atomic_word(StateWord::INITIAL.pack()),
+            timer: Timer::new(),
+            trips: atomic_word(0),
+            last_transition: atomic_word(0),
+            settings,
+            config,
+            window,
+            clock,
+            observer,
+        })
     }
 
     /// Asks for a permit.

@@ -122,4 +122,7 @@ pub use observer::{NoObserver, Observer, OutcomeEvent, Rejection, Transition, Tr
 pub use permit::{Guard, Outcome, Permit, Recorded, Rejected};
 pub use snapshot::Snapshot;
 pub use state::{Mode, State};
-pub use window::{CountWindow, NoWindow, TimeWindow, Window, WindowCounts};
+pub use window::{
+    AnyWindow, BucketCell, CountWindow, DynCountWindow, DynTimeWindow, NoWindow, RingCell,
+    TimeWindow, Window, WindowCounts,
+};

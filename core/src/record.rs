@@ -12,7 +12,7 @@ use crate::permit::{Finish, Grant, Guard, Outcome, Recorded};
 use crate::state::{State, StateWord};
 use crate::sync::Ordering;
 use crate::timer::TimerUnits;
-use crate::window::{Ctx, Entry, Put, Window, WindowCounts, WindowKind};
+use crate::window::{AnyWindow, Ctx, Entry, Put, WindowCounts, WindowKind};
 use crate::Breaker;
 use core::time::Duration;
 
@@ -36,7 +36,7 @@ impl<C: Clock> Now<'_, C> {
     }
 }
 
-impl<C: Clock, W: Window, O: Observer> Guard for Breaker<C, W, O> {
+impl<C: Clock, W: AnyWindow, O: Observer> Guard for Breaker<C, W, O> {
     fn finish(&self, grant: &Grant, f: Finish) -> Recorded {
         let mut now = Now {
             clock: &self.clock,
@@ -86,7 +86,7 @@ impl<C: Clock, W: Window, O: Observer> Guard for Breaker<C, W, O> {
     }
 }
 
-impl<C: Clock, W: Window, O: Observer> Breaker<C, W, O> {
+impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     fn current_word(&self) -> crate::sync::Word {
         // Acquire: pairs with the Release of every transition CAS.
         self.state.load(Ordering::Acquire)

@@ -44,9 +44,11 @@
 //! could be mistaken for a current one only if it stalls inside `record`
 //! while 2^16 (2^8) transitions happen.
 
-use super::sealed::WindowImpl;
+use super::sealed::{ConstEmpty, WindowImpl};
 use super::{current_epoch, Ctx, Entry, Put, SlotClock, WindowCounts, WindowKind};
+use crate::config::ConfigError;
 use crate::sync::{atomic_u32, atomic_word, AtomicU32, AtomicWord, Ordering, Word, WORD_BITS};
+use core::ops::Deref;
 
 const FIELD_BITS: u32 = WORD_BITS / 4;
 const FIELD_MASK: Word = ((1 as Word) << FIELD_BITS) - 1;
@@ -80,8 +82,84 @@ pub(crate) const MAX_N: usize = (NEGATIVE - 1) as usize;
 pub struct CountWindow<const N: usize> {
     ticket: AtomicWord,
     aggregate: AtomicWord,
-    cells: [AtomicU32; N],
+    cells: [RingCell; N],
 }
+
+/// One slot of a count window's ring: storage for a
+/// [`DynCountWindow`] sized at run time (`Box<[RingCell]>` in std).
+#[repr(transparent)]
+pub struct RingCell(AtomicU32);
+
+impl RingCell {
+    /// An empty slot.
+    #[cfg(not(fusebox_loom))]
+    pub const fn new() -> RingCell {
+        RingCell(atomic_u32(0))
+    }
+    /// An empty slot.
+    #[cfg(fusebox_loom)]
+    pub fn new() -> RingCell {
+        RingCell(atomic_u32(0))
+    }
+}
+
+impl Default for RingCell {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A count window whose capacity is chosen at run time: the same protocol as
+/// [`CountWindow`], over any slice of [`RingCell`]s the caller owns
+/// (`Box<[RingCell]>`, `&'static [RingCell]`...). Build the breaker with
+/// [`Breaker::with_window`](crate::Breaker::with_window).
+///
+/// ```
+/// use fusebox_core::{Breaker, Config, DynCountWindow, ManualClock, NoObserver, Ratio, RingCell};
+/// static CELLS: [RingCell; 50] = [const { RingCell::new() }; 50];
+/// let window = DynCountWindow::new(&CELLS[..]).unwrap();
+/// let config = Config::builder().failure_rate(Ratio::percent(50)).minimum_calls(10).build().unwrap();
+/// let b = Breaker::with_window(ManualClock::<1000>::new(), config, window, NoObserver).unwrap();
+/// let _ = b.try_acquire().unwrap().failure();
+/// assert_eq!(b.snapshot().window.failures, 1);
+/// ```
+pub struct DynCountWindow<S> {
+    ticket: AtomicWord,
+    aggregate: AtomicWord,
+    cells: S,
+}
+
+impl<S: Deref<Target = [RingCell]>> DynCountWindow<S> {
+    /// A window over `cells`; its capacity is `cells.len()`, which must be
+    /// between 1 and 32 767 (127 on 32-bit targets).
+    pub fn new(cells: S) -> Result<Self, ConfigError> {
+        let n = cells.len();
+        if n == 0 || n > MAX_N {
+            return Err(ConfigError::OutOfRange {
+                field: "window.size",
+                value: n as u64,
+                min: 1,
+                max: MAX_N as u64,
+            });
+        }
+        Ok(DynCountWindow {
+            ticket: atomic_word(0),
+            aggregate: atomic_word(INITIAL_AGGREGATE),
+            cells,
+        })
+    }
+
+    fn ring(&self) -> Ring<'_> {
+        Ring {
+            ticket: &self.ticket,
+            aggregate: &self.aggregate,
+            cells: &self.cells,
+        }
+    }
+}
+
+/// Tag 1 while epoch 0 is the initial episode: the first record installs tag 0.
+const INITIAL_AGGREGATE: Word = 1 << TAG;
 
 impl<const N: usize> CountWindow<N> {
     const VALID_N: () = assert!(
@@ -89,82 +167,100 @@ impl<const N: usize> CountWindow<N> {
         "CountWindow<N>: N must be between 1 and 32767 (127 on 32-bit targets)"
     );
 
-    const fn agg_tag(epoch: Word) -> Word {
-        epoch & FIELD_MASK
-    }
-
-    const fn cell_tag(epoch: Word) -> u32 {
-        (epoch as u32) & CELL_TAG_MASK
-    }
-
-    const fn cell(epoch: Word, e: Entry) -> u32 {
-        (Self::cell_tag(epoch) << CELL_TAG_SHIFT)
-            | VALID
-            | if e.failure { FAIL_BIT } else { 0 }
-            | if e.slow { SLOW_BIT } else { 0 }
-    }
-
-    const fn cell_entry(c: u32) -> Option<(u32, Entry)> {
-        if c & VALID == 0 {
-            None
-        } else {
-            Some((
-                c >> CELL_TAG_SHIFT,
-                Entry {
-                    failure: c & FAIL_BIT != 0,
-                    slow: c & SLOW_BIT != 0,
-                },
-            ))
+    fn ring(&self) -> Ring<'_> {
+        Ring {
+            ticket: &self.ticket,
+            aggregate: &self.aggregate,
+            cells: &self.cells,
         }
     }
+}
 
-    /// `a` with `sign * e` applied field by field, each field wrapping on its own.
-    fn apply(a: Word, e: Entry, add: bool) -> Word {
-        let field = |a: Word, shift: u32, on: bool| -> Word {
-            let v = (a >> shift) & FIELD_MASK;
-            let v = if !on {
-                v
-            } else if add {
-                v.wrapping_add(1) & FIELD_MASK
-            } else {
-                v.wrapping_sub(1) & FIELD_MASK
-            };
-            v << shift
+const fn agg_tag(epoch: Word) -> Word {
+    epoch & FIELD_MASK
+}
+
+const fn cell_tag(epoch: Word) -> u32 {
+    (epoch as u32) & CELL_TAG_MASK
+}
+
+const fn cell(epoch: Word, e: Entry) -> u32 {
+    (cell_tag(epoch) << CELL_TAG_SHIFT)
+        | VALID
+        | if e.failure { FAIL_BIT } else { 0 }
+        | if e.slow { SLOW_BIT } else { 0 }
+}
+
+const fn cell_entry(c: u32) -> Option<(u32, Entry)> {
+    if c & VALID == 0 {
+        None
+    } else {
+        Some((
+            c >> CELL_TAG_SHIFT,
+            Entry {
+                failure: c & FAIL_BIT != 0,
+                slow: c & SLOW_BIT != 0,
+            },
+        ))
+    }
+}
+
+/// `a` with `e` added (or subtracted) field by field, each field wrapping on its own.
+fn apply(a: Word, e: Entry, add: bool) -> Word {
+    let field = |a: Word, shift: u32, on: bool| -> Word {
+        let v = (a >> shift) & FIELD_MASK;
+        let v = if !on {
+            v
+        } else if add {
+            v.wrapping_add(1) & FIELD_MASK
+        } else {
+            v.wrapping_sub(1) & FIELD_MASK
         };
-        (a & (FIELD_MASK << TAG))
-            | field(a, CALLS, true)
-            | field(a, FAILS, e.failure)
-            | field(a, SLOW, e.slow)
-    }
+        v << shift
+    };
+    (a & (FIELD_MASK << TAG))
+        | field(a, CALLS, true)
+        | field(a, FAILS, e.failure)
+        | field(a, SLOW, e.slow)
+}
 
-    const fn clamp(v: Word) -> u32 {
-        if v >= NEGATIVE {
-            0
-        } else if v as usize > N {
-            N as u32
-        } else {
-            v as u32
-        }
+/// A field as a count in `0..=n`: transient negatives read as 0.
+const fn clamp(v: Word, n: usize) -> u32 {
+    if v >= NEGATIVE {
+        0
+    } else if v as usize > n {
+        n as u32
+    } else {
+        v as u32
     }
+}
 
-    const fn decode(a: Word) -> WindowCounts {
-        let calls = Self::clamp((a >> CALLS) & FIELD_MASK);
-        let failures = Self::clamp((a >> FAILS) & FIELD_MASK);
-        let slow = Self::clamp((a >> SLOW) & FIELD_MASK);
-        WindowCounts {
-            calls,
-            failures: if failures > calls { calls } else { failures },
-            slow: if slow > calls { calls } else { slow },
-        }
+const fn decode(a: Word, n: usize) -> WindowCounts {
+    let calls = clamp((a >> CALLS) & FIELD_MASK, n);
+    let failures = clamp((a >> FAILS) & FIELD_MASK, n);
+    let slow = clamp((a >> SLOW) & FIELD_MASK, n);
+    WindowCounts {
+        calls,
+        failures: if failures > calls { calls } else { failures },
+        slow: if slow > calls { calls } else { slow },
     }
+}
 
+/// The protocol, over the words of either window type.
+struct Ring<'a> {
+    ticket: &'a AtomicWord,
+    aggregate: &'a AtomicWord,
+    cells: &'a [RingCell],
+}
+
+impl Ring<'_> {
     /// Takes an evicted `entry` of episode tag `tag` out of the aggregate, if
     /// the aggregate still belongs to that episode.
     fn remove(&self, tag: u32, entry: Entry) {
         // Acquire: see the aggregate as of the latest install (pairs with AcqRel below).
         let mut a = self.aggregate.load(Ordering::Acquire);
         while (a >> TAG) == (tag as Word & FIELD_MASK) {
-            let na = Self::apply(a, entry, false);
+            let na = apply(a, entry, false);
             // AcqRel: an install is a read-modify-write that other installs build on.
             match self
                 .aggregate
@@ -175,34 +271,9 @@ impl<const N: usize> CountWindow<N> {
             }
         }
     }
-}
 
-impl<const N: usize> WindowImpl for CountWindow<N> {
-    const KIND: WindowKind = WindowKind::Count;
-    const CAPACITY: usize = N;
-
-    #[cfg(not(fusebox_loom))]
-    const EMPTY: Self = {
-        let () = Self::VALID_N;
-        CountWindow {
-            ticket: atomic_word(0),
-            // Tag 1 with epoch 0 the initial episode: the first record installs tag 0.
-            aggregate: atomic_word(1 << TAG),
-            cells: [const { atomic_u32(0) }; N],
-        }
-    };
-
-    #[cfg(fusebox_loom)]
-    fn empty() -> Self {
-        let () = Self::VALID_N;
-        CountWindow {
-            ticket: atomic_word(0),
-            aggregate: atomic_word(1 << TAG),
-            cells: core::array::from_fn(|_| atomic_u32(0)),
-        }
-    }
-
-    fn put(&self, ctx: &Ctx<'_>, e: Entry, _want_counts: bool) -> Put {
+    fn put(&self, ctx: &Ctx<'_>, e: Entry) -> Put {
+        let n = self.cells.len();
         // A permit of an ended episode must not spend a ticket: the skipped
         // slot would make the next record evict a current outcome early.
         // (A record that races with the transition past this check can still
@@ -213,36 +284,36 @@ impl<const N: usize> WindowImpl for CountWindow<N> {
         // Relaxed: the ticket only spreads writers over the ring; the cell
         // swap and the aggregate CAS carry the ordering.
         let t = self.ticket.fetch_add(1, Ordering::Relaxed);
-        let slot = &self.cells[(t as usize) % N];
-        let mine = Self::cell(ctx.epoch, e);
+        let slot = &self.cells[(t as usize) % n].0;
+        let mine = cell(ctx.epoch, e);
         // AcqRel: acquire the evicted cell's writer's view (its epoch check),
         // release ours to whoever evicts us.
         let old = slot.swap(mine, Ordering::AcqRel);
-        let evicted = match Self::cell_entry(old) {
-            Some((tag, entry)) if tag == Self::cell_tag(ctx.epoch) => Some(entry),
+        let evicted = match cell_entry(old) {
+            Some((tag, entry)) if tag == cell_tag(ctx.epoch) => Some(entry),
             _ => None,
         };
         // Acquire: pairs with the AcqRel installs, so we build on the latest.
         let mut a = self.aggregate.load(Ordering::Acquire);
         loop {
-            let base = if (a >> TAG) == Self::agg_tag(ctx.epoch) {
+            let base = if (a >> TAG) == agg_tag(ctx.epoch) {
                 a
             } else if ctx.current() {
                 // First outcome of this episode: the older aggregate reads as empty.
-                Self::agg_tag(ctx.epoch) << TAG
+                agg_tag(ctx.epoch) << TAG
             } else {
                 break;
             };
-            let mut na = Self::apply(base, e, true);
+            let mut na = apply(base, e, true);
             if let Some(ev) = evicted {
-                na = Self::apply(na, ev, false);
+                na = apply(na, ev, false);
             }
             // AcqRel: this CAS is where the outcome counts; the rules judge `na`.
             match self
                 .aggregate
                 .compare_exchange_weak(a, na, Ordering::AcqRel, Ordering::Acquire)
             {
-                Ok(_) => return Put::Counted(Self::decode(na)),
+                Ok(_) => return Put::Counted(decode(na, n)),
                 Err(x) => a = x,
             }
         }
@@ -253,52 +324,98 @@ impl<const N: usize> WindowImpl for CountWindow<N> {
             .compare_exchange(mine, old, Ordering::AcqRel, Ordering::Relaxed)
             .is_err()
         {
-            if let Some((tag, entry)) = Self::cell_entry(old) {
+            if let Some((tag, entry)) = cell_entry(old) {
                 self.remove(tag, entry);
             }
         }
         Put::Stale
     }
 
-    fn counts(&self, epoch: Word, _now: u64, _slots: SlotClock) -> WindowCounts {
+    fn counts(&self, epoch: Word) -> WindowCounts {
         // Acquire: a snapshot sees the last install whole.
         let a = self.aggregate.load(Ordering::Acquire);
-        if (a >> TAG) == Self::agg_tag(epoch) {
-            Self::decode(a)
+        if (a >> TAG) == agg_tag(epoch) {
+            decode(a, self.cells.len())
         } else {
             WindowCounts::default()
         }
     }
 
-    fn after_transition(&self, epoch: Word, state: &AtomicWord, _now: u64, _slots: SlotClock) {
+    fn after_transition(&self, epoch: Word, state: &AtomicWord) {
         // Re-tag the aggregate so an idle window's tag never ages into a
         // match with a later epoch. The full-word CAS fails if anything
         // (a record of a yet newer episode) changed it since we looked.
         // Acquire: the value must be compared whole and fresh.
         let a = self.aggregate.load(Ordering::Acquire);
-        if (a >> TAG) != Self::agg_tag(epoch) && current_epoch(state) == epoch {
+        if (a >> TAG) != agg_tag(epoch) && current_epoch(state) == epoch {
             // AcqRel/Relaxed: an install like any other; losing is fine.
             let _ = self.aggregate.compare_exchange(
                 a,
-                Self::agg_tag(epoch) << TAG,
+                agg_tag(epoch) << TAG,
                 Ordering::AcqRel,
                 Ordering::Relaxed,
             );
         }
         // Sweep one cell of an older episode, so that every cell is visited
         // every N transitions.
-        let slot = &self.cells[(epoch as usize) % N];
+        let slot = &self.cells[(epoch as usize) % self.cells.len()].0;
         // Acquire: if the cell was written in a newer episode, the state load
         // below sees that episode's transition and we leave the cell alone.
         let c = slot.load(Ordering::Acquire);
-        if let Some((tag, _)) = Self::cell_entry(c) {
-            if tag != Self::cell_tag(epoch) && current_epoch(state) == epoch {
+        if let Some((tag, _)) = cell_entry(c) {
+            if tag != cell_tag(epoch) && current_epoch(state) == epoch {
                 // AcqRel/Relaxed: a record swapping the cell since makes this fail.
                 let _ = slot.compare_exchange(c, 0, Ordering::AcqRel, Ordering::Relaxed);
             }
         }
     }
 }
+
+impl<const N: usize> ConstEmpty for CountWindow<N> {
+    const CAPACITY: usize = N;
+    #[cfg(not(fusebox_loom))]
+    const EMPTY: Self = {
+        let () = Self::VALID_N;
+        CountWindow {
+            ticket: atomic_word(0),
+            aggregate: atomic_word(INITIAL_AGGREGATE),
+            cells: [const { RingCell::new() }; N],
+        }
+    };
+
+    #[cfg(fusebox_loom)]
+    fn empty() -> Self {
+        let () = Self::VALID_N;
+        CountWindow {
+            ticket: atomic_word(0),
+            aggregate: atomic_word(INITIAL_AGGREGATE),
+            cells: core::array::from_fn(|_| RingCell::new()),
+        }
+    }
+}
+
+/// Both count windows share the protocol through [`Ring`].
+macro_rules! count_window_impl {
+    ($($generics:tt)*) => {
+        impl $($generics)* {
+            const KIND: WindowKind = WindowKind::Count;
+            fn capacity(&self) -> usize {
+                self.cells.len()
+            }
+            fn put(&self, ctx: &Ctx<'_>, e: Entry, _want_counts: bool) -> Put {
+                self.ring().put(ctx, e)
+            }
+            fn counts(&self, epoch: Word, _now: u64, _slots: SlotClock) -> WindowCounts {
+                self.ring().counts(epoch)
+            }
+            fn after_transition(&self, epoch: Word, state: &AtomicWord, _now: u64, _slots: SlotClock) {
+                self.ring().after_transition(epoch, state)
+            }
+        }
+    };
+}
+count_window_impl!(<const N: usize> WindowImpl for CountWindow<N>);
+count_window_impl!(<S: Deref<Target = [RingCell]>> WindowImpl for DynCountWindow<S>);
 
 #[cfg(test)]
 mod tests {
@@ -438,10 +555,10 @@ mod tests {
     #[test]
     fn transient_negatives_clamp_and_settle() {
         // Evicting before the evicted outcome was added: calls goes "negative".
-        let a = CountWindow::<4>::apply(0, F, false);
-        assert_eq!(CountWindow::<4>::decode(a), WindowCounts::default());
-        let a = CountWindow::<4>::apply(a, F, true);
-        assert_eq!(CountWindow::<4>::decode(a), WindowCounts::default());
+        let a = apply(0, F, false);
+        assert_eq!(decode(a, 4), WindowCounts::default());
+        let a = apply(a, F, true);
+        assert_eq!(decode(a, 4), WindowCounts::default());
         assert_eq!(a & !(FIELD_MASK << TAG), 0);
     }
 
@@ -455,7 +572,7 @@ mod tests {
             let st = state_at(epoch);
             w.after_transition(epoch, &st, 0, SlotClock::new(1));
         }
-        assert!(w.cells.iter().all(|c| c.load(Ordering::Relaxed) == 0));
+        assert!(w.cells.iter().all(|c| c.0.load(Ordering::Relaxed) == 0));
         assert_eq!(w.aggregate.load(Ordering::Relaxed) >> TAG, 2);
         let _ = State::Closed;
     }

@@ -13,8 +13,8 @@
 mod count;
 mod time;
 
-pub use count::CountWindow;
-pub use time::TimeWindow;
+pub use count::{CountWindow, DynCountWindow, RingCell};
+pub use time::{BucketCell, DynTimeWindow, TimeWindow};
 
 use crate::state::StateWord;
 use crate::sync::{AtomicWord, Ordering, Word};
@@ -54,9 +54,20 @@ const fn rate_bp(part: u32, calls: u32) -> Option<u32> {
 #[derive(Debug, Default)]
 pub struct NoWindow;
 
-/// The window types a [`Breaker`](crate::Breaker) accepts. Sealed.
-pub trait Window: sealed::WindowImpl {}
+/// Every window type a [`Breaker`](crate::Breaker) accepts, including those
+/// sized at run time ([`DynCountWindow`], [`DynTimeWindow`]). Sealed.
+pub trait AnyWindow: sealed::WindowImpl {}
 
+/// A window that exists as a constant, so its breaker can be built by
+/// [`Breaker::new`](crate::Breaker::new) in a `static`: [`NoWindow`],
+/// [`CountWindow`], [`TimeWindow`]. Sealed.
+pub trait Window: AnyWindow + sealed::ConstEmpty {}
+
+impl AnyWindow for NoWindow {}
+impl<const N: usize> AnyWindow for CountWindow<N> {}
+impl<const B: usize, const S: usize> AnyWindow for TimeWindow<B, S> {}
+impl<S: core::ops::Deref<Target = [RingCell]>> AnyWindow for DynCountWindow<S> {}
+impl<S: core::ops::Deref<Target = [BucketCell]>> AnyWindow for DynTimeWindow<S> {}
 impl Window for NoWindow {}
 impl<const N: usize> Window for CountWindow<N> {}
 impl<const B: usize, const S: usize> Window for TimeWindow<B, S> {}
@@ -152,8 +163,20 @@ pub(crate) mod sealed {
     use crate::sync::{AtomicWord, Word};
 
     /// The operations a breaker performs on its window.
-    pub trait WindowImpl: Sized {
+    pub trait WindowImpl {
         const KIND: WindowKind;
+        /// Outcomes (count) or buckets (time) it holds.
+        fn capacity(&self) -> usize;
+        /// Puts one outcome; counts are computed only if `want_counts`.
+        fn put(&self, ctx: &Ctx<'_>, e: Entry, want_counts: bool) -> Put;
+        /// The counts of the episode `epoch`, without writing anything.
+        fn counts(&self, epoch: Word, now: u64, slots: SlotClock) -> WindowCounts;
+        /// Upkeep by the thread whose CAS moved the breaker to `epoch`.
+        fn after_transition(&self, epoch: Word, state: &AtomicWord, now: u64, slots: SlotClock);
+    }
+
+    /// Windows that exist as constants.
+    pub trait ConstEmpty: Sized {
         /// Outcomes (count) or buckets (time) it holds.
         const CAPACITY: usize;
         /// An empty window.
@@ -162,23 +185,23 @@ pub(crate) mod sealed {
         /// An empty window.
         #[cfg(fusebox_loom)]
         fn empty() -> Self;
-        /// Puts one outcome; counts are computed only if `want_counts`.
-        fn put(&self, ctx: &Ctx<'_>, e: Entry, want_counts: bool) -> Put;
-        /// The counts of the episode `epoch`, without writing anything.
-        fn counts(&self, epoch: Word, now: u64, slots: SlotClock) -> WindowCounts;
-        /// Upkeep by the thread whose CAS moved the breaker to `epoch`.
-        fn after_transition(&self, epoch: Word, state: &AtomicWord, now: u64, slots: SlotClock);
     }
 }
 
-impl sealed::WindowImpl for NoWindow {
-    const KIND: WindowKind = WindowKind::None;
+impl sealed::ConstEmpty for NoWindow {
     const CAPACITY: usize = 0;
     #[cfg(not(fusebox_loom))]
     const EMPTY: Self = NoWindow;
     #[cfg(fusebox_loom)]
     fn empty() -> Self {
         NoWindow
+    }
+}
+
+impl sealed::WindowImpl for NoWindow {
+    const KIND: WindowKind = WindowKind::None;
+    fn capacity(&self) -> usize {
+        0
     }
     #[inline]
     fn put(&self, _: &Ctx<'_>, _: Entry, _: bool) -> Put {

@@ -40,9 +40,11 @@
 //! outcome lands in the closed episode's (expired) buckets. It never lands in
 //! the new episode's window.
 
-use super::sealed::WindowImpl;
+use super::sealed::{ConstEmpty, WindowImpl};
 use super::{current_epoch, Ctx, Entry, Put, SlotClock, WindowCounts, WindowKind};
+use crate::config::ConfigError;
 use crate::sync::{atomic_word, AtomicWord, CachePadded, Ordering, Word, WORD_BITS};
+use core::ops::Deref;
 
 const STAMP_BITS: u32 = if WORD_BITS == 64 { 24 } else { 12 };
 const STAMP_MASK: Word = ((1 as Word) << STAMP_BITS) - 1;
@@ -59,9 +61,36 @@ const TAG_MASK: Word = ((1 as Word) << TAG_BITS) - 1;
 /// Largest `B` a time window can have on this target.
 pub(crate) const MAX_B: usize = 1 << (STAMP_BITS - 2);
 
-struct Row<const B: usize> {
-    calls: [AtomicWord; B],
-    bad: [AtomicWord; B],
+/// One bucket of one stripe: its calls word and its failures/slow word.
+/// Storage for a [`DynTimeWindow`] sized at run time (`Box<[BucketCell]>` in std).
+pub struct BucketCell {
+    calls: AtomicWord,
+    bad: AtomicWord,
+}
+
+impl BucketCell {
+    /// An empty bucket.
+    #[cfg(not(fusebox_loom))]
+    pub const fn new() -> BucketCell {
+        BucketCell {
+            calls: atomic_word(0),
+            bad: atomic_word(0),
+        }
+    }
+    /// An empty bucket.
+    #[cfg(fusebox_loom)]
+    pub fn new() -> BucketCell {
+        BucketCell {
+            calls: atomic_word(0),
+            bad: atomic_word(0),
+        }
+    }
+}
+
+impl Default for BucketCell {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// The outcomes of the last `window_span`, in `B` buckets and `S` stripes.
@@ -79,8 +108,78 @@ struct Row<const B: usize> {
 pub struct TimeWindow<const B: usize, const S: usize = 1> {
     episode: AtomicWord,
     latest: AtomicWord,
-    rows: [CachePadded<Row<B>>; S],
+    rows: [CachePadded<[BucketCell; B]>; S],
 }
+
+/// A time window whose bucket and stripe counts are chosen at run time: the
+/// same protocol as [`TimeWindow`], over a slice of [`BucketCell`]s the
+/// caller owns. Stripe rows are laid out [`PAD`](Self::PAD) cells apart so
+/// that no two stripes share a cache line. Build the breaker with
+/// [`Breaker::with_window`](crate::Breaker::with_window).
+///
+/// ```
+/// use core::time::Duration;
+/// use fusebox_core::{BucketCell, Breaker, Config, DynTimeWindow, ManualClock, NoObserver, Ratio};
+/// let cells: Vec<BucketCell> = (0..DynTimeWindow::<&[BucketCell]>::cells_needed(10, 4)).map(|_| BucketCell::new()).collect();
+/// let window = DynTimeWindow::new(cells.into_boxed_slice(), 10, 4).unwrap();
+/// let config = Config::builder()
+///     .failure_rate(Ratio::percent(50))
+///     .window_span(Duration::from_secs(10))
+///     .build()
+///     .unwrap();
+/// let b = Breaker::with_window(ManualClock::<1000>::new(), config, window, NoObserver).unwrap();
+/// let _ = b.try_acquire().unwrap().success();
+/// assert_eq!(b.snapshot().window.calls, 1);
+/// ```
+pub struct DynTimeWindow<S> {
+    episode: AtomicWord,
+    latest: AtomicWord,
+    cells: S,
+    buckets: usize,
+    stripes: usize,
+}
+
+impl<S: Deref<Target = [BucketCell]>> DynTimeWindow<S> {
+    /// Cells between two stripe rows' starts beyond the buckets: 128 bytes.
+    pub const PAD: usize = 128 / core::mem::size_of::<BucketCell>();
+
+    /// Cells a window of `buckets` buckets in `stripes` stripes needs.
+    pub const fn cells_needed(buckets: usize, stripes: usize) -> usize {
+        (buckets + Self::PAD) * stripes
+    }
+
+    /// A window over `cells` (exactly [`cells_needed`](Self::cells_needed)
+    /// of them) with `buckets` buckets (1 ..= 4 194 304; 1 024 on 32-bit
+    /// targets) in `stripes` stripes (at least 1).
+    pub fn new(cells: S, buckets: usize, stripes: usize) -> Result<Self, ConfigError> {
+        if buckets == 0 || buckets > MAX_B {
+            return Err(ConfigError::OutOfRange {
+                field: "window.buckets",
+                value: buckets as u64,
+                min: 1,
+                max: MAX_B as u64,
+            });
+        }
+        if stripes == 0 || cells.len() != Self::cells_needed(buckets, stripes) {
+            return Err(ConfigError::OutOfRange {
+                field: "window cells",
+                value: cells.len() as u64,
+                min: Self::cells_needed(buckets, stripes.max(1)) as u64,
+                max: Self::cells_needed(buckets, stripes.max(1)) as u64,
+            });
+        }
+        Ok(DynTimeWindow {
+            episode: atomic_word(INITIAL_EPISODE),
+            latest: atomic_word(0),
+            cells,
+            buckets,
+            stripes,
+        })
+    }
+}
+
+/// Tag 1 while epoch 0 is the initial episode: the first record installs tag 0.
+const INITIAL_EPISODE: Word = 1 << OFFSET_BITS;
 
 const fn stamp(slot: Word) -> Word {
     slot & STAMP_MASK
@@ -98,105 +197,109 @@ const fn after(a: Word, b: Word) -> bool {
     d != 0 && d < (1 << (OFFSET_BITS - 1))
 }
 
-/// This thread's stripe: a hash of its stack's address, which differs per
-/// thread and costs no thread-local lookup (a no_std crate has none).
+/// This thread's stripe among `stripes`: a hash of its stack's address,
+/// which differs per thread and costs no thread-local lookup (a no_std crate
+/// has none).
 #[inline]
-fn stripe<const S: usize>() -> usize {
-    if S == 1 {
+fn stripe(stripes: usize) -> usize {
+    if stripes == 1 {
         return 0;
     }
     let probe = 0u8;
     let addr = core::ptr::addr_of!(probe) as usize;
     let h = ((addr >> 16) as u32).wrapping_mul(0x9E37_79B9);
-    ((h as u64 * S as u64) >> 32) as usize
+    ((h as u64 * stripes as u64) >> 32) as usize
 }
 
-impl<const B: usize, const S: usize> TimeWindow<B, S> {
-    const VALID: () = assert!(
-        B >= 1 && B <= MAX_B && S >= 1,
-        "TimeWindow<B, S>: B must be between 1 and 4194304 (1024 on 32-bit targets), S at least 1"
-    );
+const fn episode_tag(epoch: Word) -> Word {
+    epoch & TAG_MASK
+}
 
-    const fn episode_tag(epoch: Word) -> Word {
-        epoch & TAG_MASK
-    }
-
-    /// Adds to one bucket word: `delta` is added to the counts of `slot`.
-    fn bump(word: &AtomicWord, slot: Word, delta: Word, saturate: fn(Word, Word) -> Word) {
-        // Relaxed: the CAS below validates the value.
-        let mut w = word.load(Ordering::Relaxed);
-        loop {
-            let ws = w >> COUNT_BITS;
-            let nw = if ws == stamp(slot) {
-                (ws << COUNT_BITS) | saturate(w & COUNT_MASK, delta)
-            } else if newer(stamp(slot), ws) {
-                (stamp(slot) << COUNT_BITS) | saturate(0, delta)
-            } else {
-                return; // the bucket has moved past our slot: already expired
-            };
-            // AcqRel: stamp and counts change together for every reader.
-            match word.compare_exchange_weak(w, nw, Ordering::AcqRel, Ordering::Relaxed) {
-                Ok(_) => return,
-                Err(x) => w = x,
-            }
+/// Adds to one bucket word: `delta` is added to the counts of `slot`.
+fn bump(word: &AtomicWord, slot: Word, delta: Word, saturate: fn(Word, Word) -> Word) {
+    // Relaxed: the CAS below validates the value.
+    let mut w = word.load(Ordering::Relaxed);
+    loop {
+        let ws = w >> COUNT_BITS;
+        let nw = if ws == stamp(slot) {
+            (ws << COUNT_BITS) | saturate(w & COUNT_MASK, delta)
+        } else if newer(stamp(slot), ws) {
+            (stamp(slot) << COUNT_BITS) | saturate(0, delta)
+        } else {
+            return; // the bucket has moved past our slot: already expired
+        };
+        // AcqRel: stamp and counts change together for every reader.
+        match word.compare_exchange_weak(w, nw, Ordering::AcqRel, Ordering::Relaxed) {
+            Ok(_) => return,
+            Err(x) => w = x,
         }
     }
+}
 
-    /// Restarts a bucket word at `slot` unless it already counts that slot or
-    /// a newer one. After a gap long enough for stamps to wrap (`aliased`), an
-    /// equal stamp may be ancient, so it is restarted too: an outcome recorded
-    /// concurrently with the first record after such a gap may be dropped.
-    fn reset(word: &AtomicWord, slot: Word, aliased: bool) {
-        // Relaxed: the CAS below validates the value.
-        let mut w = word.load(Ordering::Relaxed);
-        loop {
-            let ws = w >> COUNT_BITS;
-            if (ws == stamp(slot) && !(aliased && w & COUNT_MASK != 0)) || newer(ws, stamp(slot)) {
-                return;
-            }
-            // AcqRel: as in `bump`.
-            match word.compare_exchange_weak(
-                w,
-                stamp(slot) << COUNT_BITS,
-                Ordering::AcqRel,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return,
-                Err(x) => w = x,
-            }
+/// Restarts a bucket word at `slot` unless it already counts that slot or
+/// a newer one. After a gap long enough for stamps to wrap (`aliased`), an
+/// equal stamp may be ancient, so it is restarted too: an outcome recorded
+/// concurrently with the first record after such a gap may be dropped.
+fn reset(word: &AtomicWord, slot: Word, aliased: bool) {
+    // Relaxed: the CAS below validates the value.
+    let mut w = word.load(Ordering::Relaxed);
+    loop {
+        let ws = w >> COUNT_BITS;
+        if (ws == stamp(slot) && !(aliased && w & COUNT_MASK != 0)) || newer(ws, stamp(slot)) {
+            return;
+        }
+        // AcqRel: as in `bump`.
+        match word.compare_exchange_weak(
+            w,
+            stamp(slot) << COUNT_BITS,
+            Ordering::AcqRel,
+            Ordering::Relaxed,
+        ) {
+            Ok(_) => return,
+            Err(x) => w = x,
         }
     }
+}
 
-    fn add_calls(count: Word, delta: Word) -> Word {
-        (count + delta).min(COUNT_MASK)
-    }
+fn add_calls(count: Word, delta: Word) -> Word {
+    (count + delta).min(COUNT_MASK)
+}
 
-    fn add_bad(count: Word, delta: Word) -> Word {
-        let f = ((count & HALF_MASK) + (delta & HALF_MASK)).min(HALF_MASK);
-        let s = ((count >> HALF_BITS) + (delta >> HALF_BITS)).min(HALF_MASK);
-        f | (s << HALF_BITS)
-    }
+fn add_bad(count: Word, delta: Word) -> Word {
+    let f = ((count & HALF_MASK) + (delta & HALF_MASK)).min(HALF_MASK);
+    let s = ((count >> HALF_BITS) + (delta >> HALF_BITS)).min(HALF_MASK);
+    f | (s << HALF_BITS)
+}
+
+/// The protocol, over either window type's buckets.
+trait Grid {
+    fn episode(&self) -> &AtomicWord;
+    fn latest(&self) -> &AtomicWord;
+    fn buckets(&self) -> usize;
+    fn stripes(&self) -> usize;
+    fn cell(&self, stripe: usize, bucket: usize) -> &BucketCell;
 
     /// Advances `latest` to `slot` and resets the buckets crossed on the way.
     fn advance(&self, slot: Word) {
+        let b_count = self.buckets() as Word;
         // Acquire: pairs with the AcqRel below, so the resets we skip were done.
-        let mut l = self.latest.load(Ordering::Acquire);
+        let mut l = self.latest().load(Ordering::Acquire);
         while after(slot, l) {
             // AcqRel: exactly one thread crosses each slot.
             match self
-                .latest
+                .latest()
                 .compare_exchange_weak(l, slot, Ordering::AcqRel, Ordering::Acquire)
             {
                 Ok(_) => {
                     let gap = slot.wrapping_sub(l) & OFFSET_MASK;
-                    let aliased = gap >= (1 << (STAMP_BITS - 1)) - B as Word;
-                    let crossed = gap.min(B as Word);
-                    for i in 0..crossed {
+                    let aliased = gap >= (1 << (STAMP_BITS - 1)) - b_count;
+                    for i in 0..gap.min(b_count) {
                         let s = slot.wrapping_sub(i) & OFFSET_MASK;
-                        let b = (s as usize) % B;
-                        for row in &self.rows {
-                            Self::reset(&row.0.calls[b], s, aliased);
-                            Self::reset(&row.0.bad[b], s, aliased);
+                        let b = (s % b_count) as usize;
+                        for row in 0..self.stripes() {
+                            let c = self.cell(row, b);
+                            reset(&c.calls, s, aliased);
+                            reset(&c.bad, s, aliased);
                         }
                     }
                     return;
@@ -207,17 +310,19 @@ impl<const B: usize, const S: usize> TimeWindow<B, S> {
     }
 
     fn sum(&self, slot: Word) -> WindowCounts {
+        let b_count = self.buckets() as Word;
         let (mut calls, mut failures, mut slow) = (0u64, 0u64, 0u64);
-        let live = |w: Word| (stamp(slot).wrapping_sub(w >> COUNT_BITS) & STAMP_MASK) < B as Word;
-        for row in &self.rows {
-            for b in 0..B {
+        let live = |w: Word| (stamp(slot).wrapping_sub(w >> COUNT_BITS) & STAMP_MASK) < b_count;
+        for row in 0..self.stripes() {
+            for b in 0..self.buckets() {
+                let cell = self.cell(row, b);
                 // Acquire: pairs with the AcqRel of `bump`/`reset`.
-                let c = row.0.calls[b].load(Ordering::Acquire);
+                let c = cell.calls.load(Ordering::Acquire);
                 if live(c) {
                     calls += (c & COUNT_MASK) as u64;
                 }
                 // Acquire: as above.
-                let x = row.0.bad[b].load(Ordering::Acquire);
+                let x = cell.bad.load(Ordering::Acquire);
                 if live(x) {
                     failures += (x & HALF_MASK) as u64;
                     slow += ((x >> HALF_BITS) & HALF_MASK) as u64;
@@ -244,63 +349,30 @@ impl<const B: usize, const S: usize> TimeWindow<B, S> {
         let offset = e & OFFSET_MASK;
         let here = (slots.slot(now) as Word).wrapping_add(offset) & OFFSET_MASK;
         // Acquire: every slot numbered so far is at most `latest` (or `here`).
-        let l = self.latest.load(Ordering::Acquire);
+        let l = self.latest().load(Ordering::Acquire);
         let ahead = if after(l, here) {
             l.wrapping_sub(here) & OFFSET_MASK
         } else {
             0
         };
-        let fresh = offset.wrapping_add(B as Word).wrapping_add(ahead) & OFFSET_MASK;
-        let ne = (Self::episode_tag(epoch) << OFFSET_BITS) | fresh;
+        let fresh = offset
+            .wrapping_add(self.buckets() as Word)
+            .wrapping_add(ahead)
+            & OFFSET_MASK;
+        let ne = (episode_tag(epoch) << OFFSET_BITS) | fresh;
         // AcqRel: publishes the offset with its tag (see `put` for the reader side).
-        self.episode
+        self.episode()
             .compare_exchange(e, ne, Ordering::AcqRel, Ordering::Acquire)
             .map(|_| ne)
     }
-}
 
-impl<const B: usize, const S: usize> WindowImpl for TimeWindow<B, S> {
-    const KIND: WindowKind = WindowKind::Time;
-    const CAPACITY: usize = B;
-
-    #[cfg(not(fusebox_loom))]
-    const EMPTY: Self = {
-        let () = Self::VALID;
-        TimeWindow {
-            // Tag 1, epoch 0 the initial episode: the first record installs tag 0.
-            episode: atomic_word(1 << OFFSET_BITS),
-            latest: atomic_word(0),
-            rows: [const {
-                CachePadded(Row {
-                    calls: [const { atomic_word(0) }; B],
-                    bad: [const { atomic_word(0) }; B],
-                })
-            }; S],
-        }
-    };
-
-    #[cfg(fusebox_loom)]
-    fn empty() -> Self {
-        let () = Self::VALID;
-        TimeWindow {
-            episode: atomic_word(1 << OFFSET_BITS),
-            latest: atomic_word(0),
-            rows: core::array::from_fn(|_| {
-                CachePadded(Row {
-                    calls: core::array::from_fn(|_| atomic_word(0)),
-                    bad: core::array::from_fn(|_| atomic_word(0)),
-                })
-            }),
-        }
-    }
-
-    fn put(&self, ctx: &Ctx<'_>, e: Entry, want_counts: bool) -> Put {
+    fn grid_put(&self, ctx: &Ctx<'_>, e: Entry, want_counts: bool) -> Put {
         // The episode word is read before the state word: a writer that sees
         // a new episode's offset also sees the transition that started it
         // (the offset was published after it), so it finds itself stale.
         // Acquire: pairs with the AcqRel of `start_episode`.
-        let mut ep = self.episode.load(Ordering::Acquire);
-        while (ep >> OFFSET_BITS) != Self::episode_tag(ctx.epoch) {
+        let mut ep = self.episode().load(Ordering::Acquire);
+        while (ep >> OFFSET_BITS) != episode_tag(ctx.epoch) {
             if !ctx.current() {
                 return Put::Stale;
             }
@@ -313,12 +385,14 @@ impl<const B: usize, const S: usize> WindowImpl for TimeWindow<B, S> {
         }
         let slot = (ctx.slots.slot(ctx.now) as Word).wrapping_add(ep & OFFSET_MASK) & OFFSET_MASK;
         self.advance(slot);
-        let row = &self.rows[stripe::<S>()].0;
-        let b = (slot as usize) % B;
-        Self::bump(&row.calls[b], slot, 1, Self::add_calls);
+        let cell = self.cell(
+            stripe(self.stripes()),
+            (slot % self.buckets() as Word) as usize,
+        );
+        bump(&cell.calls, slot, 1, add_calls);
         if e.failure || e.slow {
             let delta = (e.failure as Word) | ((e.slow as Word) << HALF_BITS);
-            Self::bump(&row.bad[b], slot, delta, Self::add_bad);
+            bump(&cell.bad, slot, delta, add_bad);
         }
         Put::Counted(if want_counts {
             self.sum(slot)
@@ -327,27 +401,124 @@ impl<const B: usize, const S: usize> WindowImpl for TimeWindow<B, S> {
         })
     }
 
-    fn counts(&self, epoch: Word, now: u64, slots: SlotClock) -> WindowCounts {
+    fn grid_counts(&self, epoch: Word, now: u64, slots: SlotClock) -> WindowCounts {
         // Acquire: as in `put`.
-        let ep = self.episode.load(Ordering::Acquire);
-        if (ep >> OFFSET_BITS) != Self::episode_tag(epoch) {
+        let ep = self.episode().load(Ordering::Acquire);
+        if (ep >> OFFSET_BITS) != episode_tag(epoch) {
             return WindowCounts::default();
         }
         let slot = (slots.slot(now) as Word).wrapping_add(ep & OFFSET_MASK) & OFFSET_MASK;
         self.sum(slot)
     }
 
-    fn after_transition(&self, epoch: Word, state: &AtomicWord, now: u64, slots: SlotClock) {
+    fn grid_after_transition(&self, epoch: Word, state: &AtomicWord, now: u64, slots: SlotClock) {
         // Start the new episode's numbering now, so an idle window's tag never
         // ages into a match with a later epoch; a failed CAS means a record
         // (of this or a newer episode) did it.
         // Acquire: as in `put`.
-        let ep = self.episode.load(Ordering::Acquire);
-        if (ep >> OFFSET_BITS) != Self::episode_tag(epoch) && current_epoch(state) == epoch {
+        let ep = self.episode().load(Ordering::Acquire);
+        if (ep >> OFFSET_BITS) != episode_tag(epoch) && current_epoch(state) == epoch {
             let _ = self.start_episode(ep, epoch, now, slots);
         }
     }
 }
+
+impl<const B: usize, const S: usize> TimeWindow<B, S> {
+    const VALID: () = assert!(
+        B >= 1 && B <= MAX_B && S >= 1,
+        "TimeWindow<B, S>: B must be between 1 and 4194304 (1024 on 32-bit targets), S at least 1"
+    );
+}
+
+impl<const B: usize, const S: usize> Grid for TimeWindow<B, S> {
+    fn episode(&self) -> &AtomicWord {
+        &self.episode
+    }
+    fn latest(&self) -> &AtomicWord {
+        &self.latest
+    }
+    #[inline]
+    fn buckets(&self) -> usize {
+        B
+    }
+    #[inline]
+    fn stripes(&self) -> usize {
+        S
+    }
+    #[inline]
+    fn cell(&self, stripe: usize, bucket: usize) -> &BucketCell {
+        &self.rows[stripe].0[bucket]
+    }
+}
+
+impl<S: Deref<Target = [BucketCell]>> Grid for DynTimeWindow<S> {
+    fn episode(&self) -> &AtomicWord {
+        &self.episode
+    }
+    fn latest(&self) -> &AtomicWord {
+        &self.latest
+    }
+    #[inline]
+    fn buckets(&self) -> usize {
+        self.buckets
+    }
+    #[inline]
+    fn stripes(&self) -> usize {
+        self.stripes
+    }
+    #[inline]
+    fn cell(&self, stripe: usize, bucket: usize) -> &BucketCell {
+        &self.cells[stripe * (self.buckets + Self::PAD) + bucket]
+    }
+}
+
+impl<const B: usize, const S: usize> ConstEmpty for TimeWindow<B, S> {
+    const CAPACITY: usize = B;
+    #[cfg(not(fusebox_loom))]
+    const EMPTY: Self = {
+        let () = Self::VALID;
+        TimeWindow {
+            episode: atomic_word(INITIAL_EPISODE),
+            latest: atomic_word(0),
+            rows: [const { CachePadded([const { BucketCell::new() }; B]) }; S],
+        }
+    };
+
+    #[cfg(fusebox_loom)]
+    fn empty() -> Self {
+        let () = Self::VALID;
+        TimeWindow {
+            episode: atomic_word(INITIAL_EPISODE),
+            latest: atomic_word(0),
+            rows: core::array::from_fn(|_| {
+                CachePadded(core::array::from_fn(|_| BucketCell::new()))
+            }),
+        }
+    }
+}
+
+/// Both time windows share the protocol through [`Grid`].
+macro_rules! time_window_impl {
+    ($($generics:tt)*) => {
+        impl $($generics)* {
+            const KIND: WindowKind = WindowKind::Time;
+            fn capacity(&self) -> usize {
+                Grid::buckets(self)
+            }
+            fn put(&self, ctx: &Ctx<'_>, e: Entry, want_counts: bool) -> Put {
+                self.grid_put(ctx, e, want_counts)
+            }
+            fn counts(&self, epoch: Word, now: u64, slots: SlotClock) -> WindowCounts {
+                self.grid_counts(epoch, now, slots)
+            }
+            fn after_transition(&self, epoch: Word, state: &AtomicWord, now: u64, slots: SlotClock) {
+                self.grid_after_transition(epoch, state, now, slots)
+            }
+        }
+    };
+}
+time_window_impl!(<const B: usize, const S: usize> WindowImpl for TimeWindow<B, S>);
+time_window_impl!(<S: Deref<Target = [BucketCell]>> WindowImpl for DynTimeWindow<S>);
 
 #[cfg(test)]
 mod tests {
@@ -504,8 +675,7 @@ mod tests {
         let w = TimeWindow::<2, 4>::EMPTY;
         let st = state_at(0);
         for row in 0..4 {
-            let b = 0;
-            TimeWindow::<2, 4>::bump(&w.rows[row].0.calls[b], 0, 1, TimeWindow::<2, 4>::add_calls);
+            bump(&w.rows[row].0[0].calls, 0, 1, add_calls);
         }
         // Slot 0 of the initial offset; start the episode first.
         put(&w, &st, 0, 0, OK);
