@@ -1,9 +1,30 @@
-//! `fusebox-std`: the std adapter of fusebox.
+//! # fusebox-std
 //!
-//! **Placeholder.** This crate will hold the `Instant` clock, sync and async
-//! `call` wrappers, the registry, config files, metrics and the `tower` layer
-//! (see the project's issue tracker). Nothing is implemented yet; it only
-//! re-exports the core so that the workspace builds.
+//! The `std` adapter of [fusebox](fusebox_core): a clock, call wrappers,
+//! config files, a registry, metrics and a `tower` layer over the lock-free
+//! core. It holds no state-machine logic of its own: every decision is the
+//! core's.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
+mod breaker;
+mod call;
+mod classify;
+mod clock;
+mod error;
+pub mod observe;
+mod std_breaker;
+
+pub use breaker::{CircuitBreaker, RecordPermit};
+pub use call::{CallExt, CallFuture, WithFallback};
+pub use classify::{Classifier, DefaultClassifier};
+pub use clock::StdClock;
+pub use error::Error;
+pub use observe::{StdObserver, TransitionEvent};
+pub use std_breaker::{
+    BreakerSpec, BuildError, StdBreaker, StdOwnedPermit, StdPermit, WindowSpec, COUNT_WINDOW_SIZES,
+    TIME_WINDOW_BUCKETS,
+};
+
+/// The core crate, re-exported.
 pub use fusebox_core as core;

@@ -1,0 +1,161 @@
+//! Observation on `std`: [`StdObserver`] turns the core's events into
+//! `tracing` events, running totals for Prometheus (see
+//! [`metrics`](crate::metrics)) and a broadcast of transitions.
+
+mod durations;
+mod totals;
+
+pub use durations::CallDurations;
+pub use totals::Totals;
+
+use fusebox_core::{Observer, OutcomeEvent, Rejection, State, Transition};
+use std::sync::Arc;
+use tokio::sync::broadcast;
+
+/// A committed transition of a named breaker, as broadcast to
+/// [`Registry::subscribe`](crate::Registry::subscribe) and
+/// [`StdBreaker::subscribe`](crate::StdBreaker::subscribe).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TransitionEvent {
+    /// The breaker's name.
+    pub breaker: Arc<str>,
+    /// What happened, with the window counts that caused it.
+    pub transition: Transition,
+}
+
+/// The observer of every [`StdBreaker`](crate::StdBreaker).
+///
+/// - `tracing`: a `WARN` event when a breaker opens (or is forced open), `INFO`
+///   for other transitions, `DEBUG` for rejections, `TRACE` for outcomes;
+///   target `fusebox`, with the breaker's name, the reason and the window
+///   counts as fields.
+/// - running totals ([`Totals`]), striped over cache-padded rows so that
+///   threads sharing a breaker do not contend on one counter.
+/// - transitions per `(from, to)` pair, for `circuit_breaker_transitions_total`.
+/// - a [`broadcast`] of [`TransitionEvent`]s; sending costs nothing when
+///   nobody listens, and a slow listener loses the oldest events
+///   (`RecvError::Lagged`), never slows the breaker.
+#[derive(Debug)]
+pub struct StdObserver {
+    name: Arc<str>,
+    totals: Totals,
+    transitions: [[std::sync::atomic::AtomicU64; STATES]; STATES],
+    durations: CallDurations,
+    events: broadcast::Sender<TransitionEvent>,
+}
+
+/// Number of [`State`]s.
+pub(crate) const STATES: usize = 6;
+
+pub(crate) fn state_index(s: State) -> usize {
+    match s {
+        State::Closed => 0,
+        State::Open => 1,
+        State::HalfOpen => 2,
+        State::ForcedOpen => 3,
+        State::MetricsOnly => 4,
+        State::Disabled => 5,
+    }
+}
+
+impl StdObserver {
+    /// An observer for the breaker `name`, broadcasting on `events`.
+    pub fn new(name: Arc<str>, events: broadcast::Sender<TransitionEvent>) -> Self {
+        StdObserver {
+            name,
+            totals: Totals::default(),
+            transitions: Default::default(),
+            durations: CallDurations::default(),
+            events,
+        }
+    }
+
+    /// The breaker's name.
+    pub fn name(&self) -> &Arc<str> {
+        &self.name
+    }
+    /// Running totals.
+    pub fn totals(&self) -> &Totals {
+        &self.totals
+    }
+    /// The call-duration histogram.
+    pub fn durations(&self) -> &CallDurations {
+        &self.durations
+    }
+    /// Transitions from `from` to `to` so far.
+    pub fn transitions(&self, from: State, to: State) -> u64 {
+        // Relaxed: a statistic.
+        self.transitions[state_index(from)][state_index(to)]
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+    /// A receiver of this breaker's transitions from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<TransitionEvent> {
+        self.events.subscribe()
+    }
+}
+
+impl Observer for StdObserver {
+    fn on_transition(&self, t: &Transition) {
+        // Relaxed: a statistic.
+        self.transitions[state_index(t.from)][state_index(t.to)]
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = &*self.name;
+        if matches!(t.to, State::Open | State::ForcedOpen) {
+            tracing::warn!(
+                target: "fusebox",
+                breaker = name,
+                from = t.from.as_str(),
+                to = t.to.as_str(),
+                reason = t.reason.as_str(),
+                epoch = t.epoch,
+                window_calls = t.window.calls,
+                window_failures = t.window.failures,
+                window_slow = t.window.slow,
+                consecutive_failures = t.consecutive_failures,
+                backoff_level = t.backoff_level,
+                "circuit breaker opened"
+            );
+        } else {
+            tracing::info!(
+                target: "fusebox",
+                breaker = name,
+                from = t.from.as_str(),
+                to = t.to.as_str(),
+                reason = t.reason.as_str(),
+                epoch = t.epoch,
+                backoff_level = t.backoff_level,
+                "circuit breaker transition"
+            );
+        }
+        if self.events.receiver_count() > 0 {
+            let _ = self.events.send(TransitionEvent {
+                breaker: Arc::clone(&self.name),
+                transition: *t,
+            });
+        }
+    }
+
+    fn on_reject(&self, r: &Rejection) {
+        self.totals.add_rejected();
+        tracing::debug!(
+            target: "fusebox",
+            breaker = &*self.name,
+            state = r.state.as_str(),
+            retry_after_ns = r.retry_after,
+            "call rejected"
+        );
+    }
+
+    fn on_outcome(&self, o: &OutcomeEvent) {
+        self.totals.add_outcome(o);
+        tracing::trace!(
+            target: "fusebox",
+            breaker = &*self.name,
+            outcome = ?o.outcome,
+            slow = o.slow,
+            recorded = ?o.recorded,
+            abandoned = o.abandoned,
+            "outcome"
+        );
+    }
+}
