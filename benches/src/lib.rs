@@ -5,6 +5,8 @@
 //! share lives here, so each scenario is configured once:
 //!
 //! - [`workload`]: the protected "dependency" and the 5 % failure pattern;
+//! - [`clock`]: [`InstantClock`](clock::InstantClock), the `Instant`-based clock;
+//! - [`fusebox`]: the fusebox breakers, one per window kind;
 //! - [`floor`]: the baselines, a bare call and the atomic floor;
 //! - [`peers`]: `failsafe` 1.3 and `recloser` 1.4, each config documented;
 //! - [`subject`]: one protected call through any of them, for the scaling loop.
@@ -12,7 +14,9 @@
 //! Figures and the commands that produce them are in `benches/RESULTS.md`.
 #![deny(missing_docs)]
 
+pub mod clock;
 pub mod floor;
+pub mod fusebox;
 pub mod peers;
 pub mod subject;
 pub mod workload;

@@ -18,6 +18,7 @@ use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 use fusebox_benches::floor::AtomicFloor;
+use fusebox_benches::fusebox as fb;
 use fusebox_benches::peers;
 use fusebox_benches::subject::Subject;
 use fusebox_benches::workload::fails;
@@ -196,6 +197,9 @@ fn main() -> ExitCode {
         );
     }
     measure(&args, "floor_atomic", AtomicFloor::new);
+    measure(&args, "fusebox_consecutive", fb::consecutive);
+    measure(&args, "fusebox_count100", || fb::count100(false));
+    measure(&args, "fusebox_time10x16", fb::time10x16);
     measure(&args, "failsafe_consecutive", || {
         peers::failsafe_consecutive(5, peers::OPEN_FOR)
     });
