@@ -11,6 +11,7 @@ mod breaker;
 mod call;
 mod classify;
 mod clock;
+pub mod config;
 mod error;
 pub mod observe;
 mod std_breaker;

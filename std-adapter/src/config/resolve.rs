@@ -1,0 +1,188 @@
+//! From the fields of a file to a [`BreakerSpec`], through the core's builder
+//! (which does the checking) and a trial build (window sizes).
+
+use super::error::{ConfigFileError, ErrorKind};
+use super::fields::{BackoffKind, BreakerFields, Origin, WindowFields};
+use crate::std_breaker::{BreakerSpec, BuildError, StdBreaker, WindowSpec};
+use fusebox_core::{Backoff, Config, ConfigError, Ratio};
+use std::time::Duration;
+
+fn ratio(x: f64) -> Ratio {
+    Ratio::from_basis_points((x * 10_000.0).round() as u32)
+}
+
+/// FNV-1a of the name, so that breakers of one file jitter differently.
+fn seed(name: &str) -> u32 {
+    name.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ b as u32).wrapping_mul(0x0100_0193)
+    })
+}
+
+pub(crate) fn spec(
+    origin: &Origin<'_>,
+    fields: BreakerFields,
+) -> Result<BreakerSpec, ConfigFileError> {
+    let f = fields.with_preset();
+    let mut b = Config::builder();
+    if let Some(n) = f.consecutive_failures {
+        b = b.consecutive_failures(n);
+    }
+    let mut rate_rule = None;
+    if let Some(r) = f.failure_rate {
+        b = b.failure_rate(ratio(r));
+        rate_rule = Some("failure_rate");
+    }
+    if let Some(r) = f.slow_call_rate {
+        b = b.slow_call_rate(ratio(r));
+        rate_rule = rate_rule.or(Some("slow_call_rate"));
+    }
+    if let Some(d) = f.slow_call_duration {
+        b = b.slow_call_duration(d);
+    }
+    if let Some(n) = f.minimum_calls {
+        b = b.minimum_calls(n);
+    }
+    let window = match f.window {
+        None => {
+            if let Some(rule) = rate_rule {
+                return Err(origin.err(
+                    "window",
+                    ErrorKind::Missing {
+                        needed_by: rule.into(),
+                    },
+                ));
+            }
+            WindowSpec::None
+        }
+        Some(WindowFields::Count { size }) => WindowSpec::Count { size },
+        Some(WindowFields::Time { span, buckets }) => {
+            b = b.window_span(span);
+            WindowSpec::Time { buckets }
+        }
+    };
+    if let Some(d) = f.open_for {
+        b = b.open_for(d);
+    }
+    if let Some(bo) = f.backoff {
+        let max = bo.max.unwrap_or(Duration::ZERO);
+        b = b.backoff(match bo.kind {
+            BackoffKind::Constant => Backoff::Constant,
+            BackoffKind::Exponential => Backoff::Exponential {
+                base: bo.base,
+                multiplier: ratio(bo.multiplier.unwrap_or(2.0)),
+                max,
+            },
+            BackoffKind::Linear => Backoff::Linear {
+                base: bo.base,
+                step: bo.step.unwrap_or(Duration::ZERO),
+                max,
+            },
+        });
+        if let Some(j) = bo.jitter {
+            b = b.jitter(ratio(j));
+        }
+    }
+    b = b.jitter_seed(f.jitter_seed.unwrap_or_else(|| seed(origin.breaker)));
+    if let Some(n) = f.half_open_permits {
+        b = b.half_open_permits(n);
+    }
+    if let Some(n) = f.success_threshold {
+        b = b.success_threshold(n);
+    }
+    if let Some(d) = f.max_half_open_wait {
+        b = b.max_half_open_wait(d);
+    }
+    if let Some(d) = f.max_trip_hint {
+        b = b.max_trip_hint(d);
+    }
+    if let Some(a) = f.on_abandon {
+        b = b.on_abandon(a);
+    }
+    let config = b.build().map_err(|e| core_error(origin, e))?;
+    let spec = BreakerSpec { config, window };
+    // The core checks what depends on the window (minimum_calls against its
+    // capacity, a span of at least one tick per bucket) when a breaker is
+    // built; build one now so that the file is blamed, not the first call.
+    match StdBreaker::new(origin.breaker, spec) {
+        Ok(_) => Ok(spec),
+        Err(BuildError::Config(e)) => Err(core_error(origin, e)),
+        Err(BuildError::UnsupportedWindow { window, supported }) => {
+            let (field, value) = match window {
+                WindowSpec::Count { size } => ("window.size", size),
+                WindowSpec::Time { buckets } => ("window.buckets", buckets),
+                WindowSpec::None => ("window", 0),
+            };
+            Err(origin.err(
+                field,
+                ErrorKind::OutOfRange {
+                    value: value.to_string(),
+                    allowed: format!("one of {supported:?}"),
+                },
+            ))
+        }
+    }
+}
+
+/// The file's name for a field the core names.
+fn file_field(core: &str) -> &str {
+    let f = core.split(" (").next().unwrap_or(core);
+    match f {
+        "jitter" => "backoff.jitter",
+        "window_span" => "window.span",
+        other => other,
+    }
+}
+
+fn core_error(origin: &Origin<'_>, e: ConfigError) -> ConfigFileError {
+    let human = |ns: u128| {
+        humantime::format_duration(Duration::from_nanos(ns.min(u64::MAX as u128) as u64))
+            .to_string()
+    };
+    match e {
+        ConfigError::OutOfRange {
+            field,
+            value,
+            min,
+            max,
+        } => origin.err(
+            file_field(field),
+            ErrorKind::OutOfRange {
+                value: value.to_string(),
+                allowed: format!("{min}..={max}"),
+            },
+        ),
+        ConfigError::DurationOutOfRange {
+            field,
+            value_ns,
+            min_ns,
+            max_ns,
+        } => origin.err(
+            file_field(field),
+            ErrorKind::OutOfRange {
+                value: human(value_ns),
+                allowed: format!("{}..={}", human(min_ns), human(max_ns)),
+            },
+        ),
+        ConfigError::Missing { field, needed_by } => origin.err(
+            file_field(field),
+            ErrorKind::Missing {
+                needed_by: needed_by.to_string(),
+            },
+        ),
+        ConfigError::NeedsWindow { field } => origin.err(
+            "window",
+            ErrorKind::Missing {
+                needed_by: field.to_string(),
+            },
+        ),
+        ConfigError::Inconsistent {
+            field,
+            value,
+            other,
+            limit,
+        } => origin.err(
+            file_field(field),
+            ErrorKind::Inconsistent(format!("{value} is larger than {other} ({limit})")),
+        ),
+    }
+}
