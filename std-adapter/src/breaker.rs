@@ -7,7 +7,7 @@
 
 use crate::observe::CallDurations;
 use fusebox_core::{
-    Breaker, Clock, Guard, Observer, Outcome, Permit, Recorded, Rejected, Snapshot, Window,
+    AnyWindow, Breaker, Clock, Guard, Observer, Outcome, Permit, Recorded, Rejected, Snapshot,
 };
 use std::ops::Deref;
 use std::sync::Arc;
@@ -67,7 +67,7 @@ pub trait CircuitBreaker {
     }
 }
 
-impl<C: Clock, W: Window, O: Observer> CircuitBreaker for Breaker<C, W, O> {
+impl<C: Clock, W: AnyWindow, O: Observer> CircuitBreaker for Breaker<C, W, O> {
     type Permit<'a>
         = Permit<&'a Breaker<C, W, O>>
     where

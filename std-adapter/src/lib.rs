@@ -23,8 +23,7 @@ pub use clock::StdClock;
 pub use error::Error;
 pub use observe::{StdObserver, TransitionEvent};
 pub use std_breaker::{
-    BreakerSpec, BuildError, StdBreaker, StdOwnedPermit, StdPermit, WindowSpec, COUNT_WINDOW_SIZES,
-    TIME_WINDOW_BUCKETS,
+    BreakerSpec, StdBreaker, StdOwnedPermit, StdPermit, WindowSpec, MAX_TIME_STRIPES,
 };
 
 /// The core crate, re-exported.

@@ -1,19 +1,18 @@
 //! [`StdBreaker`]: a named breaker whose window is chosen at run time.
 //!
-//! The core's windows are const-generic (their storage is an array, so that
-//! firmware needs no allocator). A breaker built from a config file learns
-//! its window size at run time, so [`StdBreaker`] is an enum over core
-//! breakers with the window sizes in [`COUNT_WINDOW_SIZES`] and
-//! [`TIME_WINDOW_BUCKETS`]; every other size is a configuration error that
-//! lists the supported ones. Each call is one `match` on the variant and then
-//! the core's own code: the adapter keeps no state of its own.
+//! A breaker built from a config file learns its window size at run time, so
+//! [`StdBreaker`] holds one of three core breakers: without a window, over a
+//! [`DynCountWindow`] or over a [`DynTimeWindow`], whose cells are a boxed
+//! slice allocated once, when the breaker is built (never per call). Each
+//! call is one `match` on the variant and then the core's own code: the
+//! adapter keeps no state of its own.
 
 use crate::breaker::{CircuitBreaker, RecordPermit};
 use crate::clock::StdClock;
 use crate::observe::{CallDurations, StdObserver, TransitionEvent};
 use fusebox_core::{
-    Breaker, Config, ConfigError, CountWindow, NoWindow, Outcome, Permit, Recorded, Rejected,
-    Snapshot, State, TimeWindow, Window,
+    AnyWindow, Breaker, BucketCell, Config, ConfigError, DynCountWindow, DynTimeWindow, NoWindow,
+    Outcome, Permit, Recorded, Rejected, RingCell, Snapshot, State,
 };
 use std::fmt;
 use std::sync::Arc;
@@ -25,20 +24,23 @@ use tokio::sync::broadcast;
 pub enum WindowSpec {
     /// No window: only the consecutive-failures rule (and hints) can trip it.
     None,
-    /// The last `size` outcomes ([`CountWindow`]); `size` must be one of
-    /// [`COUNT_WINDOW_SIZES`].
+    /// The last `size` outcomes ([`DynCountWindow`]; 1 ..= 32 767).
     Count {
         /// Outcomes kept.
         size: usize,
     },
     /// The outcomes of the last [`Config::window_span`], in `buckets`
-    /// buckets ([`TimeWindow`]); `buckets` must be one of
-    /// [`TIME_WINDOW_BUCKETS`].
+    /// buckets ([`DynTimeWindow`]), striped over up to
+    /// [`MAX_TIME_STRIPES`] cache-padded rows (one per available core).
     Time {
         /// Buckets the span is cut into.
         buckets: usize,
     },
 }
+
+/// At most this many stripes in a time window: records from different
+/// cores land in different cache lines; a failure sums all stripes.
+pub const MAX_TIME_STRIPES: usize = 4;
 
 /// What a [`StdBreaker`] is built from: a checked core [`Config`] and a
 /// window. Config files produce these ([`crate::config`]).
@@ -50,48 +52,12 @@ pub struct BreakerSpec {
     pub window: WindowSpec,
 }
 
-/// Why a [`StdBreaker`] could not be built.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum BuildError {
-    /// The core refused the config for this window (see [`ConfigError`]).
-    Config(ConfigError),
-    /// A window size outside the supported set.
-    UnsupportedWindow {
-        /// The window asked for.
-        window: WindowSpec,
-        /// The sizes (count) or bucket counts (time) that are supported.
-        supported: &'static [usize],
-    },
-}
-
-impl fmt::Display for BuildError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            BuildError::Config(e) => e.fmt(f),
-            BuildError::UnsupportedWindow { window, supported } => {
-                let what = match window {
-                    WindowSpec::Count { size } => format!("count window size {size}"),
-                    WindowSpec::Time { buckets } => format!("time window of {buckets} buckets"),
-                    WindowSpec::None => "no window".into(),
-                };
-                write!(f, "{what} is not supported; use one of {supported:?}")
-            }
-        }
-    }
-}
-
-impl std::error::Error for BuildError {}
-
-impl From<ConfigError> for BuildError {
-    fn from(e: ConfigError) -> Self {
-        BuildError::Config(e)
-    }
-}
-
 type Core<W> = Breaker<StdClock, W, StdObserver>;
+type CountCells = DynCountWindow<Box<[RingCell]>>;
+type TimeCells = DynTimeWindow<Box<[BucketCell]>>;
 
 macro_rules! std_windows {
-    ($($variant:ident => $window:ty, $spec:pat => ;)*) => {
+    ($($variant:ident => $window:ty;)*) => {
         enum Inner {
             $($variant(Arc<Core<$window>>),)*
         }
@@ -113,24 +79,6 @@ macro_rules! std_windows {
         }
 
         impl Inner {
-            fn build(spec: &BreakerSpec, observer: StdObserver) -> Result<Inner, BuildError> {
-                match spec.window {
-                    $($spec => Ok(Inner::$variant(Arc::new(Core::<$window>::with_observer(
-                        StdClock,
-                        spec.config,
-                        observer,
-                    )?))),)*
-                    WindowSpec::Count { .. } => Err(BuildError::UnsupportedWindow {
-                        window: spec.window,
-                        supported: &COUNT_WINDOW_SIZES,
-                    }),
-                    WindowSpec::Time { .. } => Err(BuildError::UnsupportedWindow {
-                        window: spec.window,
-                        supported: &TIME_WINDOW_BUCKETS,
-                    }),
-                }
-            }
-
             #[inline]
             fn acquire(&self) -> Result<BorrowedInner<'_>, Rejected> {
                 match self {
@@ -174,29 +122,41 @@ macro_rules! std_windows {
     };
 }
 
-/// Window sizes a [`StdBreaker`] supports for [`WindowSpec::Count`].
-pub const COUNT_WINDOW_SIZES: [usize; 9] = [5, 10, 20, 50, 100, 200, 500, 1000, 2000];
-/// Bucket counts a [`StdBreaker`] supports for [`WindowSpec::Time`].
-pub const TIME_WINDOW_BUCKETS: [usize; 7] = [1, 5, 10, 20, 30, 60, 120];
-
 std_windows! {
-    NoWindow => NoWindow, WindowSpec::None => ;
-    Count5 => CountWindow<5>, WindowSpec::Count { size: 5 } => ;
-    Count10 => CountWindow<10>, WindowSpec::Count { size: 10 } => ;
-    Count20 => CountWindow<20>, WindowSpec::Count { size: 20 } => ;
-    Count50 => CountWindow<50>, WindowSpec::Count { size: 50 } => ;
-    Count100 => CountWindow<100>, WindowSpec::Count { size: 100 } => ;
-    Count200 => CountWindow<200>, WindowSpec::Count { size: 200 } => ;
-    Count500 => CountWindow<500>, WindowSpec::Count { size: 500 } => ;
-    Count1000 => CountWindow<1000>, WindowSpec::Count { size: 1000 } => ;
-    Count2000 => CountWindow<2000>, WindowSpec::Count { size: 2000 } => ;
-    Time1 => TimeWindow<1>, WindowSpec::Time { buckets: 1 } => ;
-    Time5 => TimeWindow<5>, WindowSpec::Time { buckets: 5 } => ;
-    Time10 => TimeWindow<10>, WindowSpec::Time { buckets: 10 } => ;
-    Time20 => TimeWindow<20>, WindowSpec::Time { buckets: 20 } => ;
-    Time30 => TimeWindow<30>, WindowSpec::Time { buckets: 30 } => ;
-    Time60 => TimeWindow<60>, WindowSpec::Time { buckets: 60 } => ;
-    Time120 => TimeWindow<120>, WindowSpec::Time { buckets: 120 } => ;
+    NoWindow => NoWindow;
+    Count => CountCells;
+    Time => TimeCells;
+}
+
+impl Inner {
+    fn build(spec: &BreakerSpec, observer: StdObserver) -> Result<Inner, ConfigError> {
+        let config = spec.config;
+        Ok(match spec.window {
+            WindowSpec::None => {
+                Inner::NoWindow(Arc::new(Core::with_observer(StdClock, config, observer)?))
+            }
+            WindowSpec::Count { size } => {
+                let window = DynCountWindow::new((0..size).map(|_| RingCell::new()).collect())?;
+                Inner::Count(Arc::new(Breaker::with_window(
+                    StdClock, config, window, observer,
+                )?))
+            }
+            WindowSpec::Time { buckets } => {
+                let stripes = std::thread::available_parallelism()
+                    .map_or(1, |n| n.get())
+                    .min(MAX_TIME_STRIPES);
+                let cells = TimeCells::cells_needed(buckets, stripes);
+                let window = DynTimeWindow::new(
+                    (0..cells).map(|_| BucketCell::new()).collect(),
+                    buckets,
+                    stripes,
+                )?;
+                Inner::Time(Arc::new(Breaker::with_window(
+                    StdClock, config, window, observer,
+                )?))
+            }
+        })
+    }
 }
 
 /// How a permit ends.
@@ -231,7 +191,7 @@ trait Steer {
     fn transition_to_half_open(&self);
 }
 
-impl<W: Window> Steer for Core<W> {
+impl<W: AnyWindow> Steer for Core<W> {
     fn snapshot(&self) -> Snapshot {
         Breaker::snapshot(self)
     }
@@ -295,7 +255,7 @@ pub struct StdBreaker {
 
 impl StdBreaker {
     /// A breaker named `name`, with its own broadcast of transitions.
-    pub fn new(name: impl Into<Arc<str>>, spec: BreakerSpec) -> Result<StdBreaker, BuildError> {
+    pub fn new(name: impl Into<Arc<str>>, spec: BreakerSpec) -> Result<StdBreaker, ConfigError> {
         Self::with_events(name, spec, broadcast::channel(64).0)
     }
 
@@ -305,7 +265,7 @@ impl StdBreaker {
         name: impl Into<Arc<str>>,
         spec: BreakerSpec,
         events: broadcast::Sender<TransitionEvent>,
-    ) -> Result<StdBreaker, BuildError> {
+    ) -> Result<StdBreaker, ConfigError> {
         let name = name.into();
         let observer = StdObserver::new(Arc::clone(&name), events);
         Ok(StdBreaker {

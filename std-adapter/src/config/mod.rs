@@ -22,10 +22,9 @@
 //! ```
 //!
 //! - Durations are strings with a unit: `"250ms"`, `"30s"`, `"5m"`, `"1h 30m"`.
-//! - Window sizes: a count window's `size` must be one of
-//!   [`COUNT_WINDOW_SIZES`](crate::COUNT_WINDOW_SIZES), a time window's
-//!   `buckets` one of [`TIME_WINDOW_BUCKETS`](crate::TIME_WINDOW_BUCKETS)
-//!   (default [`DEFAULT_TIME_BUCKETS`]).
+//! - Windows: a count window keeps the last `size` outcomes (1 ..= 32 767);
+//!   a time window cuts `span` into `buckets` buckets (default
+//!   [`DEFAULT_TIME_BUCKETS`]); its effective span is `buckets` whole buckets.
 //! - Backoff: `constant` (only `jitter`), `exponential` (`multiplier`,
 //!   default 2.0; `base`, default `open_for`; `max`, required), `linear`
 //!   (`step` and `max` required; `base`).

@@ -3,7 +3,7 @@
 
 use super::error::{ConfigFileError, ErrorKind};
 use super::fields::{BackoffKind, BreakerFields, Origin, WindowFields};
-use crate::std_breaker::{BreakerSpec, BuildError, StdBreaker, WindowSpec};
+use crate::std_breaker::{BreakerSpec, StdBreaker, WindowSpec};
 use fusebox_core::{Backoff, Config, ConfigError, Ratio};
 use std::time::Duration;
 
@@ -100,27 +100,12 @@ pub(crate) fn spec(
     }
     let config = b.build().map_err(|e| core_error(origin, e))?;
     let spec = BreakerSpec { config, window };
-    // The core checks what depends on the window (minimum_calls against its
-    // capacity, a span of at least one tick per bucket) when a breaker is
-    // built; build one now so that the file is blamed, not the first call.
-    match StdBreaker::new(origin.breaker, spec) {
-        Ok(_) => Ok(spec),
-        Err(BuildError::Config(e)) => Err(core_error(origin, e)),
-        Err(BuildError::UnsupportedWindow { window, supported }) => {
-            let (field, value) = match window {
-                WindowSpec::Count { size } => ("window.size", size),
-                WindowSpec::Time { buckets } => ("window.buckets", buckets),
-                WindowSpec::None => ("window", 0),
-            };
-            Err(origin.err(
-                field,
-                ErrorKind::OutOfRange {
-                    value: value.to_string(),
-                    allowed: format!("one of {supported:?}"),
-                },
-            ))
-        }
-    }
+    // The core checks what depends on the window (its size, minimum_calls
+    // against its capacity, a span of at least one tick per bucket) when a
+    // breaker is built; build one now so that the file is blamed, not the
+    // first call.
+    StdBreaker::new(origin.breaker, spec).map_err(|e| core_error(origin, e))?;
+    Ok(spec)
 }
 
 /// The file's name for a field the core names.
