@@ -64,8 +64,8 @@
 //!
 //! # Sizes
 //! `firmware/README.md` lists the flash and RAM of the QEMU firmware and how
-//! much of it fusebox adds (one breaker used from `main`: about 6-7 KiB of
-//! flash and 350 bytes of RAM on a Cortex-M3 or M0).
+//! much of it fusebox adds (one breaker used from `main`: about 7-8 KiB of
+//! flash and 352 bytes of RAM on a Cortex-M3 or M0).
 #![no_std]
 #![deny(missing_docs)]
 
