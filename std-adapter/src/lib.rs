@@ -13,7 +13,9 @@ mod classify;
 mod clock;
 pub mod config;
 mod error;
+pub mod metrics;
 pub mod observe;
+mod registry;
 mod std_breaker;
 
 pub use breaker::{CircuitBreaker, RecordPermit};
@@ -22,6 +24,7 @@ pub use classify::{Classifier, DefaultClassifier};
 pub use clock::StdClock;
 pub use error::Error;
 pub use observe::{StdObserver, TransitionEvent};
+pub use registry::{Health, HealthReport, Registry};
 pub use std_breaker::{
     BreakerSpec, StdBreaker, StdOwnedPermit, StdPermit, WindowSpec, MAX_TIME_STRIPES,
 };

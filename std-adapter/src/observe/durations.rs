@@ -44,19 +44,21 @@ impl CallDurations {
         self.sum_ns.fetch_add(ns, Ordering::Relaxed);
     }
 
-    /// `(sum in seconds, count, cumulative buckets as (upper bound, count))`,
-    /// as Prometheus wants them.
-    pub fn cumulative(&self) -> (f64, u64, Vec<(f64, u64)>) {
-        let mut acc = 0;
+    /// `(sum in seconds, count, buckets as (upper bound, calls in that
+    /// bucket alone))`; the last bound is `f64::MAX`, which `prometheus-client` writes as `+Inf`. Not cumulative:
+    /// `prometheus-client` accumulates when it encodes.
+    pub fn buckets(&self) -> (f64, u64, Vec<(f64, u64)>) {
+        let mut count = 0;
         let mut out = Vec::with_capacity(13);
         for (i, b) in self.buckets.iter().enumerate() {
             // Relaxed: statistics.
-            acc += b.load(Ordering::Relaxed);
-            let bound = BUCKETS_SECONDS.get(i).copied().unwrap_or(f64::INFINITY);
-            out.push((bound, acc));
+            let n = b.load(Ordering::Relaxed);
+            count += n;
+            let bound = BUCKETS_SECONDS.get(i).copied().unwrap_or(f64::MAX);
+            out.push((bound, n));
         }
         let sum = self.sum_ns.load(Ordering::Relaxed) as f64 / 1e9;
-        (sum, acc, out)
+        (sum, count, out)
     }
 }
 
@@ -65,18 +67,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn buckets_are_cumulative_and_inclusive_of_their_bound() {
+    fn buckets_are_inclusive_of_their_upper_bound() {
         let h = CallDurations::default();
         h.observe(Duration::from_millis(1));
         h.observe(Duration::from_millis(7));
         h.observe(Duration::from_secs(60));
-        let (sum, count, buckets) = h.cumulative();
+        let (sum, count, buckets) = h.buckets();
         assert_eq!(count, 3);
         assert!((sum - 60.008).abs() < 1e-9);
         assert_eq!(buckets[0], (0.001, 1));
-        assert_eq!(buckets[3], (0.01, 2));
-        assert_eq!(buckets[11], (10.0, 2));
-        assert_eq!(buckets[12].1, 3);
-        assert!(buckets[12].0.is_infinite());
+        assert_eq!(buckets[3], (0.01, 1));
+        assert_eq!(buckets[11], (10.0, 0));
+        assert_eq!(buckets[12].1, 1);
+        assert_eq!(
+            buckets[12].0,
+            f64::MAX,
+            "prometheus-client writes it as +Inf"
+        );
     }
 }

@@ -6,7 +6,7 @@ mod durations;
 mod totals;
 
 pub use durations::CallDurations;
-pub use totals::Totals;
+pub use totals::{Totals, TotalsSnapshot};
 
 use fusebox_core::{Observer, OutcomeEvent, Rejection, State, Transition};
 use std::sync::Arc;

@@ -1,0 +1,191 @@
+//! Prometheus exposition of a [`Registry`] through `prometheus-client`.
+//!
+//! | metric | type | labels | value |
+//! |---|---|---|---|
+//! | `circuit_breaker_state` | gauge | `name` | 0 closed, 1 open, 2 half-open, 3 forced open, 4 metrics-only, 5 disabled |
+//! | `circuit_breaker_requests_total` | counter | `name`, `result` | calls by `result`: `success`, `failure`, `ignored` (recorded outcomes, abandoned permits included), `rejected` |
+//! | `circuit_breaker_slow_calls_total` | counter | `name` | slow calls (successes or failures) |
+//! | `circuit_breaker_stale_outcomes_total` | counter | `name` | outcomes recorded after their episode ended |
+//! | `circuit_breaker_transitions_total` | counter | `name`, `from`, `to` | state changes |
+//! | `circuit_breaker_failure_rate` | gauge | `name` | window failure rate, 0..1; absent below `minimum_calls` |
+//! | `circuit_breaker_slow_call_rate` | gauge | `name` | window slow-call rate, 0..1; absent below `minimum_calls` |
+//! | `circuit_breaker_call_duration_seconds` | histogram | `name` | durations of calls made through the call wrappers and the tower layer |
+//!
+//! Values are read when scraped, from the breakers' snapshots and their
+//! observers' striped counters: the hot path does no metrics work of its
+//! own beyond the observer's relaxed adds.
+
+use crate::observe::state_index;
+use crate::registry::Registry;
+use fusebox_core::State;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, NoLabelSet};
+use prometheus_client::metrics::MetricType;
+
+const ALL_STATES: [State; 6] = [
+    State::Closed,
+    State::Open,
+    State::HalfOpen,
+    State::ForcedOpen,
+    State::MetricsOnly,
+    State::Disabled,
+];
+
+/// A `prometheus-client` [`Collector`] over every breaker of a registry,
+/// for programs that already have a `prometheus_client` registry:
+///
+/// ```
+/// use fusebox_std::{metrics::RegistryCollector, Registry};
+/// let breakers = Registry::new();
+/// let mut prom = prometheus_client::registry::Registry::default();
+/// prom.register_collector(Box::new(RegistryCollector::new(breakers.clone())));
+/// let mut text = String::new();
+/// prometheus_client::encoding::text::encode(&mut text, &prom).unwrap();
+/// assert!(text.ends_with("# EOF\n"));
+/// ```
+#[derive(Debug)]
+pub struct RegistryCollector {
+    registry: Registry,
+}
+
+impl RegistryCollector {
+    /// A collector over `registry`'s breakers (present and future).
+    pub fn new(registry: Registry) -> Self {
+        RegistryCollector { registry }
+    }
+}
+
+fn state_code(s: State) -> i64 {
+    state_index(s) as i64
+}
+
+impl Collector for RegistryCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let breakers = self.registry.breakers();
+        let snaps: Vec<_> = breakers.iter().map(|b| (b, b.snapshot())).collect();
+
+        let mut m = encoder.encode_descriptor(
+            "circuit_breaker_state",
+            "State: 0 closed, 1 open, 2 half-open, 3 forced open, 4 metrics-only, 5 disabled",
+            None,
+            MetricType::Gauge,
+        )?;
+        for (b, s) in &snaps {
+            m.encode_family(&[("name", b.name())])?
+                .encode_gauge(&state_code(s.state))?;
+        }
+
+        let mut m = encoder.encode_descriptor(
+            "circuit_breaker_requests",
+            "Calls by result: success, failure, ignored (recorded or abandoned), rejected",
+            None,
+            MetricType::Counter,
+        )?;
+        for (b, _) in &snaps {
+            let t = b.observer().totals().snapshot();
+            for (result, v) in [
+                ("success", t.success),
+                ("failure", t.failure),
+                ("ignored", t.ignored),
+                ("rejected", t.rejected),
+            ] {
+                m.encode_family(&[("name", b.name()), ("result", result)])?
+                    .encode_counter::<NoLabelSet, _, u64>(&v, None)?;
+            }
+        }
+
+        for (name, help, pick) in [
+            (
+                "circuit_breaker_slow_calls",
+                "Slow calls (successes or failures)",
+                (|t: &crate::observe::TotalsSnapshot| t.slow) as fn(&_) -> u64,
+            ),
+            (
+                "circuit_breaker_stale_outcomes",
+                "Outcomes recorded after their episode ended",
+                |t| t.stale,
+            ),
+        ] {
+            let mut m = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+            for (b, _) in &snaps {
+                let v = pick(&b.observer().totals().snapshot());
+                m.encode_family(&[("name", b.name())])?
+                    .encode_counter::<NoLabelSet, _, u64>(&v, None)?;
+            }
+        }
+
+        let mut m = encoder.encode_descriptor(
+            "circuit_breaker_transitions",
+            "State changes",
+            None,
+            MetricType::Counter,
+        )?;
+        for (b, _) in &snaps {
+            for from in ALL_STATES {
+                for to in ALL_STATES {
+                    let v = b.observer().transitions(from, to);
+                    if v > 0 {
+                        m.encode_family(&[
+                            ("name", b.name()),
+                            ("from", from.as_str()),
+                            ("to", to.as_str()),
+                        ])?
+                        .encode_counter::<NoLabelSet, _, u64>(&v, None)?;
+                    }
+                }
+            }
+        }
+
+        for (name, help, slow) in [
+            (
+                "circuit_breaker_failure_rate",
+                "Failure rate of the window, 0..1",
+                false,
+            ),
+            (
+                "circuit_breaker_slow_call_rate",
+                "Slow-call rate of the window, 0..1",
+                true,
+            ),
+        ] {
+            let mut m = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+            for (b, s) in &snaps {
+                let rate = if slow {
+                    s.slow_call_rate
+                } else {
+                    s.failure_rate
+                };
+                if let Some(r) = rate {
+                    m.encode_family(&[("name", b.name())])?
+                        .encode_gauge(&(r.basis_points() as f64 / 10_000.0))?;
+                }
+            }
+        }
+
+        let mut m = encoder.encode_descriptor(
+            "circuit_breaker_call_duration_seconds",
+            "Durations of permitted calls",
+            None,
+            MetricType::Histogram,
+        )?;
+        for (b, _) in &snaps {
+            let (sum, count, buckets) = b.observer().durations().buckets();
+            m.encode_family(&[("name", b.name())])?
+                .encode_histogram::<NoLabelSet>(sum, count, &buckets, None)?;
+        }
+        Ok(())
+    }
+}
+
+impl Registry {
+    /// Every breaker's metrics in the OpenMetrics text format (which
+    /// Prometheus scrapes), ending in `# EOF`.
+    pub fn metrics_text(&self) -> String {
+        let mut prom = prometheus_client::registry::Registry::default();
+        prom.register_collector(Box::new(RegistryCollector::new(self.clone())));
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &prom)
+            .expect("writing to a String cannot fail");
+        text
+    }
+}

@@ -1,0 +1,254 @@
+//! [`Registry`]: the named breakers of a program.
+
+use crate::config::FileConfig;
+use crate::observe::TransitionEvent;
+use crate::std_breaker::{BreakerSpec, StdBreaker};
+use fusebox_core::{ConfigError, Snapshot, State};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::{Arc, RwLock};
+use tokio::sync::broadcast;
+
+/// How a breaker is doing, for health checks and dashboards.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Health {
+    /// Closed (or metrics-only) and the failure rate below half its trip
+    /// threshold (or the consecutive-failure run below half its threshold).
+    Healthy,
+    /// Half-open, disabled (nothing is protected), or closed with a failure
+    /// rate or run at half its threshold or more.
+    Degraded,
+    /// Open or forced open: calls are being rejected.
+    Critical,
+}
+
+impl Health {
+    /// `healthy`, `degraded` or `critical`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Health::Healthy => "healthy",
+            Health::Degraded => "degraded",
+            Health::Critical => "critical",
+        }
+    }
+
+    /// The health a snapshot of a breaker with `config` shows.
+    pub fn of(s: &Snapshot, config: &fusebox_core::Config) -> Health {
+        match s.state {
+            State::Open | State::ForcedOpen => Health::Critical,
+            State::HalfOpen | State::Disabled => Health::Degraded,
+            State::Closed | State::MetricsOnly => {
+                let rate_high = match (s.failure_rate, config.failure_rate()) {
+                    (Some(rate), Some(limit)) => rate.basis_points() * 2 >= limit.basis_points(),
+                    _ => false,
+                };
+                let run_high = match config.consecutive_failures() {
+                    Some(limit) => {
+                        s.consecutive_failures > 0 && s.consecutive_failures * 2 >= limit
+                    }
+                    None => false,
+                };
+                if rate_high || run_high {
+                    Health::Degraded
+                } else {
+                    Health::Healthy
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Display for Health {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The health of every breaker of a registry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HealthReport {
+    /// The worst health of any breaker (`Healthy` when there are none).
+    pub overall: Health,
+    /// Each breaker's health, by name.
+    pub breakers: BTreeMap<String, Health>,
+}
+
+impl HealthReport {
+    /// How many breakers are in `health`.
+    pub fn count(&self, health: Health) -> usize {
+        self.breakers.values().filter(|h| **h == health).count()
+    }
+}
+
+struct Shared {
+    breakers: RwLock<BTreeMap<Arc<str>, StdBreaker>>,
+    events: broadcast::Sender<TransitionEvent>,
+}
+
+/// Named breakers, shared by the whole program. Thread-safe and cheap to
+/// clone (an `Arc`); every breaker it builds broadcasts its transitions to
+/// [`subscribe`](Self::subscribe).
+///
+/// ```
+/// use fusebox_core::{Config, State};
+/// use fusebox_std::{BreakerSpec, CallExt, Health, Registry, WindowSpec};
+///
+/// let registry = Registry::new();
+/// let spec = || BreakerSpec {
+///     config: Config::builder().consecutive_failures(1).build().unwrap(),
+///     window: WindowSpec::None,
+/// };
+/// let search = registry.get_or_insert_with("search", spec).unwrap();
+/// let _ = search.call(|| Err::<(), _>("down"));
+/// assert_eq!(registry.get("search").unwrap().state(), State::Open);
+/// assert_eq!(registry.health().overall, Health::Critical);
+/// registry.reset_all();
+/// assert_eq!(registry.health().overall, Health::Healthy);
+/// ```
+#[derive(Clone)]
+pub struct Registry {
+    shared: Arc<Shared>,
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Registry {
+    /// An empty registry; its transition broadcast keeps the last 256 events
+    /// for slow subscribers.
+    pub fn new() -> Registry {
+        Registry {
+            shared: Arc::new(Shared {
+                breakers: RwLock::new(BTreeMap::new()),
+                events: broadcast::channel(256).0,
+            }),
+        }
+    }
+
+    /// A registry holding every breaker of a config file.
+    pub fn from_config(file: &FileConfig) -> Result<Registry, ConfigError> {
+        let r = Registry::new();
+        for (name, spec) in file.breakers() {
+            r.insert(name, *spec)?;
+        }
+        Ok(r)
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<Arc<str>, StdBreaker>> {
+        // A panic while holding the lock cannot leave the map inconsistent
+        // (every write is a single insert or remove), so poison is ignored.
+        self.shared
+            .breakers
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<Arc<str>, StdBreaker>> {
+        self.shared
+            .breakers
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn build(&self, name: &str, spec: BreakerSpec) -> Result<StdBreaker, ConfigError> {
+        StdBreaker::with_events(name, spec, self.shared.events.clone())
+    }
+
+    /// Builds a breaker named `name` from `spec` and puts it in the
+    /// registry, replacing (and returning) any breaker of that name. Holders
+    /// of the old breaker keep using it; look-ups get the new one.
+    pub fn insert(&self, name: &str, spec: BreakerSpec) -> Result<Option<StdBreaker>, ConfigError> {
+        let b = self.build(name, spec)?;
+        Ok(self.write().insert(Arc::from(name), b))
+    }
+
+    /// The breaker named `name`, built from `spec()` if there is none yet.
+    /// `spec` runs at most once, and only when the breaker is missing.
+    pub fn get_or_insert_with(
+        &self,
+        name: &str,
+        spec: impl FnOnce() -> BreakerSpec,
+    ) -> Result<StdBreaker, ConfigError> {
+        if let Some(b) = self.get(name) {
+            return Ok(b);
+        }
+        let mut map = self.write();
+        if let Some(b) = map.get(name) {
+            return Ok(b.clone());
+        }
+        let b = self.build(name, spec())?;
+        map.insert(Arc::from(name), b.clone());
+        Ok(b)
+    }
+
+    /// The breaker named `name`.
+    pub fn get(&self, name: &str) -> Option<StdBreaker> {
+        self.read().get(name).cloned()
+    }
+
+    /// Removes the breaker named `name`.
+    pub fn remove(&self, name: &str) -> Option<StdBreaker> {
+        self.write().remove(name)
+    }
+
+    /// The breakers, by name, as they are now.
+    pub fn breakers(&self) -> Vec<StdBreaker> {
+        self.read().values().cloned().collect()
+    }
+
+    /// The names, sorted.
+    pub fn names(&self) -> Vec<String> {
+        self.read().keys().map(|k| k.to_string()).collect()
+    }
+
+    /// How many breakers it holds.
+    pub fn len(&self) -> usize {
+        self.read().len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.read().is_empty()
+    }
+
+    /// [`reset`](StdBreaker::reset)s every breaker.
+    pub fn reset_all(&self) {
+        for b in self.breakers() {
+            b.reset();
+        }
+    }
+
+    /// The health of every breaker, and the worst of them.
+    pub fn health(&self) -> HealthReport {
+        let breakers: BTreeMap<String, Health> = self
+            .breakers()
+            .iter()
+            .map(|b| (b.name().to_string(), b.health()))
+            .collect();
+        HealthReport {
+            overall: breakers.values().copied().max().unwrap_or(Health::Healthy),
+            breakers,
+        }
+    }
+
+    /// Transitions of every breaker built by this registry, from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<TransitionEvent> {
+        self.shared.events.subscribe()
+    }
+}
+
+impl fmt::Debug for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.read().keys()).finish()
+    }
+}
+
+impl StdBreaker {
+    /// How it is doing ([`Health::of`] its snapshot).
+    pub fn health(&self) -> Health {
+        Health::of(&self.snapshot(), self.config())
+    }
+}
