@@ -4,7 +4,7 @@ use core::fmt;
 use core::future::Future;
 
 use embassy_time::{with_timeout, Duration};
-use fusebox_core::{Breaker, Clock, Observer, Outcome, Rejected, Window};
+use fusebox_core::{AnyWindow, Breaker, Clock, Observer, Outcome, Rejected};
 
 /// Decides what a finished call means to the breaker.
 ///
@@ -208,7 +208,7 @@ pub trait AsyncCall {
         Fut: Future<Output = Result<T, E>>;
 }
 
-impl<C: Clock, W: Window, O: Observer> AsyncCall for Breaker<C, W, O> {
+impl<C: Clock, W: AnyWindow, O: Observer> AsyncCall for Breaker<C, W, O> {
     async fn call<F, Fut, T, E>(&self, operation: F) -> Result<T, CallError<E>>
     where
         F: FnOnce() -> Fut,

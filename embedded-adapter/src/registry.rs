@@ -5,7 +5,7 @@
 //! different types, so the registry holds them as `&'static dyn
 //! BreakerControl`: the operations that need no type parameter.
 
-use fusebox_core::{Breaker, Clock, Observer, Snapshot, State, Window};
+use fusebox_core::{AnyWindow, Breaker, Clock, Observer, Snapshot, State};
 
 /// What a [`Registry`] can do with any breaker: read it and drive its
 /// operator modes. Implemented for every `Sync` [`Breaker`].
@@ -26,7 +26,7 @@ pub trait BreakerControl: Sync {
     fn transition_to_half_open(&self);
 }
 
-impl<C: Clock, W: Window, O: Observer> BreakerControl for Breaker<C, W, O>
+impl<C: Clock, W: AnyWindow, O: Observer> BreakerControl for Breaker<C, W, O>
 where
     Breaker<C, W, O>: Sync,
 {
