@@ -12,7 +12,8 @@ use std::sync::{Mutex, MutexGuard};
 
 use embassy_time::MockDriver;
 use fusebox_core::{
-    Backoff, Breaker, Clock, Config, NoWindow, Observer, Outcome, Ratio, State, TransitionReason,
+    Backoff, Breaker, Clock, Config, CountWindow, NoWindow, Observer, Outcome, Ratio, State,
+    TransitionReason,
 };
 use fusebox_embedded::{
     AsyncCall, CallError, CallPolicy, EmbassyBreaker, EmbassyClock, EventQueue, QueueObserver,
@@ -245,6 +246,30 @@ fn call_timeout_records_a_failure_and_drops_the_operation() {
         assert_eq!(b.snapshot().consecutive_failures % 3, attempt % 3);
     }
     assert_eq!(b.state(), State::Open, "three timeouts are three failures");
+}
+
+#[test]
+fn call_duration_is_measured_on_embassy_time_for_slow_call_detection() {
+    let _time = mock_time();
+    let config = unwrap(
+        Config::builder()
+            .slow_call_rate(Ratio::percent(50))
+            .slow_call_duration(ms(10))
+            .minimum_calls(2)
+            .build(),
+    );
+    let b: Breaker<EmbassyClock, CountWindow<4>> = Breaker::new(EmbassyClock, config);
+    // A 9 ms call is fast; a 10 ms call is slow, and makes 1 slow of 2 = 50 %.
+    for (work_ms, state_after) in [(9, State::Closed), (10, State::Open)] {
+        let mut call = pin!(b.call(|| async move {
+            embassy_time::Timer::after_millis(work_ms).await;
+            Ok::<(), ()>(())
+        }));
+        assert!(poll_once(call.as_mut()).is_pending());
+        advance(ms(work_ms));
+        assert_eq!(poll_once(call.as_mut()), Poll::Ready(Ok(())));
+        assert_eq!(b.state(), state_after, "after a {work_ms} ms call");
+    }
 }
 
 #[test]
