@@ -17,6 +17,8 @@ pub mod metrics;
 pub mod observe;
 mod registry;
 mod std_breaker;
+#[cfg(feature = "tower")]
+pub mod tower;
 
 pub use breaker::{CircuitBreaker, RecordPermit};
 pub use call::{CallExt, CallFuture, WithFallback};

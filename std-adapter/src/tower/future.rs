@@ -1,0 +1,113 @@
+//! [`ResponseFuture`].
+
+use crate::breaker::{CircuitBreaker, RecordPermit};
+use crate::classify::Classifier;
+use crate::Error;
+use fusebox_core::{Outcome, Rejected};
+use pin_project_lite::pin_project;
+use std::future::Future;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+pin_project! {
+    /// The response of a [`CircuitBreakerService`](super::CircuitBreakerService):
+    /// the inner future, recording its outcome when it completes, or a
+    /// rejection. Dropped before it completes, it abandons its permit.
+    pub struct ResponseFuture<F, B: CircuitBreaker, K> {
+        #[pin]
+        fut: Option<F>,
+        permit: Option<B::OwnedPermit>,
+        classifier: Option<K>,
+        timing: Option<(Instant, Arc<B>)>,
+        rejected: Option<Rejected>,
+    }
+}
+
+impl<F, B: CircuitBreaker, K> ResponseFuture<F, B, K> {
+    pub(crate) fn called(
+        fut: F,
+        permit: B::OwnedPermit,
+        classifier: K,
+        timing: Option<(Instant, Arc<B>)>,
+    ) -> Self {
+        ResponseFuture {
+            fut: Some(fut),
+            permit: Some(permit),
+            classifier: Some(classifier),
+            timing,
+            rejected: None,
+        }
+    }
+
+    pub(crate) fn rejected(r: Rejected) -> Self {
+        ResponseFuture {
+            fut: None,
+            permit: None,
+            classifier: None,
+            timing: None,
+            rejected: Some(r),
+        }
+    }
+}
+
+fn finish<B: CircuitBreaker>(
+    permit: Option<B::OwnedPermit>,
+    outcome: Outcome,
+    timing: &Option<(Instant, Arc<B>)>,
+) {
+    let Some(permit) = permit else { return };
+    match timing {
+        Some((t0, breaker)) => {
+            let took = t0.elapsed();
+            if let Some(d) = breaker.call_durations() {
+                d.observe(took);
+            }
+            let _ = permit.record_with_duration(outcome, took);
+        }
+        None => {
+            let _ = permit.record(outcome);
+        }
+    }
+}
+
+impl<F, B, K, Res, E> Future for ResponseFuture<F, B, K>
+where
+    F: Future<Output = Result<Res, E>>,
+    B: CircuitBreaker,
+    K: Classifier<Res, E>,
+{
+    type Output = Result<Res, Error<E>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        if let Some(r) = this.rejected.take() {
+            return Poll::Ready(Err(r.into()));
+        }
+        let fut = this
+            .fut
+            .as_mut()
+            .as_pin_mut()
+            .expect("ResponseFuture polled after completion");
+        match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(result)) => {
+                this.fut.set(None);
+                // A panicking classifier unwinds past the permit, abandoning it.
+                let outcome = match this.classifier.take() {
+                    Some(k) => k.classify(&result),
+                    None => Outcome::Ignored,
+                };
+                finish(this.permit.take(), outcome, this.timing);
+                Poll::Ready(result.map_err(Error::Inner))
+            }
+            Err(panic) => {
+                this.fut.set(None);
+                finish(this.permit.take(), Outcome::Failure, this.timing);
+                resume_unwind(panic)
+            }
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! A `tower` middleware: [`CircuitBreakerLayer`] (feature `tower`).
+//!
+//! The service asks its breaker for a permit in `poll_ready`, the way
+//! `tower::limit::ConcurrencyLimit` acquires its semaphore, and keeps it
+//! until `call` (DESIGN.md §13, "Tower readiness"):
+//!
+//! - permitted: `poll_ready` then polls the inner service, and `call` sends
+//!   the request with the held permit; the response future records the
+//!   outcome that the classifier gives (by default [`HttpClassifier`]: 5xx and
+//!   transport errors fail, 429 counts nowhere, the rest succeeds);
+//! - rejected: `poll_ready` returns `Ready(Ok(()))` *without* polling the
+//!   inner service, and the next `call` returns [`Error::Rejected`] at once:
+//!   the request never reaches the inner service.
+//!
+//! A service dropped between `poll_ready` and `call`, or a response future
+//! dropped before it completes, abandons its permit (a half-open slot comes
+//! back). Permits are owned (`'static`), so services and futures can be
+//! spawned.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! use std::sync::Arc;
+//! use fusebox_core::{Config, State};
+//! use fusebox_std::tower::CircuitBreakerLayer;
+//! use fusebox_std::{BreakerSpec, Error, StdBreaker, WindowSpec};
+//! use tower::{service_fn, Layer, Service, ServiceExt};
+//!
+//! let config = Config::builder().consecutive_failures(1).build().unwrap();
+//! let breaker = Arc::new(StdBreaker::new("api", BreakerSpec { config, window: WindowSpec::None }).unwrap());
+//! let mut svc = CircuitBreakerLayer::new(Arc::clone(&breaker)).layer(service_fn(|_: ()| async {
+//!     Ok::<_, std::io::Error>(http::Response::builder().status(503).body(()).unwrap())
+//! }));
+//! let res = svc.ready().await.unwrap().call(()).await.unwrap();
+//! assert_eq!(res.status(), 503);
+//! assert_eq!(breaker.state(), State::Open);
+//! let err = svc.ready().await.unwrap().call(()).await.unwrap_err();
+//! assert!(matches!(err, Error::Rejected { state: State::Open, .. }));
+//! # }
+//! ```
+//!
+//! [`Error::Rejected`]: crate::Error::Rejected
+
+mod classify;
+mod error;
+mod future;
+mod layer;
+mod service;
+
+pub use classify::HttpClassifier;
+pub use future::ResponseFuture;
+pub use layer::CircuitBreakerLayer;
+pub use service::CircuitBreakerService;
