@@ -4,7 +4,7 @@
 # be installed). Run from the repository root; `.ci/run` calls it.
 #
 # Budget: about 10 minutes on 2 cores from clean. Knobs:
-#   FUSEBOX_MODEL_CASES    proptest sequences per test (3 tests; default 4000)
+#   FUSEBOX_MODEL_CASES    proptest sequences per test (3 tests; default 10000)
 #   FUSEBOX_NARROW_CASES   the same for the narrow (32-bit word) layout (default 1000)
 #   LOOM_MAX_PREEMPTIONS   loom preemption bound (default 3)
 #   FUSEBOX_SKIP_MIRI=1    skip Miri

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{breaker, model, thread, Arc, Logged};
-use fusebox_core::{Breaker, Config, NoWindow, State};
+use fusebox_core::{Breaker, Config, NoWindow, Recorded, State};
 use loom::sync::atomic::{AtomicUsize, Ordering};
 
 fn half_open(permits: u32) -> Arc<Logged<NoWindow>> {
@@ -60,7 +60,7 @@ fn a_slot_given_back_is_reused_but_never_doubled() {
                         assert!(n <= 1, "{n} probes admitted with one slot");
                         if i == 0 {
                             inside.fetch_sub(1, Ordering::SeqCst);
-                            p.ignore();
+                            assert_eq!(p.ignore(), Recorded::Counted);
                             None
                         } else {
                             Some(p)

@@ -10,13 +10,14 @@ use std::time::Duration;
 use common::{breaker, model, thread};
 use fusebox_core::{Breaker, Config, CountWindow, Outcome, Ratio, Recorded, TimeWindow, Window};
 
-/// Rate rules that cannot fire before `minimum_calls` = 8 outcomes.
+/// Rate rules that cannot fire below `minimum_calls` = 4 outcomes (no model
+/// records more than 3 into one window).
 fn config() -> Config {
     Config::builder()
         .failure_rate(Ratio::from_basis_points(10_000))
         .slow_call_rate(Ratio::from_basis_points(10_000))
         .slow_call_duration(Duration::from_millis(10))
-        .minimum_calls(8)
+        .minimum_calls(4)
         .window_span(Duration::from_millis(20))
         .build()
         .unwrap()
@@ -47,6 +48,9 @@ fn record_concurrently<W: Window + 'static>(
         assert_eq!(t.join().unwrap(), Recorded::Counted);
     }
     let w = b.snapshot().window;
+    if std::env::var("FUSEBOX_LOOM_DEBUG").is_ok() && w.calls as usize != outcomes.len() {
+        eprintln!("lost: {:?}", b.snapshot());
+    }
     (w.calls, w.failures, w.slow)
 }
 

@@ -67,7 +67,11 @@ fn no_thread_half_opens_before_the_deadline_of_the_episode_it_saw() {
                     .map_err(|r| (r.state, r.retry_after))
             })
         };
-        opener.join().unwrap();
+        assert_eq!(
+            opener.join().unwrap(),
+            Recorded::Counted,
+            "the only failure trips"
+        );
         let probe = prober.join().unwrap();
         assert_one_state_per_epoch(&b, 0, State::Closed);
         let events = b.observer().events();
@@ -82,9 +86,45 @@ fn no_thread_half_opens_before_the_deadline_of_the_episode_it_saw() {
             Ok((State::HalfOpen, _)) => panic!("half-opened at tick 1 before deadline {deadline}"),
             Ok((state, epoch)) => assert_eq!((state, epoch), (State::Closed, 0)),
             Err((state, retry_after)) => {
+                // A prober that finds the deadline unpublished publishes one
+                // from its own (later) clock reading: never earlier.
                 assert_eq!(state, State::Open);
-                assert_eq!(retry_after, Some(Duration::from_millis(deadline - 1)));
+                assert!(
+                    retry_after >= Some(Duration::from_millis(deadline - 1)),
+                    "{retry_after:?} < {deadline} - 1"
+                );
             }
         }
+        let s = b.snapshot();
+        assert!(
+            s.open_until.is_some_and(|d| d >= deadline),
+            "{s:?} vs {deadline}"
+        );
+    });
+}
+
+/// DESIGN.md §10: a transition event carries the deadline in force, even
+/// when a prober published the deadline first (the opener was preempted
+/// between its state CAS and its publish). Before core f5c630c the opener's
+/// event reported its own, earlier deadline: 2 while calls were refused
+/// until 3.
+#[test]
+fn the_open_transition_event_reports_the_deadline_in_force() {
+    model(|| {
+        let b = breaker::<NoWindow>(config(2), 0);
+        let p = Breaker::try_acquire_owned(b.clone()).unwrap();
+        let opener = thread::spawn(move || p.failure());
+        let prober = {
+            let b = b.clone();
+            thread::spawn(move || {
+                b.clock().advance(1);
+                let _ = b.try_acquire();
+            })
+        };
+        assert_eq!(opener.join().unwrap(), Recorded::Counted);
+        prober.join().unwrap();
+        let events = b.observer().events();
+        let open = events.iter().find(|e| e.to == State::Open).unwrap();
+        assert_eq!(b.snapshot().open_until, open.open_until, "{events:?}");
     });
 }

@@ -3,7 +3,7 @@
 //! operation sequences (acquire, record, drop, trip_for, clock moves,
 //! operator calls).
 //!
-//! Cases per CI run: `3 * CASES_PER_TEST` (12 000) sequences of up to 96 steps;
+//! Cases per CI run: `3 * CASES_PER_TEST` (30 000) sequences of up to 96 steps;
 //! `FUSEBOX_MODEL_CASES` raises it for a soak run (`PROPTEST_CASES` does not
 //! override an explicit `cases`).
 #![cfg(not(fusebox_loom))]
@@ -15,7 +15,7 @@ use ops::Setup;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
-const CASES_PER_TEST: u32 = 4_000;
+const CASES_PER_TEST: u32 = 10_000;
 const MAX_STEPS: usize = 96;
 /// Jitter on: the model uses the core's published `jitter_factor_bp`.
 const JITTER: bool = true;

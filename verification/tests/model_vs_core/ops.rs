@@ -4,14 +4,6 @@ use fusebox_verification::model::{self, Abandon, Backoff, Outcome, WindowKind};
 use proptest::prelude::*;
 use proptest::sample::Index;
 
-/// `FUSEBOX_MODEL_STRICT=1` turns off the two work-arounds for known core
-/// divergences (each reproduced in `tests/core_divergences.rs`):
-/// exponential backoff combined with jitter, and stale records into count
-/// windows. Without it the suite stays green and keeps hunting new bugs.
-pub fn strict() -> bool {
-    std::env::var("FUSEBOX_MODEL_STRICT").is_ok_and(|v| v == "1")
-}
-
 /// Which monomorphised window type the core runs with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WindowType {
@@ -23,15 +15,6 @@ pub enum WindowType {
     Time4,
     /// Four buckets over two stripes.
     Time4Striped,
-}
-
-impl WindowType {
-    pub fn is_count(self) -> bool {
-        matches!(
-            self,
-            WindowType::Count1 | WindowType::Count3 | WindowType::Count8
-        )
-    }
 }
 
 pub const NO_WINDOW: &[WindowType] = &[WindowType::None];
@@ -161,7 +144,6 @@ fn predicate_two_failures(c: &model::Counts) -> bool {
 
 /// A valid configuration over one of `windows`.
 pub fn setup(windows: &[WindowType], jitter: bool) -> impl Strategy<Value = Setup> {
-    let strict = strict();
     let window = prop::sample::select(windows.to_vec());
     let rules = (
         proptest::option::of(1u32..6),
@@ -226,12 +208,7 @@ pub fn setup(windows: &[WindowType], jitter: bool) -> impl Strategy<Value = Setu
             cfg.success_threshold = threshold.min(permits);
             cfg.max_half_open_wait = max_wait;
             cfg.max_trip_hint = max_hint;
-            // Known core divergence: exponential backoff stops growing once it
-            // reaches `max` *before* the jitter, so jitter can pull it below
-            // `max` (tests/core_divergences.rs). Off until the core follows
-            // DESIGN.md §13 ("applied before clamping to max").
-            let exponential = matches!(cfg.backoff, Backoff::Exponential { .. });
-            cfg.jitter_bp = if exponential && !strict { 0 } else { jitter_bp };
+            cfg.jitter_bp = jitter_bp;
             cfg.jitter_seed = seed;
             cfg.on_abandon = on_abandon;
             Setup { window, cfg }

@@ -10,7 +10,7 @@ use fusebox_core::{
 };
 use fusebox_verification::model::{self, Model};
 
-use crate::ops::{self, Op, Setup, Via, WindowType};
+use crate::ops::{Op, Setup, Via, WindowType};
 
 type Clock = ManualClock<1000>;
 /// The breaker under test.
@@ -185,21 +185,7 @@ fn run_with<W: Window>(setup: &Setup, ops: &[Op]) -> Result<(), String> {
     let mut model = Model::new(cfg);
     let mut permits: Vec<(Permit<&Sut<W>>, model::Permit)> = Vec::new();
 
-    // See `ops::strict`: stale permits of a count window are forgotten (they
-    // hold nothing) instead of completed, unless the run is strict.
-    let skip_stale = setup.window.is_count() && !ops::strict();
     for (step, op) in ops.iter().enumerate() {
-        if let Op::Record(i, ..) | Op::Drop(i) | Op::TripFor(i, _) = *op {
-            if skip_stale && !permits.is_empty() {
-                let at = i.index(permits.len());
-                let m = permits[at].1;
-                if m.epoch != model.snapshot().epoch && m.state != model::State::Disabled {
-                    std::mem::forget(permits.swap_remove(at).0);
-                    compare(step, &breaker, &model)?;
-                    continue;
-                }
-            }
-        }
         match *op {
             Op::Acquire => match (breaker.try_acquire(), model.try_acquire()) {
                 (Ok(p), Ok(m)) => {

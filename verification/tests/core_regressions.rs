@@ -1,6 +1,5 @@
-//! Reproducers of places where `fusebox-core` departs from DESIGN.md, kept
-//! `#[ignore]`d so the workspace stays green until the core is fixed; run
-//! with `cargo test -p fusebox-verification --test core_divergences -- --ignored`.
+//! Regression tests for core bugs that the model-based suite found, each
+//! reduced to a hand-written reproducer (fixed in core f5c630c).
 #![cfg(not(fusebox_loom))]
 
 use std::time::Duration;
@@ -15,7 +14,6 @@ use fusebox_core::{
 /// above `max` (8 ms), jitters that (8 * f < 7) and so opens for less than
 /// `max`: exponential backoff never saturates at `max` when jitter is on.
 #[test]
-#[ignore = "core divergence: exponential backoff is clamped before the jitter"]
 fn exponential_backoff_with_jitter_saturates_at_max() {
     let jitter = Ratio::percent(20);
     // The Open episode of level 2 has epoch 5: open(1) half(2) open(3) half(4) open(5).
@@ -58,9 +56,9 @@ fn exponential_backoff_with_jitter_saturates_at_max() {
 /// stale record still takes a ring ticket (it puts the evicted cell back,
 /// but the ticket is spent), so the next current records are placed as if
 /// the stale ones had counted and evict current outcomes early: here the
-/// window of 3 holds 1 outcome after 2 current records.
+/// window of 3 holds 1 outcome after 2 current records. (Found by
+/// `model_vs_core`.)
 #[test]
-#[ignore = "core bug: stale records spend count-window tickets"]
 fn stale_records_do_not_evict_current_outcomes_from_a_count_window() {
     use fusebox_core::CountWindow;
     let config = Config::builder()
