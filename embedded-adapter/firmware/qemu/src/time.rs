@@ -12,8 +12,16 @@
 //! `PERIOD` first; whatever the counter did since (less than 2^31 ticks), the
 //! XOR puts it on the right side of the half-period, so an interrupt between
 //! the two loads, or between the handler's two stores, never makes time jump.
+//!
+//! Timers (`embassy_time::Timer`, `with_timeout`) wait in a fixed-size queue
+//! that the SysTick handler checks on each tick, inside a critical section
+//! (interrupts off for a few instructions: no context ever spins).
+use core::cell::RefCell;
 use core::sync::atomic::{AtomicU32, Ordering};
 use core::task::Waker;
+
+use critical_section::Mutex;
+use embassy_time_queue_utils::Queue;
 
 use cortex_m::peripheral::syst::SystClkSource;
 use cortex_m::peripheral::SYST;
@@ -56,8 +64,9 @@ pub fn start(syst: &mut SYST) {
     syst.enable_interrupt();
 }
 
-/// Advances the clock by one tick. Call it first thing in the `SysTick`
-/// handler, and nowhere else: this driver relies on a single writer.
+/// Advances the clock by one tick and wakes the timers that are due. Call it
+/// first thing in the `SysTick` handler, and nowhere else: this driver relies
+/// on a single writer.
 pub fn on_tick() {
     let counter = COUNTER.load(Ordering::Relaxed).wrapping_add(1);
     COUNTER.store(counter, Ordering::Relaxed);
@@ -69,6 +78,13 @@ pub fn on_tick() {
             Ordering::Release,
         );
     }
+    let now = now();
+    critical_section::with(|cs| {
+        let mut alarm = ALARM.borrow_ref_mut(cs);
+        if now >= alarm.at {
+            alarm.at = alarm.queue.next_expiration(now);
+        }
+    });
 }
 
 /// Ticks since boot (plus [`START_TICKS`]), 64 bits, monotonic.
@@ -87,6 +103,17 @@ pub fn spin_for(ticks: u64) {
     }
 }
 
+/// Pending timers and the earliest expiration among them.
+struct Alarm {
+    queue: Queue,
+    at: u64,
+}
+
+static ALARM: Mutex<RefCell<Alarm>> = Mutex::new(RefCell::new(Alarm {
+    queue: Queue::new(),
+    at: u64::MAX,
+}));
+
 struct SysTickDriver;
 
 impl embassy_time_driver::Driver for SysTickDriver {
@@ -94,10 +121,14 @@ impl embassy_time_driver::Driver for SysTickDriver {
         now()
     }
 
-    // No alarm hardware: wake at once, so an executor polls timers until they
-    // are due (busy, but correct; real firmware would program a compare timer).
-    fn schedule_wake(&self, _at: u64, waker: &Waker) {
-        waker.wake_by_ref();
+    fn schedule_wake(&self, at: u64, waker: &Waker) {
+        critical_section::with(|cs| {
+            let mut alarm = ALARM.borrow_ref_mut(cs);
+            if alarm.queue.schedule_wake(at, waker) {
+                // Wakes the already-due ones at once; the rest on a tick.
+                alarm.at = alarm.queue.next_expiration(now());
+            }
+        });
     }
 }
 
