@@ -366,7 +366,8 @@ impl CircuitBreaker for StdBreaker {
     }
     #[inline]
     fn call_durations(&self) -> Option<&CallDurations> {
-        Some(self.observer().durations())
+        let o = self.observer();
+        o.call_timing().then(|| o.durations())
     }
 }
 

@@ -41,6 +41,7 @@ pub struct StdObserver {
     totals: Totals,
     transitions: [[std::sync::atomic::AtomicU64; STATES]; STATES],
     durations: CallDurations,
+    timing: std::sync::atomic::AtomicBool,
     events: broadcast::Sender<TransitionEvent>,
 }
 
@@ -66,6 +67,7 @@ impl StdObserver {
             totals: Totals::default(),
             transitions: Default::default(),
             durations: CallDurations::default(),
+            timing: std::sync::atomic::AtomicBool::new(true),
             events,
         }
     }
@@ -81,6 +83,17 @@ impl StdObserver {
     /// The call-duration histogram.
     pub fn durations(&self) -> &CallDurations {
         &self.durations
+    }
+    /// Whether the call wrappers and the tower layer time calls for the
+    /// histogram (on by default; two `Instant::now` per call).
+    pub fn call_timing(&self) -> bool {
+        // Relaxed: a setting; a call that sees the old value is harmless.
+        self.timing.load(std::sync::atomic::Ordering::Relaxed)
+    }
+    /// Turns call timing on or off.
+    pub fn set_call_timing(&self, on: bool) {
+        // Relaxed: as in `call_timing`.
+        self.timing.store(on, std::sync::atomic::Ordering::Relaxed)
     }
     /// Transitions from `from` to `to` so far.
     pub fn transitions(&self, from: State, to: State) -> u64 {
