@@ -181,25 +181,37 @@ fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
+/// Records `n` failures, then checks them.
 fn failures(b: &OutageBreaker, n: u32) {
+    let (mut counted, mut rejected) = (0, 0);
     for _ in 0..n {
         match b.try_acquire() {
-            Ok(p) => check_eq(p.failure(), Recorded::Counted, "failure counted"),
-            Err(_) => check(false, "closed breaker permits"),
+            Ok(p) => counted += u32::from(p.failure() == Recorded::Counted),
+            Err(_) => rejected += 1,
         }
     }
+    check_eq(rejected, 0, "closed breaker permits every call");
+    check_eq(counted, n, "every failure counted");
 }
 
-/// QEMU's virtual clock follows the host's, so a host that deschedules QEMU
-/// (or a slow semihosting print) can make a wait look longer. Checks allow
-/// this much lateness; they never allow earliness.
+/// QEMU's virtual clock follows the host's, and SysTick interrupts that fell
+/// due while QEMU was busy (a semihosting print, a descheduled host thread)
+/// arrive in a burst: the firmware's clock can jump by a few ms. Checks
+/// allow that much lateness where the firmware's own readings are involved;
+/// none of them allows earliness.
 const HOST_JITTER_TICKS: u64 = 50 * TICKS_PER_MS;
 
-/// Checks that an open breaker rejects with a `retry_after` of the open
-/// period, and that the first probe comes when `retry_after` has run out:
-/// never earlier, and later only by host jitter. Prints nothing until the
+/// The core rounds deadlines up to its timer unit: 2 ticks here (the longest
+/// open period, `max_trip_hint`'s 10 minutes, needs 2-tick units in 24 bits).
+const DEADLINE_UNIT_TICKS: u64 = 2;
+
+/// Checks the open period that just began: the deadline is `open_ms` after
+/// the trip, both read from the core's own snapshot (exact, in ticks); a call
+/// is rejected as `Open` with `retry_after` = what is left of it; the first
+/// probe comes when it runs out, never earlier. Prints nothing until the
 /// probe is in hand, so that printing cannot delay it.
 fn open_period(b: &'static OutageBreaker, open_ms: u64) -> Option<Permit<&'static OutageBreaker>> {
+    let snapshot = b.snapshot();
     let rejected_at = time::now();
     let rejection = b.try_acquire().err();
     let mut probe = None;
@@ -207,36 +219,46 @@ fn open_period(b: &'static OutageBreaker, open_ms: u64) -> Option<Permit<&'stati
         probe = b.try_acquire().ok().map(|p| (p, time::now()));
     }
 
+    let open = open_ms * TICKS_PER_MS;
+    let Some(deadline) = snapshot.open_until else {
+        check(false, "open: snapshot shows the deadline");
+        return None;
+    };
+    // `last_transition_at` holds the low 32 bits of the trip's tick.
+    let period = u64::from((deadline as u32).wrapping_sub(snapshot.last_transition_at as u32));
+    let period_ok = period >= open && period <= open + DEADLINE_UNIT_TICKS;
+    check(
+        period_ok,
+        "open: deadline = trip + open period (core's ticks)",
+    );
+
     let Some(rejection) = rejection else {
         check(false, "open: rejects");
         return None;
     };
     check_eq(rejection.state, State::Open, "open: rejected as Open");
     let retry_after = rejection.retry_after.unwrap_or(Duration::ZERO);
-    let open = ms(open_ms);
-    // Up to one deadline unit late (the core rounds deadlines up), or early
-    // by whatever time passed since the failure that opened it.
-    let unit = Duration::from_micros(1_000_000 / time::TICK_HZ * 2);
-    check(
-        retry_after + Duration::from_micros(HOST_JITTER_TICKS * 100) > open
-            && retry_after <= open + unit,
-        "open: retry_after is the open period",
-    );
+    let retry_ticks = retry_after.as_micros() as u64 * time::TICK_HZ / 1_000_000;
+    // The core read its clock at or after `rejected_at`.
+    let told = rejected_at + retry_ticks;
+    let retry_ok = told <= deadline && told + HOST_JITTER_TICKS >= deadline;
+    check(retry_ok, "open: retry_after = time left until the deadline");
+
     let Some((probe, probed_at)) = probe else {
         check(false, "open: a probe within 1 s");
         return None;
     };
-    let waited = probed_at - rejected_at;
-    let expected = retry_after.as_micros() as u64 * time::TICK_HZ / 1_000_000;
-    check(
-        waited + 1 >= expected && waited <= expected + HOST_JITTER_TICKS,
-        "open: first probe when retry_after ran out, not before",
-    );
-    if waited + 1 < expected || waited > expected + HOST_JITTER_TICKS {
+    let on_time = probed_at >= deadline && probed_at <= deadline + HOST_JITTER_TICKS;
+    check(on_time, "open: first probe at the deadline, not before");
+    if !(period_ok && retry_ok && on_time) {
         hprintln!(
-            "       waited {} ticks, retry_after {:?}",
-            waited,
-            retry_after
+            "       open {}, tripped at {}, deadline {}, rejected at {} retry_after {:?}, probe at {}",
+            open,
+            snapshot.last_transition_at,
+            deadline,
+            rejected_at,
+            retry_after,
+            probed_at
         );
     }
     Some(probe)
@@ -455,7 +477,11 @@ mod stress {
     static ISR_PERMITS: LoadStoreU32 = LoadStoreU32::new(0);
     static ISR_BAD: LoadStoreU32 = LoadStoreU32::new(0);
 
-    const THREAD_CALLS: u32 = 200_000;
+    /// The stress runs for at least this many thread-mode calls and at least
+    /// this long (0.3 s of the firmware's clock, ~3000 SysTick interrupts):
+    /// how many calls fit in a tick depends on the host running QEMU.
+    const MIN_THREAD_CALLS: u32 = 200_000;
+    const MIN_TICKS: u64 = 3 * time::TICK_HZ / 10;
 
     fn admitted_ok() -> bool {
         SHARED.snapshot().half_open_admitted <= 2
@@ -487,8 +513,11 @@ mod stress {
         let mut rng = 0x2545_f491u32;
         ACTIVE.store(true, Ordering::Relaxed);
         let mut drained = 0u32;
-        for i in 0..THREAD_CALLS {
-            if i % 64 == 0 {
+        let started = time::now();
+        let mut i = 0u32;
+        while i < MIN_THREAD_CALLS || time::now() - started < MIN_TICKS {
+            i += 1;
+            if i & 63 == 0 {
                 while STRESS_EVENTS.pop().is_some() {
                     drained += 1;
                 }
@@ -538,7 +567,7 @@ mod stress {
         let dropped = STRESS_EVENTS.take_dropped();
         hprintln!(
             "stress: thread {} calls ({} permitted, {} stale); SysTick {} ticks ({} permitted); {} transitions ({} queued, {} dropped)",
-            THREAD_CALLS,
+            i,
             permitted,
             stale,
             isr_calls,
