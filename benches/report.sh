@@ -4,15 +4,26 @@
 #     (run `cargo bench -p fusebox-benches` first), and
 #   - the scaling binary's CSV: --scaling FILE (an existing CSV), or --run-scaling "ARGS"
 #     to run `cargo run --release -p fusebox-benches --bin scaling -- ARGS --csv` and tabulate it.
+# --sizes adds the size_of table (bin `sizes`), --footprint the firmware table
+# (footprint/measure.sh; needs the thumbv6m/thumbv7em targets).
+# With --write FILE, the tables replace what lies between the lines
+# `<!-- report:begin -->` and `<!-- report:end -->` in FILE (RESULTS.md) instead.
 # Usage (from anywhere):
-#   CARGO_TARGET_DIR=target-bench benches/report.sh [--scaling FILE | --run-scaling "--threads 1,2 --secs 2 --reps 5"]
+#   CARGO_TARGET_DIR=target-bench benches/report.sh [--scaling FILE | --run-scaling "ARGS"] \
+#       [--sizes] [--footprint] [--write FILE]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 target="${CARGO_TARGET_DIR:-$root/target-bench}"
 [[ "$target" = /* ]] || target="$root/$target"
 scaling=""
+write=""
+sizes=0
+footprint=0
 while (($#)); do
     case "$1" in
+        --sizes) sizes=1; shift ;;
+        --footprint) footprint=1; shift ;;
+        --write) write="$2"; shift 2 ;;
         --scaling) scaling="$2"; shift 2 ;;
         --run-scaling)
             scaling="$target/scaling.csv"
@@ -24,6 +35,7 @@ while (($#)); do
     esac
 done
 
+tables() {
 python3 - "$target/criterion" "$scaling" <<'PY'
 import csv, json, os, sys
 
@@ -108,3 +120,35 @@ if scaling:
                   f"{x1} | {vs_peer} | {vs_floor} |")
     print()
 PY
+if ((sizes)); then
+    echo "### size_of (x86-64)"
+    echo
+    (cd "$root" && CARGO_TARGET_DIR="$target" cargo run --quiet --release -p fusebox-benches --bin sizes)
+    echo
+fi
+if ((footprint)); then
+    echo "### What fusebox-core adds to a minimal firmware (bytes; + = over the baseline loop)"
+    echo
+    CARGO_TARGET_DIR="$target" "$root/benches/footprint/measure.sh"
+    echo
+fi
+}
+
+if [[ -z "$write" ]]; then
+    tables
+    exit 0
+fi
+grep -q '^<!-- report:begin -->$' "$write" && grep -q '^<!-- report:end -->$' "$write" \
+    || { echo "$write has no report:begin/report:end markers" >&2; exit 2; }
+fresh="$(mktemp)"
+tables > "$fresh"
+python3 - "$write" "$fresh" <<'PY'
+import sys
+path, fresh = sys.argv[1], open(sys.argv[2]).read()
+text = open(path).read()
+head, rest = text.split("<!-- report:begin -->\n", 1)
+_, tail = rest.split("<!-- report:end -->\n", 1)
+open(path, "w").write(head + "<!-- report:begin -->\n" + fresh + "<!-- report:end -->\n" + tail)
+PY
+rm -f "$fresh"
+echo "updated $write"

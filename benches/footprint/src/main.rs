@@ -33,7 +33,7 @@ fn poll() {
 mod guarded {
     use core::time::Duration;
 
-    use fusebox_core::{Breaker, Clock, Config, Ratio};
+    use fusebox_core::{Breaker, Clock, Config};
 
     use super::{dependency_ok, report};
 
@@ -54,7 +54,7 @@ mod guarded {
             .open_for(Duration::from_secs(10));
         #[cfg(not(feature = "consecutive"))]
         let builder = builder
-            .failure_rate(Ratio::percent(50))
+            .failure_rate(fusebox_core::Ratio::percent(50))
             .minimum_calls(10);
         #[cfg(feature = "time")]
         let builder = builder.window_span(Duration::from_secs(10));
@@ -77,7 +77,11 @@ mod guarded {
         match BREAKER.try_acquire() {
             Ok(permit) => {
                 let ok = dependency_ok();
-                let _ = if ok { permit.success() } else { permit.failure() };
+                let _ = if ok {
+                    permit.success()
+                } else {
+                    permit.failure()
+                };
                 report(ok as u32);
             }
             Err(_) => report(2),
