@@ -41,6 +41,16 @@ cargo build "${both[@]}" --target thumbv6m-none-eabi --features fusebox-embedded
 cargo build "${both[@]}" --target riscv32imc-unknown-none-elf --features fusebox-embedded/critical-section
 cargo clippy -p fusebox-embedded --no-deps --target thumbv6m-none-eabi --features critical-section,defmt -- -D warnings
 
+section "no lock-based atomics, no alloc/std in the adapter's graph"
+# portable-atomic's `fallback` is a spinning lock on ARMv7-M (deadlocks under
+# an interrupt); nothing in fusebox-embedded's graph may enable it, nor pull
+# `alloc`/`std` into a firmware build.
+tree=$(cargo tree -p fusebox-embedded -e normal,features,no-proc-macro --prefix none \
+         --target thumbv7em-none-eabihf --features defmt)
+if grep -E 'feature "(fallback|alloc|std)"' <<<"$tree"; then
+  echo "fusebox-embedded enables a lock-based atomic, alloc or std on thumbv7em"; exit 1
+fi
+
 section "no CAS provider must fail"
 # The libraries never pick a CAS provider: plain thumbv6m must fail with
 # portable-atomic's hint. `out=$(...)`, not `| grep -q`: under pipefail
@@ -57,6 +67,13 @@ done
 (
   cd embedded-adapter/firmware
   export CARGO_TARGET_DIR="$PWD/target" # the ELF paths below; ignore a caller's target dir
+  section "no lock-based atomics in the ARMv7-M firmware graphs"
+  for t in thumbv7m-none-eabi thumbv7em-none-eabihf; do
+    if cargo tree --workspace -e features --target "$t" | grep 'portable-atomic feature "fallback"'; then
+      echo "portable-atomic's spinning fallback is enabled in the $t firmware"; exit 1
+    fi
+  done
+
   section "firmware fmt + clippy"
   cargo fmt -p fusebox-qemu --check  # not --all: that would also format the path deps (core)
   cargo fmt -p fusebox-defmt-log --check
