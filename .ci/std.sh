@@ -8,5 +8,6 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target-std}"
 cargo fmt -p fusebox-std -- --check
 cargo clippy -p fusebox-std --all-targets --all-features -- -D warnings
 cargo test -p fusebox-std --all-features
+RUSTDOCFLAGS="-D warnings" cargo doc -p fusebox-std --all-features --no-deps
 # The crate must also build (and its doctests pass) without optional features.
 cargo test -p fusebox-std --no-default-features --doc

@@ -43,7 +43,8 @@ async fn home(State(app): State<App>) -> (StatusCode, String) {
     match breaker.call_async(|| recommendations(&app.calls)).await {
         Ok(list) => (StatusCode::OK, format!("recommended: {list}")),
         Err(Error::Rejected { .. }) => (StatusCode::OK, "recommended: (none for now)".into()),
-        Err(e) => (StatusCode::OK, format!("recommended: (none: {e})")),
+        Err(Error::Inner(e)) => (StatusCode::OK, format!("recommended: (none: {e})")),
+        Err(Error::Timeout) => (StatusCode::OK, "recommended: (none: timed out)".into()),
     }
 }
 

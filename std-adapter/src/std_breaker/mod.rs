@@ -1,0 +1,204 @@
+//! [`StdBreaker`]: a named breaker whose window is chosen at run time.
+//!
+//! A breaker built from a config file learns its window size at run time, so
+//! [`StdBreaker`] holds one of three core breakers: without a window, over a
+//! [`DynCountWindow`](fusebox_core::DynCountWindow) or over a [`DynTimeWindow`](fusebox_core::DynTimeWindow), whose cells are a boxed
+//! slice allocated once, when the breaker is built (never per call). Each
+//! call is one `match` on the variant and then the core's own code: the
+//! adapter keeps no state of its own.
+
+use crate::breaker::CircuitBreaker;
+use crate::observe::{CallDurations, StdObserver, TransitionEvent};
+use fusebox_core::{Config, ConfigError, Rejected, Snapshot, State};
+use std::fmt;
+use std::sync::Arc;
+use tokio::sync::broadcast;
+
+/// Which window a [`StdBreaker`] keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum WindowSpec {
+    /// No window: only the consecutive-failures rule (and hints) can trip it.
+    None,
+    /// The last `size` outcomes ([`DynCountWindow`](fusebox_core::DynCountWindow); 1 ..= 32 767).
+    Count {
+        /// Outcomes kept.
+        size: usize,
+    },
+    /// The outcomes of the last [`Config::window_span`], in `buckets`
+    /// buckets ([`DynTimeWindow`](fusebox_core::DynTimeWindow)), striped over up to
+    /// [`MAX_TIME_STRIPES`] cache-padded rows (one per available core).
+    Time {
+        /// Buckets the span is cut into.
+        buckets: usize,
+    },
+}
+
+/// At most this many stripes in a time window: records from different
+/// cores land in different cache lines; a failure sums all stripes.
+pub const MAX_TIME_STRIPES: usize = 4;
+
+/// What a [`StdBreaker`] is built from: a checked core [`Config`] and a
+/// window. Config files produce these ([`crate::config`]).
+#[derive(Clone, Copy, Debug)]
+pub struct BreakerSpec {
+    /// The core configuration.
+    pub config: Config,
+    /// The window.
+    pub window: WindowSpec,
+}
+
+mod inner;
+mod permit;
+
+use inner::Inner;
+pub use permit::{StdOwnedPermit, StdPermit};
+
+/// A named breaker on [`StdClock`](crate::StdClock) with a [`StdObserver`], whose window is
+/// chosen at run time. Cheap to clone: clones share one breaker.
+///
+/// ```
+/// use std::time::Duration;
+/// use fusebox_core::{Config, Ratio, State};
+/// use fusebox_std::{BreakerSpec, CallExt, StdBreaker, WindowSpec};
+///
+/// let config = Config::builder()
+///     .failure_rate(Ratio::percent(50))
+///     .minimum_calls(4)
+///     .open_for(Duration::from_secs(30))
+///     .build()
+///     .unwrap();
+/// let payments = StdBreaker::new(
+///     "payments",
+///     BreakerSpec { config, window: WindowSpec::Count { size: 10 } },
+/// )
+/// .unwrap();
+/// for _ in 0..4 {
+///     let _ = payments.call(|| Err::<(), _>("connection refused"));
+/// }
+/// assert_eq!(payments.state(), State::Open);
+/// assert!(payments.call(|| Ok::<_, ()>(1)).unwrap_err().is_rejected());
+/// ```
+#[derive(Clone)]
+pub struct StdBreaker {
+    name: Arc<str>,
+    inner: Inner,
+    spec: BreakerSpec,
+}
+
+impl StdBreaker {
+    /// A breaker named `name`, with its own broadcast of transitions.
+    pub fn new(name: impl Into<Arc<str>>, spec: BreakerSpec) -> Result<StdBreaker, ConfigError> {
+        Self::with_events(name, spec, broadcast::channel(64).0)
+    }
+
+    /// A breaker named `name` that broadcasts its transitions on `events`
+    /// (a [`Registry`](crate::Registry) passes its own).
+    pub fn with_events(
+        name: impl Into<Arc<str>>,
+        spec: BreakerSpec,
+        events: broadcast::Sender<TransitionEvent>,
+    ) -> Result<StdBreaker, ConfigError> {
+        let name = name.into();
+        let observer = StdObserver::new(Arc::clone(&name), events);
+        Ok(StdBreaker {
+            name,
+            inner: Inner::build(&spec, observer)?,
+            spec,
+        })
+    }
+
+    /// Its name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// The spec it was built from.
+    pub fn spec(&self) -> &BreakerSpec {
+        &self.spec
+    }
+    /// The core configuration.
+    pub fn config(&self) -> &Config {
+        self.inner.steer().config()
+    }
+    /// Its observer: totals, durations, transition counts.
+    pub fn observer(&self) -> &StdObserver {
+        self.inner.steer().observer()
+    }
+    /// A receiver of its transitions from now on (shared with every breaker
+    /// of its registry, if it has one).
+    pub fn subscribe(&self) -> broadcast::Receiver<TransitionEvent> {
+        self.observer().subscribe()
+    }
+
+    /// Asks for a permit ([`fusebox_core::Breaker::try_acquire`]).
+    #[inline]
+    pub fn try_acquire(&self) -> Result<StdPermit<'_>, Rejected> {
+        self.inner.acquire().map(StdPermit)
+    }
+    /// Asks for a permit that holds the breaker itself, `'static`
+    /// ([`fusebox_core::Breaker::try_acquire_owned`]).
+    #[inline]
+    pub fn try_acquire_owned(&self) -> Result<StdOwnedPermit, Rejected> {
+        self.inner.acquire_owned().map(StdOwnedPermit)
+    }
+
+    /// The state; may perform a due open-to-half-open move ([`fusebox_core::Breaker::state`]).
+    pub fn state(&self) -> State {
+        self.inner.steer().state()
+    }
+    /// A picture of the breaker; never writes ([`fusebox_core::Breaker::snapshot`]).
+    pub fn snapshot(&self) -> Snapshot {
+        self.inner.steer().snapshot()
+    }
+    /// Operator: reject everything until [`reset`](Self::reset).
+    pub fn force_open(&self) {
+        self.inner.steer().force_open()
+    }
+    /// Operator: permit and record everything, never trip.
+    pub fn metrics_only(&self) {
+        self.inner.steer().metrics_only()
+    }
+    /// Operator: permit everything, record nothing.
+    pub fn disable(&self) {
+        self.inner.steer().disable()
+    }
+    /// Operator: back to `Closed`, empty window, backoff level 0.
+    pub fn reset(&self) {
+        self.inner.steer().reset()
+    }
+    /// Operator: start a half-open episode now.
+    pub fn transition_to_half_open(&self) {
+        self.inner.steer().transition_to_half_open()
+    }
+}
+
+impl fmt::Debug for StdBreaker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StdBreaker")
+            .field("name", &self.name)
+            .field("window", &self.spec.window)
+            .field("state", &self.snapshot().state)
+            .finish()
+    }
+}
+
+impl CircuitBreaker for StdBreaker {
+    type Permit<'a> = StdPermit<'a>;
+    type OwnedPermit = StdOwnedPermit;
+
+    #[inline]
+    fn acquire(&self) -> Result<StdPermit<'_>, Rejected> {
+        self.try_acquire()
+    }
+    #[inline]
+    fn acquire_owned(this: &Arc<Self>) -> Result<StdOwnedPermit, Rejected> {
+        this.try_acquire_owned()
+    }
+    fn snapshot(&self) -> Snapshot {
+        StdBreaker::snapshot(self)
+    }
+    #[inline]
+    fn call_durations(&self) -> Option<&CallDurations> {
+        let o = self.observer();
+        o.call_timing().then(|| o.durations())
+    }
+}
