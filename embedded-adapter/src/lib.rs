@@ -31,9 +31,11 @@
 //!   the HAL's implementation (`rp2040-hal` provides one over its hardware
 //!   spinlock). Without the feature and without an implementation, a build for
 //!   such a chip fails with portable-atomic's "dependents require atomic CAS"
-//!   hint. Chips with CAS (Cortex-M3/M4/M7, `riscv32imac`) need no feature:
-//!   their atomics are native and lock-free, so an interrupt handler may use a
-//!   breaker that thread mode is using.
+//!   hint. Chips with CAS (Cortex-M3/M4/M7, `riscv32imac`) need no feature,
+//!   and should not enable it: their atomics are native and lock-free, so an
+//!   interrupt handler may use a breaker that thread mode is using, while the
+//!   feature would only bring in portable-atomic's `fallback` (through
+//!   heapless), a spinning lock for 64-bit atomics on ARMv7-M.
 //! - `defmt`: `defmt::Format` for every public type of this crate and of
 //!   fusebox-core. Host builds and tests need no defmt linker script; firmware
 //!   links `-Tdefmt.x` as usual.
