@@ -169,7 +169,8 @@ impl<E: fmt::Debug + fmt::Display> core::error::Error for CallError<E> {}
 /// branch, a task that was cancelled, a timeout around it) drops the permit
 /// unrecorded, which the core treats as the breaker's `on_abandon` says
 /// (`Ignore` by default): a half-open probe slot is given back and nothing
-/// counts as a success.
+/// counts as a success. The same holds for a panic in the operation or the
+/// classifier where panics unwind (firmware usually aborts instead).
 ///
 /// # Futures and `Send`
 /// The futures are `Send` when the operation's future and the breaker are
