@@ -55,13 +55,13 @@ pub trait CallExt: CircuitBreaker {
         let result = match catch_unwind(AssertUnwindSafe(f)) {
             Ok(r) => r,
             Err(panic) => {
-                finish(self, permit, Outcome::Failure, started);
+                finish(self, permit, Verdict::Record(Outcome::Failure), started);
                 resume_unwind(panic)
             }
         };
         // A panicking classifier unwinds past `permit`, which abandons it.
-        let outcome = classifier.classify(&result);
-        finish(self, permit, outcome, started);
+        let verdict = Verdict::of(classifier, &result);
+        finish(self, permit, verdict, started);
         result.map_err(Error::Inner)
     }
 
@@ -148,24 +148,50 @@ pub trait CallExt: CircuitBreaker {
 
 impl<B: CircuitBreaker + ?Sized> CallExt for B {}
 
-/// Records `outcome`, with the measured duration when the breaker wants one.
+/// What a call's result means to its permit.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Verdict {
+    Record(Outcome),
+    TripFor(Duration),
+}
+
+impl Verdict {
+    #[inline]
+    pub(crate) fn of<T, E, K: Classifier<T, E> + ?Sized>(k: &K, result: &Result<T, E>) -> Self {
+        match k.retry_hint(result) {
+            Some(hint) => Verdict::TripFor(hint),
+            None => Verdict::Record(k.classify(result)),
+        }
+    }
+
+    /// Ends `permit`, with `took` when the call was timed.
+    #[inline]
+    pub(crate) fn apply<P: RecordPermit>(self, permit: P, took: Option<Duration>) {
+        let _ = match (self, took) {
+            (Verdict::TripFor(hint), _) => permit.trip_for(hint),
+            (Verdict::Record(o), Some(d)) => permit.record_with_duration(o, d),
+            (Verdict::Record(o), None) => permit.record(o),
+        };
+    }
+}
+
+/// Ends `permit` with `verdict`, timing the call when the breaker wants it.
 #[inline]
 fn finish<B: CircuitBreaker + ?Sized, P: RecordPermit>(
     breaker: &B,
     permit: P,
-    outcome: Outcome,
+    verdict: Verdict,
     started: Option<Instant>,
 ) {
-    match (started, breaker.call_durations()) {
+    let took = match (started, breaker.call_durations()) {
         (Some(t0), Some(durations)) => {
             let took = t0.elapsed();
             durations.observe(took);
-            let _ = permit.record_with_duration(outcome, took);
+            Some(took)
         }
-        _ => {
-            let _ = permit.record(outcome);
-        }
-    }
+        _ => None,
+    };
+    verdict.apply(permit, took);
 }
 
 pin_project! {
@@ -214,7 +240,12 @@ where
             match catch_unwind(AssertUnwindSafe(make)) {
                 Ok(fut) => this.fut.set(Some(fut)),
                 Err(panic) => {
-                    finish(breaker, permit, Outcome::Failure, *this.started);
+                    finish(
+                        breaker,
+                        permit,
+                        Verdict::Record(Outcome::Failure),
+                        *this.started,
+                    );
                     resume_unwind(panic)
                 }
             }
@@ -235,16 +266,16 @@ where
             Err(panic) => {
                 this.fut.set(None);
                 if let Some(p) = permit {
-                    finish(breaker, p, Outcome::Failure, *this.started);
+                    finish(breaker, p, Verdict::Record(Outcome::Failure), *this.started);
                 }
                 resume_unwind(panic)
             }
             Ok(Poll::Ready(result)) => {
                 this.fut.set(None);
                 this.deadline.set(None);
-                let outcome = this.classifier.classify(&result);
+                let verdict = Verdict::of(this.classifier, &result);
                 if let Some(p) = permit {
-                    finish(breaker, p, outcome, *this.started);
+                    finish(breaker, p, verdict, *this.started);
                 }
                 Poll::Ready(result.map_err(Error::Inner))
             }
@@ -258,7 +289,7 @@ where
                     this.fut.set(None);
                     this.deadline.set(None);
                     if let Some(p) = this.permit.take() {
-                        finish(breaker, p, Outcome::Failure, *this.started);
+                        finish(breaker, p, Verdict::Record(Outcome::Failure), *this.started);
                     }
                     return Poll::Ready(Err(Error::Timeout));
                 }

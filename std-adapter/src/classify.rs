@@ -23,6 +23,16 @@ use fusebox_core::Outcome;
 pub trait Classifier<T, E> {
     /// The outcome of `result`.
     fn classify(&self, result: &Result<T, E>) -> Outcome;
+
+    /// A pause the dependency asked for (an HTTP `Retry-After`, a
+    /// provider's rate-limit reset). When this returns `Some`, the call is
+    /// recorded with [`Permit::trip_for`](fusebox_core::Permit::trip_for):
+    /// a failure that opens the breaker at once for that long (clamped to
+    /// `max_trip_hint`, never shorter than the backoff), whatever
+    /// [`classify`](Self::classify) says. `None` by default.
+    fn retry_hint(&self, _result: &Result<T, E>) -> Option<std::time::Duration> {
+        None
+    }
 }
 
 /// `Ok` is a success, `Err` a failure.

@@ -309,3 +309,40 @@ async fn call_async_timeout_cancels_the_call_and_records_a_failure() {
         .await;
     assert_eq!(r.unwrap(), 5);
 }
+
+#[test]
+fn a_retry_hint_from_the_classifier_opens_the_breaker_for_that_long() {
+    struct RateLimited;
+    impl fusebox_std::Classifier<(), u64> for RateLimited {
+        fn classify(&self, r: &Result<(), u64>) -> Outcome {
+            if r.is_ok() {
+                Outcome::Success
+            } else {
+                Outcome::Ignored
+            }
+        }
+        fn retry_hint(&self, r: &Result<(), u64>) -> Option<Duration> {
+            r.as_ref().err().map(|s| Duration::from_secs(*s))
+        }
+    }
+    let clock = ManualClock::<1000>::new();
+    let b: Breaker<_, NoWindow> = Breaker::new(&clock, consecutive(100));
+    let _ = b.call_classified(&RateLimited, || Ok(()));
+    assert_eq!(b.state(), State::Closed);
+    let _ = b.call_classified(&RateLimited, || Err(5));
+    assert_eq!(
+        b.state(),
+        State::Open,
+        "one hint opens it, whatever the rules"
+    );
+    match b.call(|| Ok::<_, ()>(())) {
+        Err(Error::Rejected { retry_after, .. }) => {
+            assert_eq!(
+                retry_after,
+                Some(Duration::from_secs(5)),
+                "the hint, not open_for (1 s)"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -273,3 +273,27 @@ async fn responses_are_classified_by_a_custom_classifier() {
     svc.ready().await.unwrap().call(404).await.unwrap();
     assert_eq!(b.state(), State::Open);
 }
+
+#[tokio::test]
+async fn retry_after_on_a_429_opens_the_breaker_for_that_long() {
+    let b = breaker(100, Duration::from_secs(1));
+    let inner = tower::service_fn(|_: ()| async {
+        Ok::<_, std::io::Error>(
+            http::Response::builder()
+                .status(429)
+                .header("retry-after", "30")
+                .body(())
+                .unwrap(),
+        )
+    });
+    let mut svc = CircuitBreakerLayer::new(Arc::clone(&b)).layer(inner);
+    let res = svc.ready().await.unwrap().call(()).await.unwrap();
+    assert_eq!(res.status(), 429);
+    assert_eq!(b.state(), State::Open);
+    match svc.ready().await.unwrap().call(()).await {
+        Err(e @ Error::Rejected { .. }) => {
+            assert!(e.retry_after_secs().unwrap() >= 29, "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+}

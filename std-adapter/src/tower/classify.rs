@@ -2,10 +2,16 @@
 
 use crate::classify::Classifier;
 use fusebox_core::Outcome;
+use std::time::Duration;
 
 /// 5xx responses and transport errors are failures; 429 (too many
 /// requests) counts nowhere, since the dependency is healthy but busy; every
 /// other response is a success.
+///
+/// A 429 or 503 with `Retry-After: <seconds>` is the dependency asking for
+/// a pause: it opens the breaker for that long
+/// ([`Classifier::retry_hint`]). The HTTP-date form of `Retry-After` is not
+/// read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct HttpClassifier;
 
@@ -17,6 +23,22 @@ impl<B, E> Classifier<http::Response<B>, E> for HttpClassifier {
             Ok(_) => Outcome::Success,
             Err(_) => Outcome::Failure,
         }
+    }
+
+    fn retry_hint(&self, result: &Result<http::Response<B>, E>) -> Option<Duration> {
+        let r = result.as_ref().ok()?;
+        if !matches!(r.status().as_u16(), 429 | 503) {
+            return None;
+        }
+        let secs: u64 = r
+            .headers()
+            .get(http::header::RETRY_AFTER)?
+            .to_str()
+            .ok()?
+            .trim()
+            .parse()
+            .ok()?;
+        Some(Duration::from_secs(secs))
     }
 }
 
@@ -40,5 +62,28 @@ mod tests {
             k.classify(&Err::<http::Response<()>, _>(())),
             Outcome::Failure
         );
+    }
+
+    #[test]
+    fn retry_after_on_429_or_503_is_a_hint_in_seconds() {
+        let with = |s: u16, after: &str| -> Result<http::Response<()>, ()> {
+            Ok(http::Response::builder()
+                .status(s)
+                .header("retry-after", after)
+                .body(())
+                .unwrap())
+        };
+        let k = HttpClassifier;
+        assert_eq!(k.retry_hint(&with(429, "7")), Some(Duration::from_secs(7)));
+        assert_eq!(
+            k.retry_hint(&with(503, " 2 ")),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(k.retry_hint(&with(500, "7")), None);
+        assert_eq!(
+            k.retry_hint(&with(503, "Wed, 21 Oct 2015 07:28:00 GMT")),
+            None
+        );
+        assert_eq!(k.retry_hint(&status(503)), None);
     }
 }

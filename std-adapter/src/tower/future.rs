@@ -1,6 +1,7 @@
 //! [`ResponseFuture`].
 
-use crate::breaker::{CircuitBreaker, RecordPermit};
+use crate::breaker::CircuitBreaker;
+use crate::call::Verdict;
 use crate::classify::Classifier;
 use crate::Error;
 use fusebox_core::{Outcome, Rejected};
@@ -55,22 +56,18 @@ impl<F, B: CircuitBreaker, K> ResponseFuture<F, B, K> {
 
 fn finish<B: CircuitBreaker>(
     permit: Option<B::OwnedPermit>,
-    outcome: Outcome,
+    verdict: Verdict,
     timing: &Option<(Instant, Arc<B>)>,
 ) {
     let Some(permit) = permit else { return };
-    match timing {
-        Some((t0, breaker)) => {
-            let took = t0.elapsed();
-            if let Some(d) = breaker.call_durations() {
-                d.observe(took);
-            }
-            let _ = permit.record_with_duration(outcome, took);
+    let took = timing.as_ref().map(|(t0, breaker)| {
+        let took = t0.elapsed();
+        if let Some(d) = breaker.call_durations() {
+            d.observe(took);
         }
-        None => {
-            let _ = permit.record(outcome);
-        }
-    }
+        took
+    });
+    verdict.apply(permit, took);
 }
 
 impl<F, B, K, Res, E> Future for ResponseFuture<F, B, K>
@@ -96,16 +93,20 @@ where
             Ok(Poll::Ready(result)) => {
                 this.fut.set(None);
                 // A panicking classifier unwinds past the permit, abandoning it.
-                let outcome = match this.classifier.take() {
-                    Some(k) => k.classify(&result),
-                    None => Outcome::Ignored,
+                let verdict = match this.classifier.take() {
+                    Some(k) => Verdict::of(&k, &result),
+                    None => Verdict::Record(Outcome::Ignored),
                 };
-                finish(this.permit.take(), outcome, this.timing);
+                finish(this.permit.take(), verdict, this.timing);
                 Poll::Ready(result.map_err(Error::Inner))
             }
             Err(panic) => {
                 this.fut.set(None);
-                finish(this.permit.take(), Outcome::Failure, this.timing);
+                finish(
+                    this.permit.take(),
+                    Verdict::Record(Outcome::Failure),
+                    this.timing,
+                );
                 resume_unwind(panic)
             }
         }
