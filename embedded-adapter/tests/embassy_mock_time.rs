@@ -226,6 +226,26 @@ fn dropped_call_future_releases_half_open_permit() {
 }
 
 #[test]
+fn panicking_classifier_still_releases_the_half_open_permit() {
+    let _time = mock_time();
+    let b: EmbassyBreaker = EmbassyBreaker::new(EmbassyClock, OUTAGE);
+    trip(&b);
+    advance(ms(100));
+    let panicking =
+        CallPolicy::new().classify(|_: &Result<(), ()>| -> Outcome { panic!("classifier bug") });
+    let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        ready(b.call_with(&panicking, || async { Ok(()) }))
+    }));
+    assert!(unwound.is_err());
+    assert_eq!(b.state(), State::HalfOpen, "a panic is not a success");
+    let _ = b
+        .try_acquire()
+        .expect("the probe slot was given back")
+        .success();
+    assert_eq!(b.state(), State::Closed);
+}
+
+#[test]
 fn call_timeout_records_a_failure_and_drops_the_operation() {
     let _time = mock_time();
     let b: EmbassyBreaker = EmbassyBreaker::new(EmbassyClock, OUTAGE);
