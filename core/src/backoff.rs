@@ -32,6 +32,15 @@ pub const fn jitter_factor_bp(seed: u32, epoch: u64, jitter: Ratio) -> u32 {
     10_000 - j + (z % (2 * j as u64 + 1)) as u32
 }
 
+/// `d * bp / 10_000` without 128-bit arithmetic, saturating; exact unless
+/// `d * bp` overflows, where it rounds `d` down to a multiple of 10 000 first.
+const fn mul_bp(d: u64, bp: u64) -> u64 {
+    match d.checked_mul(bp) {
+        Some(x) => x / 10_000,
+        None => (d / 10_000).saturating_mul(bp),
+    }
+}
+
 /// The backoff in ticks, converted once at construction.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct BackoffTicks {
@@ -99,32 +108,33 @@ impl BackoffTicks {
     }
 
     /// The open period of re-opening `k` in the episode `epoch`, in ticks
-    /// (at least 1).
+    /// (at least 1). Plain u64 arithmetic: 128-bit code would add kilobytes
+    /// to a Cortex-M0 firmware.
     pub(crate) const fn open_ticks(&self, k: u32, epoch: u64) -> u64 {
-        let mut d = self.base as u128;
+        let mut d = self.base;
         match self.kind {
             BackoffKind::Constant => {}
             BackoffKind::Exponential => {
                 // Grow until even the smallest jitter factor cannot bring the
                 // value back under `max`: the clamp below then gives `max`,
                 // exactly as unbounded growth would.
-                let floor_bp = 10_000 - self.jitter.basis_points() as u128;
+                let floor_bp = 10_000 - self.jitter.basis_points() as u64;
                 let mut i = 0;
-                while i < k && d * floor_bp < self.max as u128 * 10_000 {
-                    d = d * self.multiplier_bp as u128 / 10_000;
+                while i < k && mul_bp(d, floor_bp) < self.max {
+                    d = mul_bp(d, self.multiplier_bp);
                     i += 1;
                 }
             }
-            BackoffKind::Linear => d += self.step as u128 * k as u128,
+            BackoffKind::Linear => d = d.saturating_add(self.step.saturating_mul(k as u64)),
         }
-        d = d * jitter_factor_bp(self.seed, epoch, self.jitter) as u128 / 10_000;
-        if d > self.max as u128 {
-            d = self.max as u128;
+        d = mul_bp(d, jitter_factor_bp(self.seed, epoch, self.jitter) as u64);
+        if d > self.max {
+            d = self.max;
         }
         if d == 0 {
             1
         } else {
-            d as u64
+            d
         }
     }
 

@@ -116,13 +116,17 @@ impl<const HZ: u64> Clock for ManualClock<HZ> {
 /// `d` in ticks of a `hz` clock, rounded up (a deadline is never early),
 /// saturating at `u64::MAX`.
 pub const fn duration_to_ticks(d: Duration, hz: u64) -> u64 {
-    let nanos = d.as_nanos();
-    let ticks = (nanos * hz as u128).div_ceil(1_000_000_000);
-    if ticks > u64::MAX as u128 {
-        u64::MAX
+    let whole = d.as_secs().saturating_mul(hz);
+    let nanos = d.subsec_nanos() as u64;
+    // nanos < 1e9, so nanos * hz fits u64 for any hz below 1.8e10, which
+    // keeps 128-bit arithmetic out of firmware (hz is a constant at every
+    // call site, so the other branch compiles away).
+    let part = if hz <= 18_000_000_000 {
+        (nanos * hz).div_ceil(1_000_000_000)
     } else {
-        ticks as u64
-    }
+        (nanos as u128 * hz as u128).div_ceil(1_000_000_000) as u64
+    };
+    whole.saturating_add(part)
 }
 
 /// `ticks` of a `hz` clock as a `Duration` (rounded down to the nanosecond).
