@@ -12,7 +12,11 @@ use fusebox_benches::floor::{bare_call, AtomicFloor};
 use fusebox_benches::fusebox::{self as fb, consecutive_with, count_with, time_with};
 use fusebox_benches::peers;
 use fusebox_benches::workload::fails;
-use fusebox_core::{Clock, CountWindow, NoWindow, State, TimeWindow};
+use fusebox_core::{Breaker, Clock, CountWindow, ManualClock, NoWindow, State, TimeWindow};
+
+/// A clock that never moves and costs one atomic load per read, to split a
+/// figure into the clock's share and fusebox's own.
+static MANUAL_CLOCK: ManualClock = ManualClock::new();
 
 /// Times `call(i)` for i = 1, 2, 3, ...: one protected call per iteration.
 fn bench_calls(
@@ -52,6 +56,12 @@ fn closed(c: &mut Criterion, name: &str, fail: fn(u64) -> bool) {
     bench_calls(&mut group, "fusebox_time10x16", |i| {
         fb::call(&time, i, fail(i))
     });
+    // The same window on a clock that costs one atomic load: the window's own share.
+    let manual: Breaker<&ManualClock, TimeWindow<10, 16>> =
+        Breaker::new(&MANUAL_CLOCK, time_with(peers::OPEN_FOR));
+    bench_calls(&mut group, "fusebox_time10x16_manualclock", |i| {
+        fb::call(&manual, i, fail(i))
+    });
 
     let failsafe = peers::failsafe_consecutive(5, peers::OPEN_FOR);
     bench_calls(&mut group, "failsafe_consecutive", |i| {
@@ -86,6 +96,13 @@ fn open_reject(c: &mut Criterion) {
     let consecutive = fb::open::<NoWindow>(consecutive_with);
     bench_calls(&mut group, "fusebox_consecutive", |i| {
         fb::call(&consecutive, i, false)
+    });
+    // The same rejection on a clock that costs one atomic load: fusebox's own share.
+    let manual: Breaker<&ManualClock, NoWindow> =
+        Breaker::new(&MANUAL_CLOCK, consecutive_with(Duration::from_secs(3600)));
+    while fb::call(&manual, 0, true) {}
+    bench_calls(&mut group, "fusebox_consecutive_manualclock", |i| {
+        fb::call(&manual, i, false)
     });
     let count = fb::open::<CountWindow<100>>(count_with);
     bench_calls(&mut group, "fusebox_count100", |i| {

@@ -174,3 +174,57 @@ fn full_trip_and_recovery_cycles_allocate_nothing() {
     cycle!("cycle count100", CountWindow<100>, count_with);
     cycle!("cycle time10x16", TimeWindow<10, 16>, time_with);
 }
+
+/// For RESULTS.md, not CI (the peers' internals are theirs to change):
+/// `cargo test --release -p fusebox-benches --test alloc -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn peers_allocations_per_call_are_printed() {
+    use fusebox_benches::peers;
+    fn count(mut call: impl FnMut(u64)) -> u64 {
+        for i in 0..16 {
+            call(i);
+        }
+        let before = ALLOCATIONS.with(Cell::get);
+        for i in 16..16 + CALLS {
+            call(i);
+        }
+        ALLOCATIONS.with(Cell::get) - before
+    }
+    let failsafe = peers::failsafe_consecutive(5, peers::OPEN_FOR);
+    let failsafe_rate = peers::failsafe_rate();
+    let recloser = peers::recloser_count(100, peers::OPEN_FOR);
+    let rows = [
+        (
+            "failsafe_consecutive closed 5%",
+            count(|i| {
+                black_box(peers::failsafe_call(&failsafe, i, fails(i)));
+            }),
+        ),
+        (
+            "failsafe_rate closed 5%",
+            count(|i| {
+                black_box(peers::failsafe_call(&failsafe_rate, i, fails(i)));
+            }),
+        ),
+        (
+            "recloser_count100 closed 5%",
+            count(|i| {
+                black_box(peers::recloser_call(&recloser, i, fails(i)));
+            }),
+        ),
+        ("recloser trip+recover cycles", {
+            let recloser = peers::recloser_count(2, std::time::Duration::from_micros(1));
+            count(|_| {
+                while peers::recloser_call(&recloser, 0, true) {}
+                std::thread::sleep(std::time::Duration::from_micros(2));
+                for _ in 0..4 {
+                    peers::recloser_call(&recloser, 0, false);
+                }
+            })
+        }),
+    ];
+    for (name, allocations) in rows {
+        println!("{name}: {allocations} allocations in {CALLS} iterations");
+    }
+}
