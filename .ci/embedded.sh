@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # fusebox-embedded CI: host tests, no_std cross builds, and the firmware in
 # QEMU. Called by .ci/run; runs alone too: `bash .ci/embedded.sh` from the
-# repository root. Idempotent setup. Measured: 352 s from cold target dirs on
+# repository root. Idempotent setup. Measured: 333 s from cold target dirs on
 # 2 busy cores (defmt-print already installed; it adds ~70 s once), ~25 s warm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
