@@ -129,7 +129,9 @@ pub trait CallExt: CircuitBreaker {
 
     /// [`call_async`](Self::call_async) with a time limit (on tokio's timer):
     /// a call still running after `timeout` is dropped, recorded as a
-    /// failure, and returns [`Error::Timeout`].
+    /// failure, and returns [`Error::Timeout`]. The timer starts with the
+    /// call, at the first poll, which must happen inside a tokio runtime
+    /// with its time driver enabled (tokio panics otherwise).
     #[cfg(feature = "tokio")]
     fn call_async_timeout<F, Fut, T, E>(
         &self,

@@ -291,3 +291,29 @@ fn prometheus_text_uses_the_design_metric_names() {
         "no rate without a window"
     );
 }
+
+#[test]
+fn breakers_from_a_file_trip_on_their_count_or_time_window() {
+    let text = r#"
+[breakers.counted]
+failure_rate = 0.5
+minimum_calls = 4
+window = { kind = "count", size = 7 }
+[breakers.timed]
+failure_rate = 0.5
+minimum_calls = 4
+window = { kind = "time", span = "30s", buckets = 30 }
+"#;
+    let file = FileConfig::parse(Format::Toml, "f.toml", text, []).unwrap();
+    let registry = Registry::from_config(&file).unwrap();
+    for name in ["counted", "timed"] {
+        let b = registry.get(name).unwrap();
+        for ok in [true, true, false] {
+            let _ = b.call(|| if ok { Ok(()) } else { Err(()) });
+        }
+        assert_eq!(b.state(), State::Closed, "{name}: below minimum_calls");
+        assert_eq!(b.snapshot().window.calls, 3, "{name}");
+        let _ = b.call(|| Err::<(), _>(()));
+        assert_eq!(b.state(), State::Open, "{name}: 2 of 4 failed");
+    }
+}
