@@ -371,3 +371,23 @@ fn files_load_by_extension_and_missing_files_are_io_errors() {
     assert!(matches!(e.kind(), ErrorKind::UnknownFormat));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn the_effective_config_parses_back_to_the_same_specs() {
+    let mut text = String::from(FULL_TOML);
+    for p in PRESETS {
+        text.push_str(&format!("[breakers.\"preset {p}\"]\npreset = \"{p}\"\n"));
+    }
+    text.push_str("[breakers.linear]\nbackoff = { kind = \"linear\", step = \"2s\", base = \"1s\", max = \"1m\" }\n");
+    let file = toml(&text).unwrap();
+    let effective = file.effective_toml();
+    let again = toml(&effective).unwrap_or_else(|e| panic!("{e}\n{effective}"));
+    assert_eq!(file.breakers().len(), again.breakers().len());
+    for (name, spec) in file.breakers() {
+        assert_eq!(
+            format!("{spec:?}"),
+            format!("{:?}", again.get(name).unwrap()),
+            "{name}\n{effective}"
+        );
+    }
+}

@@ -58,6 +58,7 @@
 //! assert!(bad.unwrap_err().to_string().starts_with("fusebox.toml: breaker `db`: field `open_for`"));
 //! ```
 
+mod effective;
 mod env;
 mod error;
 mod fields;
