@@ -346,3 +346,28 @@ fn a_retry_hint_from_the_classifier_opens_the_breaker_for_that_long() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn futures_permits_and_breakers_can_cross_threads() {
+    use fusebox_std::{BreakerSpec, Registry, StdBreaker, WindowSpec};
+    fn send<T: Send>(_: &T) {}
+    fn send_sync_static<T: Send + Sync + 'static>(_: &T) {}
+    let b = StdBreaker::new(
+        "x",
+        BreakerSpec {
+            config: consecutive(1),
+            window: WindowSpec::Count { size: 10 },
+        },
+    )
+    .unwrap();
+    send_sync_static(&b);
+    send_sync_static(&Registry::new());
+    let owned = b.try_acquire_owned().unwrap();
+    let owned_is_static: Box<dyn std::any::Any + Send> = Box::new(owned);
+    drop(owned_is_static);
+    let borrowed = b.try_acquire().unwrap();
+    send(&borrowed);
+    drop(borrowed);
+    let fut = b.call_async(|| async { Ok::<_, ()>(()) });
+    send(&fut);
+}
