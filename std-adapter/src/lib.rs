@@ -123,6 +123,24 @@
 //!   closed meanwhile) is *stale*: it is counted in the totals as stale and
 //!   changes nothing.
 //!
+//! ## Decisions where DESIGN.md is silent
+//!
+//! - Health ([`Health::of`]): open or forced open is critical; half-open and
+//!   disabled are degraded; closed is degraded once the failure rate (or the
+//!   consecutive run) reaches half its trip threshold.
+//! - Presets fill fields one by one, but a `window` or `backoff` table in the
+//!   file replaces the preset's whole table (its `kind` may differ).
+//! - An environment variable applies to the breaker with the longest name
+//!   that it matches; one that matches a breaker but no field is an error;
+//!   variables never create breakers.
+//! - `circuit_breaker_state` is one gauge per breaker whose value encodes the
+//!   state; the rate gauges are absent below `minimum_calls` rather than 0.
+//! - `Retry-After` is read in its seconds form only; an HTTP date is ignored.
+//! - The tower layer records a panic in the inner future as a failure and
+//!   resumes it, as the call wrappers do.
+//! - The admin router checks the token before looking the breaker up, so an
+//!   unauthorised caller cannot probe for names (401 either way).
+//!
 //! ## Clock
 //!
 //! [`StdClock`] counts nanoseconds from a process-wide base `Instant`. The
