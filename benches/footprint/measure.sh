@@ -4,7 +4,10 @@
 # Usage: benches/footprint/measure.sh   (prints a markdown table)
 set -euo pipefail
 cd "$(dirname "$0")"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$(cd ../.. && pwd)/target-bench}/footprint"
+root="$(cd ../.. && pwd)"
+target="${CARGO_TARGET_DIR:-$root/target-bench}"
+[[ "$target" = /* ]] || target="$root/$target" # relative to the repository root, as cargo's would be
+export CARGO_TARGET_DIR="$target/footprint"
 size_tool="$(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin/llvm-size"
 [[ -x "$size_tool" ]] || size_tool=llvm-size
 
