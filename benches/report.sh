@@ -72,8 +72,8 @@ floor_closed = groups.get("closed_success", {}).get("floor_atomic", (None,))[0]
 if groups:
     print("### Criterion medians (ns per call)\n")
     print("Ratios: to the atomic floor of the same group (closed_success's floor where the group")
-    print("has none), and to the fastest peer in the same group. "95 % CI": criterion's bootstrap
-interval of the median.\n")
+    print("has none), and to the fastest peer in the same group. \"95 % CI\": criterion's bootstrap")
+    print("interval of the median.\n")
 for group in sorted(groups, key=lambda g: (ORDER.index(g) if g in ORDER else 99, g)):
     rows = groups[group]
     floor = rows.get("floor_atomic", (floor_closed,))[0]
