@@ -1,11 +1,21 @@
 //! `fusebox-verification`: the reference model of DESIGN.md and the tests
-//! that hold `fusebox-core` to it.
+//! that hold `fusebox-core` to it. `.ci/verification.sh` runs all of it.
 //!
-//! - [`model`]: a plain sequential breaker, written from DESIGN.md §2–6 and §13.
-//! - `tests/model_vs_core.rs`: proptest drives the core and the model with the
-//!   same random operations and compares them after every step.
-//! - `tests/loom_*.rs`: loom models of the invariants of DESIGN.md §7 (run
-//!   with `RUSTFLAGS="--cfg fusebox_loom"`).
+//! | DESIGN.md | where | how |
+//! |---|---|---|
+//! | §2–6, §13 semantics | [`model`] | a plain sequential breaker, unit-tested by hand-worked examples |
+//! | §7 (f) model agreement | `tests/model_vs_core/` | proptest: random configs × random operation sequences, compared after every step (150 000 sequences per CI run, release; also on the narrow `--cfg fusebox_narrow` layout) |
+//! | §7 (a) half-open admission | `tests/loom_a_half_open_admission.rs` | loom |
+//! | §7 (b) one state per epoch | `tests/loom_b_one_transition_per_epoch.rs` | loom |
+//! | §7 (c) stale outcomes | `tests/loom_c_stale_outcomes.rs` | loom |
+//! | §7 (d) no lost or double-counted outcome | `tests/loom_d_window_records.rs` | loom |
+//! | §7 (e) no leaked permit | `tests/loom_e_permit_release.rs` | loom |
+//! | §4, §13 open → half-open at the deadline | `tests/loom_open_deadline_race.rs` | loom |
+//! | bugs found so far | `tests/core_regressions.rs` | hand-reduced reproducers |
+//!
+//! loom models build with `RUSTFLAGS="--cfg fusebox_loom"` (a crate-specific
+//! cfg, so tokio and friends stay out of loom mode) and run one at a time with
+//! `LOOM_MAX_PREEMPTIONS=3` unless told otherwise.
 #![deny(missing_docs)]
 
 pub mod model;
