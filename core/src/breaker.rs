@@ -216,7 +216,23 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     #[inline]
     fn admit(&self) -> Result<Grant, Rejected> {
         // Acquire: pairs with the Release of every transition CAS.
-        let mut w = self.state.load(Ordering::Acquire);
+        let w = self.state.load(Ordering::Acquire);
+        let sw = StateWord::unpack(w);
+        // The common case inlines to one load and a compare: no call.
+        if matches!(sw.state, State::Closed | State::MetricsOnly) {
+            return Ok(Grant {
+                epoch: sw.epoch,
+                state: sw.state,
+                started: self.start_time(),
+            });
+        }
+        self.admit_slow(w)
+    }
+
+    /// Every state but the closed ones: rare, so kept out of line.
+    #[cold]
+    #[inline(never)]
+    fn admit_slow(&self, mut w: Word) -> Result<Grant, Rejected> {
         loop {
             let sw = StateWord::unpack(w);
             match sw.state {
@@ -520,7 +536,12 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     pub fn snapshot(&self) -> Snapshot {
         // Acquire: as in `admit`.
         let sw = StateWord::unpack(self.state.load(Ordering::Acquire));
-        let now = self.clock.now();
+        // The clock is read only where it matters: an open deadline, a time window.
+        let now = if sw.state == State::Open || W::KIND == WindowKind::Time {
+            self.clock.now()
+        } else {
+            0
+        };
         let (open_until, probe_eligible) = if sw.state == State::Open {
             let t = self.timer.load();
             if TimerUnits::belongs_to(t, sw.epoch) {

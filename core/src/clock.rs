@@ -115,6 +115,7 @@ impl<const HZ: u64> Clock for ManualClock<HZ> {
 
 /// `d` in ticks of a `hz` clock, rounded up (a deadline is never early),
 /// saturating at `u64::MAX`.
+#[inline]
 pub const fn duration_to_ticks(d: Duration, hz: u64) -> u64 {
     let whole = d.as_secs().saturating_mul(hz);
     let nanos = d.subsec_nanos() as u64;

@@ -122,6 +122,7 @@ where
     H: Deref,
     H::Target: Guard,
 {
+    #[inline]
     pub(crate) fn new(handle: H, grant: Grant) -> Self {
         Permit {
             handle,
@@ -130,6 +131,7 @@ where
         }
     }
 
+    #[inline]
     fn finish(mut self, f: Finish) -> Recorded {
         self.done = true;
         self.handle.finish(&self.grant, f)
@@ -137,6 +139,7 @@ where
 
     /// Records the outcome. When slow-call detection is on, the duration is
     /// measured from the grant.
+    #[inline]
     pub fn record(self, outcome: Outcome) -> Recorded {
         self.finish(Finish {
             outcome,
@@ -158,16 +161,19 @@ where
     }
 
     /// Records a success.
+    #[inline]
     pub fn success(self) -> Recorded {
         self.record(Outcome::Success)
     }
 
     /// Records a failure.
+    #[inline]
     pub fn failure(self) -> Recorded {
         self.record(Outcome::Failure)
     }
 
     /// Records an outcome that counts nowhere.
+    #[inline]
     pub fn ignore(self) -> Recorded {
         self.record(Outcome::Ignored)
     }
@@ -204,6 +210,7 @@ where
     H: Deref,
     H::Target: Guard,
 {
+    #[inline]
     fn drop(&mut self) {
         if !self.done {
             self.done = true;

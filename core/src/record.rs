@@ -37,7 +37,49 @@ impl<C: Clock> Now<'_, C> {
 }
 
 impl<C: Clock, W: AnyWindow, O: Observer> Guard for Breaker<C, W, O> {
+    #[inline]
     fn finish(&self, grant: &Grant, f: Finish) -> Recorded {
+        // The common case, inlined: a plain success in the closed state of a
+        // breaker with no window and no slow-call timing, on a zero run,
+        // reads the state word and writes nothing.
+        if W::KIND == WindowKind::None
+            && f.outcome == Outcome::Success
+            && f.hint.is_none()
+            && grant.state == State::Closed
+            && self.settings.slow_ticks.is_none()
+        {
+            let sw = StateWord::unpack(self.current_word());
+            if sw.epoch == grant.epoch && sw.run() == 0 {
+                self.observer.on_outcome(&OutcomeEvent {
+                    outcome: f.outcome,
+                    slow: false,
+                    recorded: Recorded::Counted,
+                    state: grant.state,
+                    abandoned: f.abandoned,
+                });
+                return Recorded::Counted;
+            }
+        }
+        self.finish_slow(grant, f)
+    }
+
+    fn to_ticks(&self, d: Duration) -> u64 {
+        duration_to_ticks(d, C::TICKS_PER_SECOND)
+    }
+
+    #[inline]
+    fn abandon_outcome(&self) -> Outcome {
+        match self.settings.on_abandon {
+            Abandon::Ignore => Outcome::Ignored,
+            Abandon::Failure => Outcome::Failure,
+        }
+    }
+}
+
+impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
+    /// Everything but the common case of [`Guard::finish`].
+    #[inline(never)]
+    fn finish_slow(&self, grant: &Grant, f: Finish) -> Recorded {
         let mut now = Now {
             clock: &self.clock,
             value: None,
@@ -74,19 +116,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Guard for Breaker<C, W, O> {
         recorded
     }
 
-    fn to_ticks(&self, d: Duration) -> u64 {
-        duration_to_ticks(d, C::TICKS_PER_SECOND)
-    }
-
-    fn abandon_outcome(&self) -> Outcome {
-        match self.settings.on_abandon {
-            Abandon::Ignore => Outcome::Ignored,
-            Abandon::Failure => Outcome::Failure,
-        }
-    }
-}
-
-impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
+    #[inline]
     fn current_word(&self) -> crate::sync::Word {
         // Acquire: pairs with the Release of every transition CAS.
         self.state.load(Ordering::Acquire)

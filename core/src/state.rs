@@ -78,6 +78,7 @@ impl State {
     }
 
     /// The operator mode this state belongs to.
+    #[inline]
     pub const fn mode(self) -> Mode {
         match self {
             State::Closed | State::Open | State::HalfOpen => Mode::Automatic,
@@ -88,14 +89,17 @@ impl State {
     }
 
     /// Whether outcomes recorded in this state go into the window.
+    #[inline]
     pub(crate) const fn uses_window(self) -> bool {
         matches!(self, State::Closed | State::MetricsOnly)
     }
 
+    #[inline]
     const fn to_bits(self) -> Word {
         self as Word
     }
 
+    #[inline]
     const fn from_bits(bits: Word) -> State {
         match bits {
             0 => State::Closed,
@@ -177,6 +181,7 @@ impl StateWord {
         epoch: 0,
     };
 
+    #[inline]
     pub(crate) const fn pack(self) -> Word {
         self.state.to_bits()
             | ((self.k as Word) << K_SHIFT)
@@ -184,6 +189,7 @@ impl StateWord {
             | ((self.epoch & EPOCH_MASK) << EPOCH_SHIFT)
     }
 
+    #[inline]
     pub(crate) const fn unpack(w: Word) -> StateWord {
         StateWord {
             state: State::from_bits(w & ST_MASK),
@@ -194,6 +200,7 @@ impl StateWord {
     }
 
     /// The same word in `state` with the next epoch and cleared counts.
+    #[inline]
     pub(crate) const fn next(self, state: State, k: u32) -> StateWord {
         StateWord {
             state,
@@ -204,6 +211,7 @@ impl StateWord {
     }
 
     /// Consecutive failures (meaningful in `Closed` and `MetricsOnly`).
+    #[inline]
     pub(crate) const fn run(self) -> u32 {
         if self.state.uses_window() {
             self.counts
@@ -213,6 +221,7 @@ impl StateWord {
     }
 
     /// Half-open probes admitted and not given back.
+    #[inline]
     pub(crate) const fn admitted(self) -> u32 {
         if matches!(self.state, State::HalfOpen) {
             self.counts & HALF_MAX
@@ -222,6 +231,7 @@ impl StateWord {
     }
 
     /// Half-open probes that succeeded.
+    #[inline]
     pub(crate) const fn succeeded(self) -> u32 {
         if matches!(self.state, State::HalfOpen) {
             self.counts >> HALF_BITS
@@ -230,6 +240,7 @@ impl StateWord {
         }
     }
 
+    #[inline]
     pub(crate) const fn with_half(self, admitted: u32, succeeded: u32) -> StateWord {
         StateWord {
             counts: admitted | (succeeded << HALF_BITS),
@@ -237,6 +248,7 @@ impl StateWord {
         }
     }
 
+    #[inline]
     pub(crate) const fn with_run(self, run: u32) -> StateWord {
         StateWord {
             counts: if run > RUN_MAX { RUN_MAX } else { run },
@@ -246,6 +258,7 @@ impl StateWord {
 }
 
 /// The epoch after `e`, wrapping within [`EPOCH_BITS`].
+#[inline]
 pub(crate) const fn next_epoch(e: Word) -> Word {
     e.wrapping_add(1) & EPOCH_MASK
 }

@@ -88,17 +88,20 @@ impl TimerUnits {
     }
 
     /// The word for a deadline at `deadline` ticks in the episode `epoch`.
+    #[inline]
     pub(crate) const fn encode(&self, epoch: Word, deadline: u64) -> Word {
         let units = deadline.div_ceil(1 << self.shift) as Word & UNIT_MASK;
         ((epoch & TAG_MASK) << UNIT_BITS) | units
     }
 
     /// Whether `word` belongs to the episode `epoch`.
+    #[inline]
     pub(crate) const fn belongs_to(word: Word, epoch: Word) -> bool {
         (word >> UNIT_BITS) == (epoch & TAG_MASK & EPOCH_MASK)
     }
 
     /// Ticks left until the deadline in `word`, or `None` once it is due.
+    #[inline]
     pub(crate) const fn remaining(&self, word: Word, now: u64) -> Option<u64> {
         let now_units = (now >> self.shift) as Word & UNIT_MASK;
         let left = ((word & UNIT_MASK).wrapping_sub(now_units) & UNIT_MASK) as u64;
@@ -140,6 +143,7 @@ impl Timer {
         }
     }
 
+    #[inline]
     pub(crate) fn load(&self) -> Word {
         // Acquire: pairs with the Release in `publish`; the deadline is read
         // after the state word, and only used when its tag matches that epoch.
@@ -147,6 +151,7 @@ impl Timer {
     }
 
     /// Replaces exactly `seen` with `new`; false if someone else got there.
+    #[inline]
     pub(crate) fn publish(&self, seen: Word, new: Word) -> bool {
         // Release: makes the deadline visible with its tag to `load`.
         // Relaxed on failure: the caller only learns that someone else won.

@@ -149,6 +149,7 @@ impl<S: Deref<Target = [RingCell]>> DynCountWindow<S> {
         })
     }
 
+    #[inline]
     fn ring(&self) -> Ring<'_> {
         Ring {
             ticket: &self.ticket,
@@ -176,14 +177,17 @@ impl<const N: usize> CountWindow<N> {
     }
 }
 
+#[inline]
 const fn agg_tag(epoch: Word) -> Word {
     epoch & FIELD_MASK
 }
 
+#[inline]
 const fn cell_tag(epoch: Word) -> u32 {
     (epoch as u32) & CELL_TAG_MASK
 }
 
+#[inline]
 const fn cell(epoch: Word, e: Entry) -> u32 {
     (cell_tag(epoch) << CELL_TAG_SHIFT)
         | VALID
@@ -191,6 +195,7 @@ const fn cell(epoch: Word, e: Entry) -> u32 {
         | if e.slow { SLOW_BIT } else { 0 }
 }
 
+#[inline]
 const fn cell_entry(c: u32) -> Option<(u32, Entry)> {
     if c & VALID == 0 {
         None
@@ -206,6 +211,7 @@ const fn cell_entry(c: u32) -> Option<(u32, Entry)> {
 }
 
 /// `a` with `e` added (or subtracted) field by field, each field wrapping on its own.
+#[inline]
 fn apply(a: Word, e: Entry, add: bool) -> Word {
     let field = |a: Word, shift: u32, on: bool| -> Word {
         let v = (a >> shift) & FIELD_MASK;
@@ -225,6 +231,7 @@ fn apply(a: Word, e: Entry, add: bool) -> Word {
 }
 
 /// A field as a count in `0..=n`: transient negatives read as 0.
+#[inline]
 const fn clamp(v: Word, n: usize) -> u32 {
     if v >= NEGATIVE {
         0
@@ -235,6 +242,7 @@ const fn clamp(v: Word, n: usize) -> u32 {
     }
 }
 
+#[inline]
 const fn decode(a: Word, n: usize) -> WindowCounts {
     let calls = clamp((a >> CALLS) & FIELD_MASK, n);
     let failures = clamp((a >> FAILS) & FIELD_MASK, n);
@@ -256,6 +264,7 @@ struct Ring<'a> {
 impl Ring<'_> {
     /// Takes an evicted `entry` of episode tag `tag` out of the aggregate, if
     /// the aggregate still belongs to that episode.
+    #[inline]
     fn remove(&self, tag: u32, entry: Entry) {
         // Acquire: see the aggregate as of the latest install (pairs with AcqRel below).
         let mut a = self.aggregate.load(Ordering::Acquire);
@@ -272,6 +281,7 @@ impl Ring<'_> {
         }
     }
 
+    #[inline]
     fn put(&self, ctx: &Ctx<'_>, e: Entry) -> Put {
         let n = self.cells.len();
         // A permit of an ended episode must not spend a ticket: the skipped
@@ -331,6 +341,7 @@ impl Ring<'_> {
         Put::Stale
     }
 
+    #[inline]
     fn counts(&self, epoch: Word) -> WindowCounts {
         // Acquire: a snapshot sees the last install whole.
         let a = self.aggregate.load(Ordering::Acquire);
@@ -341,6 +352,7 @@ impl Ring<'_> {
         }
     }
 
+    #[inline]
     fn after_transition(&self, epoch: Word, state: &AtomicWord) {
         // Re-tag the aggregate so an idle window's tag never ages into a
         // match with a later epoch. The full-word CAS fails if anything

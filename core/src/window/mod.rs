@@ -147,11 +147,13 @@ pub struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// Whether the breaker is still in the permit's episode.
+    #[inline]
     pub(crate) fn current(&self) -> bool {
         current_epoch(self.state) == self.epoch
     }
 }
 
+#[inline]
 pub(crate) fn current_epoch(state: &AtomicWord) -> Word {
     // Acquire: pairs with the Release of the transition CAS, so a window word
     // written for the new episode is never mistaken for an older one.

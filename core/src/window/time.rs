@@ -181,17 +181,20 @@ impl<S: Deref<Target = [BucketCell]>> DynTimeWindow<S> {
 /// Tag 1 while epoch 0 is the initial episode: the first record installs tag 0.
 const INITIAL_EPISODE: Word = 1 << OFFSET_BITS;
 
+#[inline]
 const fn stamp(slot: Word) -> Word {
     slot & STAMP_MASK
 }
 
 /// Whether stamp `a` is newer than stamp `b` (wrap-aware).
+#[inline]
 const fn newer(a: Word, b: Word) -> bool {
     let d = a.wrapping_sub(b) & STAMP_MASK;
     d != 0 && d < (1 << (STAMP_BITS - 1))
 }
 
 /// Whether offset-space slot `a` is after `b` (wrap-aware).
+#[inline]
 const fn after(a: Word, b: Word) -> bool {
     let d = a.wrapping_sub(b) & OFFSET_MASK;
     d != 0 && d < (1 << (OFFSET_BITS - 1))
@@ -211,11 +214,13 @@ fn stripe(stripes: usize) -> usize {
     ((h as u64 * stripes as u64) >> 32) as usize
 }
 
+#[inline]
 const fn episode_tag(epoch: Word) -> Word {
     epoch & TAG_MASK
 }
 
 /// Adds to one bucket word: `delta` is added to the counts of `slot`.
+#[inline]
 fn bump(word: &AtomicWord, slot: Word, delta: Word, saturate: fn(Word, Word) -> Word) {
     // Relaxed: the CAS below validates the value.
     let mut w = word.load(Ordering::Relaxed);
@@ -261,10 +266,12 @@ fn reset(word: &AtomicWord, slot: Word, aliased: bool) {
     }
 }
 
+#[inline]
 fn add_calls(count: Word, delta: Word) -> Word {
     (count + delta).min(COUNT_MASK)
 }
 
+#[inline]
 fn add_bad(count: Word, delta: Word) -> Word {
     let f = ((count & HALF_MASK) + (delta & HALF_MASK)).min(HALF_MASK);
     let s = ((count >> HALF_BITS) + (delta >> HALF_BITS)).min(HALF_MASK);
