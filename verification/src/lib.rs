@@ -4,7 +4,7 @@
 //! | DESIGN.md | where | how |
 //! |---|---|---|
 //! | §2–6, §13 semantics | [`model`] | a plain sequential breaker, unit-tested by hand-worked examples |
-//! | §7 (f) model agreement | `tests/model_vs_core/` | proptest: random configs × random operation sequences, compared after every step (150 000 sequences per CI run, release; also on the narrow `--cfg fusebox_narrow` layout) |
+//! | §7 (f) model agreement | `tests/model_vs_core/` | proptest: random configs × random operation sequences over every window kind (const and run-time), compared after every step (150 000 sequences per CI run, release; also on the narrow `--cfg fusebox_narrow` layout) |
 //! | §7 (a) half-open admission | `tests/loom_a_half_open_admission.rs` | loom |
 //! | §7 (b) one state per epoch | `tests/loom_b_one_transition_per_epoch.rs` | loom |
 //! | §7 (c) stale outcomes | `tests/loom_c_stale_outcomes.rs` | loom |

@@ -15,15 +15,24 @@ pub enum WindowType {
     Time4,
     /// Four buckets over two stripes.
     Time4Striped,
+    /// `DynCountWindow` over 5 boxed cells (the std adapter's kind).
+    DynCount5,
+    /// `DynTimeWindow`: 3 buckets in 2 stripes over boxed cells.
+    DynTime3Striped,
 }
 
 pub const NO_WINDOW: &[WindowType] = &[WindowType::None];
-pub const COUNT_WINDOWS: &[WindowType] =
-    &[WindowType::Count1, WindowType::Count3, WindowType::Count8];
+pub const COUNT_WINDOWS: &[WindowType] = &[
+    WindowType::Count1,
+    WindowType::Count3,
+    WindowType::Count8,
+    WindowType::DynCount5,
+];
 pub const TIME_WINDOWS: &[WindowType] = &[
     WindowType::Time1,
     WindowType::Time4,
     WindowType::Time4Striped,
+    WindowType::DynTime3Striped,
 ];
 
 /// A generated breaker: the window type plus the model's config (ticks of a
@@ -183,6 +192,11 @@ pub fn setup(windows: &[WindowType], jitter: bool) -> impl Strategy<Value = Setu
                 WindowType::Count1 => WindowKind::Count { size: 1 },
                 WindowType::Count3 => WindowKind::Count { size: 3 },
                 WindowType::Count8 => WindowKind::Count { size: 8 },
+                WindowType::DynCount5 => WindowKind::Count { size: 5 },
+                WindowType::DynTime3Striped => WindowKind::Time {
+                    buckets: 3,
+                    span: 3 * bucket,
+                },
                 WindowType::Time1 => WindowKind::Time {
                     buckets: 1,
                     span: bucket,

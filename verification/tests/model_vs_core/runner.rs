@@ -5,8 +5,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use fusebox_core::{
-    Abandon, Backoff, Breaker, Config, CountWindow, ManualClock, NoWindow, Observer, Outcome,
-    Permit, Ratio, Recorded, State, TimeWindow, Transition, TransitionReason, Window, WindowCounts,
+    Abandon, AnyWindow, Backoff, Breaker, BucketCell, Config, CountWindow, DynCountWindow,
+    DynTimeWindow, ManualClock, NoWindow, Observer, Outcome, Permit, Ratio, Recorded, RingCell,
+    State, TimeWindow, Transition, TransitionReason, Window, WindowCounts,
 };
 use fusebox_verification::model::{self, Model};
 
@@ -150,14 +151,33 @@ impl Observer for Log {
 /// Runs `ops` on a breaker with the window type `setup` asks for.
 pub fn run(setup: &Setup, ops: &[Op]) -> Result<(), String> {
     match setup.window {
-        WindowType::None => run_with::<NoWindow>(setup, ops),
-        WindowType::Count1 => run_with::<CountWindow<1>>(setup, ops),
-        WindowType::Count3 => run_with::<CountWindow<3>>(setup, ops),
-        WindowType::Count8 => run_with::<CountWindow<8>>(setup, ops),
-        WindowType::Time1 => run_with::<TimeWindow<1>>(setup, ops),
-        WindowType::Time4 => run_with::<TimeWindow<4>>(setup, ops),
-        WindowType::Time4Striped => run_with::<TimeWindow<4, 2>>(setup, ops),
+        WindowType::None => run_const::<NoWindow>(setup, ops),
+        WindowType::Count1 => run_const::<CountWindow<1>>(setup, ops),
+        WindowType::Count3 => run_const::<CountWindow<3>>(setup, ops),
+        WindowType::Count8 => run_const::<CountWindow<8>>(setup, ops),
+        WindowType::Time1 => run_const::<TimeWindow<1>>(setup, ops),
+        WindowType::Time4 => run_const::<TimeWindow<4>>(setup, ops),
+        WindowType::Time4Striped => run_const::<TimeWindow<4, 2>>(setup, ops),
+        WindowType::DynCount5 => {
+            let cells: Box<[RingCell]> = (0..5).map(|_| RingCell::new()).collect();
+            let window = DynCountWindow::new(cells).expect("5 cells");
+            run_with(setup, ops, |clock, config, log| {
+                Breaker::with_window(clock, config, window, log)
+            })
+        }
+        WindowType::DynTime3Striped => {
+            let n = DynTimeWindow::<Box<[BucketCell]>>::cells_needed(3, 2);
+            let cells: Box<[BucketCell]> = (0..n).map(|_| BucketCell::new()).collect();
+            let window = DynTimeWindow::new(cells, 3, 2).expect("3 x 2 cells");
+            run_with(setup, ops, |clock, config, log| {
+                Breaker::with_window(clock, config, window, log)
+            })
+        }
     }
+}
+
+fn run_const<W: Window>(setup: &Setup, ops: &[Op]) -> Result<(), String> {
+    run_with::<W>(setup, ops, Breaker::with_observer)
 }
 
 macro_rules! ensure_eq {
@@ -172,16 +192,19 @@ macro_rules! ensure_eq {
     }};
 }
 
-fn run_with<W: Window>(setup: &Setup, ops: &[Op]) -> Result<(), String> {
+fn run_with<W: AnyWindow>(
+    setup: &Setup,
+    ops: &[Op],
+    build: impl FnOnce(Clock, Config, Log) -> Result<Sut<W>, fusebox_core::ConfigError>,
+) -> Result<(), String> {
     let mut cfg = setup.cfg;
     // The backoff level's field: 5 bits in the 64-bit word, 4 in the narrow one.
     cfg.max_backoff_level = if cfg!(fusebox_narrow) { 15 } else { 31 };
     cfg.jitter_fn = |seed, epoch, bp| {
         fusebox_core::backoff::jitter_factor_bp(seed, epoch, Ratio::from_basis_points(bp))
     };
-    let breaker: Breaker<Clock, W, Log> =
-        Breaker::with_observer(Clock::new(), core_config(setup), Log::default())
-            .map_err(|e| format!("core refused {setup:?}: {e}"))?;
+    let breaker: Sut<W> = build(Clock::new(), core_config(setup), Log::default())
+        .map_err(|e| format!("core refused {setup:?}: {e}"))?;
     let mut model = Model::new(cfg);
     let mut permits: Vec<(Permit<&Sut<W>>, model::Permit)> = Vec::new();
 
@@ -285,7 +308,7 @@ fn run_with<W: Window>(setup: &Setup, ops: &[Op]) -> Result<(), String> {
 }
 
 /// Everything observable without writing: snapshot, rates, transition log.
-fn compare<W: Window>(step: usize, b: &Breaker<Clock, W, Log>, m: &Model) -> Result<(), String> {
+fn compare<W: AnyWindow>(step: usize, b: &Breaker<Clock, W, Log>, m: &Model) -> Result<(), String> {
     ensure_eq!(step, "clock", b.clock().now(), m.now());
     let (s, e) = (b.snapshot(), m.snapshot());
     ensure_eq!(step, "snapshot.state", state(s.state), e.state);
