@@ -220,11 +220,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
         let sw = StateWord::unpack(w);
         // The common case inlines to one load and a compare: no call.
         if matches!(sw.state, State::Closed | State::MetricsOnly) {
-            return Ok(Grant {
-                epoch: sw.epoch,
-                state: sw.state,
-                started: self.start_time(),
-            });
+            return Ok(Grant::new(sw.epoch, sw.state, self.start_time()));
         }
         self.admit_slow(w)
     }
@@ -237,19 +233,9 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
             let sw = StateWord::unpack(w);
             match sw.state {
                 State::Closed | State::MetricsOnly => {
-                    return Ok(Grant {
-                        epoch: sw.epoch,
-                        state: sw.state,
-                        started: self.start_time(),
-                    })
+                    return Ok(Grant::new(sw.epoch, sw.state, self.start_time()))
                 }
-                State::Disabled => {
-                    return Ok(Grant {
-                        epoch: sw.epoch,
-                        state: sw.state,
-                        started: None,
-                    })
-                }
+                State::Disabled => return Ok(Grant::new(sw.epoch, sw.state, 0)),
                 State::ForcedOpen => return Err(self.reject(State::ForcedOpen, None)),
                 State::Open => {
                     let now = self.clock.now();
@@ -266,11 +252,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
                                 TransitionReason::OpenDeadlineReached,
                                 now,
                             );
-                            return Ok(Grant {
-                                epoch: next.epoch,
-                                state: State::HalfOpen,
-                                started: self.start_time(),
-                            });
+                            return Ok(Grant::new(next.epoch, State::HalfOpen, self.start_time()));
                         }
                         Err(x) => w = x,
                     }
@@ -285,11 +267,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
                     }
                     match self.cas(w, sw.with_half(sw.admitted() + 1, sw.succeeded())) {
                         Ok(()) => {
-                            return Ok(Grant {
-                                epoch: sw.epoch,
-                                state: State::HalfOpen,
-                                started: self.start_time(),
-                            })
+                            return Ok(Grant::new(sw.epoch, State::HalfOpen, self.start_time()))
                         }
                         Err(x) => w = x,
                     }
@@ -299,8 +277,12 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     }
 
     #[inline]
-    fn start_time(&self) -> Option<u64> {
-        self.settings.slow_ticks.map(|_| self.clock.now())
+    fn start_time(&self) -> u64 {
+        if self.settings.slow_ticks.is_some() {
+            self.clock.now()
+        } else {
+            0
+        }
     }
 
     fn reject(&self, state: State, left: Option<u64>) -> Rejected {

@@ -1,6 +1,6 @@
 //! Permits: the right to make one call, and its outcome.
 
-use crate::state::State;
+use crate::state::{State, StateWord};
 use crate::sync::Word;
 use core::fmt;
 use core::ops::Deref;
@@ -58,14 +58,40 @@ impl fmt::Display for Rejected {
 
 impl core::error::Error for Rejected {}
 
-/// What a permit remembers of its grant.
-#[derive(Clone, Copy, Debug)]
+/// What a permit remembers of its grant: two plain words, so that the
+/// inlined fast path keeps it in registers.
 #[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
 pub struct Grant {
-    pub(crate) epoch: Word,
-    pub(crate) state: State,
-    /// Clock reading at the grant, when slow-call detection needs it.
-    pub(crate) started: Option<u64>,
+    /// The state word at the grant (its epoch and state).
+    pub(crate) word: Word,
+    /// Clock reading at the grant; meaningful only when slow-call detection
+    /// is on.
+    pub(crate) started: u64,
+}
+
+impl Grant {
+    #[inline]
+    pub(crate) const fn new(epoch: Word, state: State, started: u64) -> Grant {
+        Grant {
+            word: StateWord {
+                state,
+                k: 0,
+                counts: 0,
+                epoch,
+            }
+            .pack(),
+            started,
+        }
+    }
+    #[inline]
+    pub(crate) const fn epoch(&self) -> Word {
+        StateWord::unpack(self.word).epoch
+    }
+    #[inline]
+    pub(crate) const fn state(&self) -> State {
+        StateWord::unpack(self.word).state
+    }
 }
 
 /// How a permit's outcome reaches its breaker.
@@ -195,13 +221,37 @@ where
 
     /// The epoch the permit was granted in.
     pub fn epoch(&self) -> u64 {
-        self.grant.epoch as u64
+        self.grant.epoch() as u64
     }
 
     /// The state the permit was granted in (`Closed`, `HalfOpen`,
     /// `MetricsOnly` or `Disabled`).
     pub fn state(&self) -> State {
-        self.grant.state
+        self.grant.state()
+    }
+}
+
+impl<H> Permit<H>
+where
+    H: Deref,
+    H::Target: Guard,
+{
+    /// The drop of an unrecorded permit: rare, so kept out of line and out
+    /// of the inlined record path.
+    #[cold]
+    #[inline(never)]
+    fn abandon(&mut self) {
+        self.done = true;
+        let outcome = self.handle.abandon_outcome();
+        let _ = self.handle.finish(
+            &self.grant,
+            Finish {
+                outcome,
+                duration: None,
+                hint: None,
+                abandoned: true,
+            },
+        );
     }
 }
 
@@ -213,17 +263,7 @@ where
     #[inline]
     fn drop(&mut self) {
         if !self.done {
-            self.done = true;
-            let outcome = self.handle.abandon_outcome();
-            let _ = self.handle.finish(
-                &self.grant,
-                Finish {
-                    outcome,
-                    duration: None,
-                    hint: None,
-                    abandoned: true,
-                },
-            );
+            self.abandon();
         }
     }
 }
@@ -235,8 +275,8 @@ where
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Permit")
-            .field("epoch", &self.grant.epoch)
-            .field("state", &self.grant.state)
+            .field("epoch", &self.grant.epoch())
+            .field("state", &self.grant.state())
             .finish()
     }
 }

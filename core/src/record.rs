@@ -45,16 +45,16 @@ impl<C: Clock, W: AnyWindow, O: Observer> Guard for Breaker<C, W, O> {
         if W::KIND == WindowKind::None
             && f.outcome == Outcome::Success
             && f.hint.is_none()
-            && grant.state == State::Closed
+            && grant.state() == State::Closed
             && self.settings.slow_ticks.is_none()
         {
             let sw = StateWord::unpack(self.current_word());
-            if sw.epoch == grant.epoch && sw.run() == 0 {
+            if sw.epoch == grant.epoch() && sw.run() == 0 {
                 self.observer.on_outcome(&OutcomeEvent {
                     outcome: f.outcome,
                     slow: false,
                     recorded: Recorded::Counted,
-                    state: grant.state,
+                    state: grant.state(),
                     abandoned: f.abandoned,
                 });
                 return Recorded::Counted;
@@ -86,16 +86,15 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
         };
         let slow = match self.settings.slow_ticks {
             Some(limit) if f.outcome != Outcome::Ignored => {
-                let took = match (f.duration, grant.started) {
-                    (Some(d), _) => d,
-                    (None, Some(start)) => now.get().saturating_sub(start),
-                    (None, None) => 0,
+                let took = match f.duration {
+                    Some(d) => d,
+                    None => now.get().saturating_sub(grant.started),
                 };
                 took >= limit
             }
             _ => false,
         };
-        let recorded = match grant.state {
+        let recorded = match grant.state() {
             State::Disabled => Recorded::Discarded,
             State::Closed | State::MetricsOnly => self.record_closed(grant, f, slow, &mut now),
             State::HalfOpen => self.record_half_open(grant, f, slow, &mut now),
@@ -110,7 +109,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
             outcome: f.outcome,
             slow,
             recorded,
-            state: grant.state,
+            state: grant.state(),
             abandoned: f.abandoned,
         });
         recorded
@@ -131,18 +130,18 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     ) -> Recorded {
         let failure = f.outcome == Outcome::Failure;
         if f.outcome == Outcome::Ignored {
-            return if StateWord::unpack(self.current_word()).epoch == grant.epoch {
+            return if StateWord::unpack(self.current_word()).epoch == grant.epoch() {
                 Recorded::Counted
             } else {
                 Recorded::Stale
             };
         }
-        let judge = (failure || slow) && grant.state == State::Closed;
+        let judge = (failure || slow) && grant.state() == State::Closed;
         let mut counts = WindowCounts::default();
         let mut in_window = false;
         if self.settings.window {
             let ctx = Ctx {
-                epoch: grant.epoch,
+                epoch: grant.epoch(),
                 state: &self.state,
                 now: if W::KIND == WindowKind::Time {
                     now.get()
@@ -162,7 +161,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
         let mut w = self.current_word();
         loop {
             let sw = StateWord::unpack(w);
-            if sw.epoch != grant.epoch {
+            if sw.epoch != grant.epoch() {
                 // The window took it before the episode ended.
                 return if in_window {
                     Recorded::Counted
@@ -244,7 +243,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
         let mut w = self.current_word();
         loop {
             let sw = StateWord::unpack(w);
-            if sw.epoch != grant.epoch {
+            if sw.epoch != grant.epoch() {
                 return Recorded::Stale;
             }
             let (admitted, succeeded) = (sw.admitted(), sw.succeeded());
