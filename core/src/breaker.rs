@@ -38,7 +38,6 @@ pub struct Breaker<C: Clock, W: AnyWindow = NoWindow, O: Observer = NoObserver> 
     trips: AtomicWord,
     last_transition: AtomicWord,
     pub(crate) settings: Settings,
-    config: Config,
     pub(crate) window: W,
     pub(crate) clock: C,
     pub(crate) observer: O,
@@ -114,7 +113,7 @@ impl<C: Clock, W: Window> Breaker<C, W, NoObserver> {
         /// ```
         pub fn new(clock: C, config: Config) -> Self {
             match Settings::new(&config, C::TICKS_PER_SECOND, W::KIND, <W as crate::window::sealed::ConstEmpty>::CAPACITY) {
-                Ok(settings) => Self::from_parts(clock, config, NoObserver, settings),
+                Ok(settings) => Self::from_parts(clock, NoObserver, settings),
                 Err(e) => refuse(e),
             }
         }
@@ -136,7 +135,7 @@ impl<C: Clock, W: Window, O: Observer> Breaker<C, W, O> {
         /// A breaker in `Closed` that reports to `observer`.
         pub fn with_observer(clock: C, config: Config, observer: O) -> Result<Self, ConfigError> {
             match Settings::new(&config, C::TICKS_PER_SECOND, W::KIND, <W as crate::window::sealed::ConstEmpty>::CAPACITY) {
-                Ok(settings) => Ok(Self::from_parts(clock, config, observer, settings)),
+                Ok(settings) => Ok(Self::from_parts(clock, observer, settings)),
                 Err(e) => {
                     core::mem::forget(clock);
                     core::mem::forget(observer);
@@ -147,14 +146,13 @@ impl<C: Clock, W: Window, O: Observer> Breaker<C, W, O> {
     }
 
     const_unless_loom! {
-        fn from_parts(clock: C, config: Config, observer: O, settings: Settings) -> Self {
+        fn from_parts(clock: C, observer: O, settings: Settings) -> Self {
             Breaker {
                 state: atomic_word(StateWord::INITIAL.pack()),
                 timer: Timer::new(),
                 trips: atomic_word(0),
                 last_transition: atomic_word(0),
                 settings,
-                config,
                 window: empty_window::<W>(),
                 clock,
                 observer,
@@ -181,7 +179,6 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
             trips: atomic_word(0),
             last_transition: atomic_word(0),
             settings,
-            config,
             window,
             clock,
             observer,
@@ -581,10 +578,6 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
         self.snapshot().slow_call_rate
     }
 
-    /// The configuration it was built with.
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
     /// Its clock.
     pub fn clock(&self) -> &C {
         &self.clock

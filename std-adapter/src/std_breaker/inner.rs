@@ -6,8 +6,8 @@ use super::{BreakerSpec, WindowSpec, MAX_TIME_STRIPES};
 use crate::clock::StdClock;
 use crate::observe::StdObserver;
 use fusebox_core::{
-    AnyWindow, Breaker, BucketCell, Config, ConfigError, DynCountWindow, DynTimeWindow, NoWindow,
-    Permit, Recorded, Rejected, RingCell, Snapshot, State,
+    AnyWindow, Breaker, BucketCell, ConfigError, DynCountWindow, DynTimeWindow, NoWindow, Permit,
+    Recorded, Rejected, RingCell, Snapshot, State,
 };
 use std::sync::Arc;
 
@@ -122,7 +122,6 @@ impl Inner {
 pub(crate) trait Steer {
     fn snapshot(&self) -> Snapshot;
     fn state(&self) -> State;
-    fn config(&self) -> &Config;
     fn observer(&self) -> &StdObserver;
     fn force_open(&self);
     fn metrics_only(&self);
@@ -137,9 +136,6 @@ impl<W: AnyWindow> Steer for Core<W> {
     }
     fn state(&self) -> State {
         Breaker::state(self)
-    }
-    fn config(&self) -> &Config {
-        Breaker::config(self)
     }
     fn observer(&self) -> &StdObserver {
         Breaker::observer(self)

@@ -117,7 +117,7 @@ impl StdBreaker {
     }
     /// The core configuration.
     pub fn config(&self) -> &Config {
-        self.inner.steer().config()
+        &self.spec.config
     }
     /// Its observer: totals, durations, transition counts.
     pub fn observer(&self) -> &StdObserver {
