@@ -35,7 +35,11 @@ fn main() {
     breaker::<TimeWindow<10>>("TimeWindow<10>");
     breaker::<TimeWindow<60>>("TimeWindow<60>");
     breaker::<TimeWindow<10, 16>>("TimeWindow<10, 16>");
-    row("Config", size_of::<Config>(), "copied into the breaker");
+    row(
+        "Config",
+        size_of::<Config>(),
+        "converted to ticks at construction; not kept",
+    );
     row(
         "Permit<&Breaker<..>>",
         size_of::<Permit<&Breaker<InstantClock, CountWindow<100>>>>(),
