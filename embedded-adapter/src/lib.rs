@@ -67,7 +67,7 @@
 //! # Sizes
 //! `firmware/README.md` lists the flash and RAM of the QEMU firmware and how
 //! much of it fusebox adds (one breaker used from `main`: about 6 KiB of
-//! flash and 352 bytes of RAM on a Cortex-M3 or M0).
+//! flash and 168 bytes of RAM on a Cortex-M3 or M0).
 #![no_std]
 #![deny(missing_docs)]
 
