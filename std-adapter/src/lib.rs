@@ -222,3 +222,8 @@ pub use std_breaker::{
 
 /// The core crate, re-exported.
 pub use fusebox_core as core;
+
+/// The README's quick starts, compiled and run as doc tests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeQuickStarts;
