@@ -241,7 +241,7 @@ impl Model {
             return Recorded::Stale;
         }
         let duration = duration.unwrap_or(self.now - p.acquired_at);
-        let slow = self.cfg.slow(outcome, duration);
+        let slow = self.cfg.is_slow(outcome, duration);
         match self.state {
             State::Closed | State::MetricsOnly => {
                 match outcome {
@@ -306,13 +306,14 @@ impl Model {
         }
     }
 
-    /// A permit dropped without an outcome.
-    pub fn drop_permit(&mut self, p: Permit) {
+    /// A permit dropped without an outcome: recorded as the `on_abandon`
+    /// outcome, which is returned with what became of it.
+    pub fn drop_permit(&mut self, p: Permit) -> (Outcome, Recorded) {
         let outcome = match self.cfg.on_abandon {
             Abandon::Ignore => Outcome::Ignored,
             Abandon::Failure => Outcome::Failure,
         };
-        let _ = self.record(p, outcome, None);
+        (outcome, self.record(p, outcome, None))
     }
 
     /// `Permit::trip_for(hint)`.

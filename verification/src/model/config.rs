@@ -169,7 +169,9 @@ impl Config {
         }
     }
 
-    pub(super) fn slow(&self, outcome: Outcome, duration: u64) -> bool {
+    /// Whether an outcome that took `duration` ticks is slow (ignored ones
+    /// never are).
+    pub fn is_slow(&self, outcome: Outcome, duration: u64) -> bool {
         outcome != Outcome::Ignored && self.slow_call_duration.is_some_and(|s| duration >= s)
     }
 }
