@@ -5,13 +5,17 @@
 #
 # Budget: about 10 minutes on 2 cores from clean. Knobs:
 #   FUSEBOX_MODEL_CASES    proptest sequences per test (3 tests; default 50000)
-#   FUSEBOX_NARROW_CASES   the same for the narrow (32-bit word) layout (default 1000)
+#   FUSEBOX_NARROW_CASES   the same for the narrow (32-bit word) layout (default 10000)
 #   LOOM_MAX_PREEMPTIONS   loom preemption bound (default 3)
 #   FUSEBOX_SKIP_MIRI=1    skip Miri
+#   FUSEBOX_VERIF_TARGET_ROOT  parent of the target dirs (default: the repo root)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 root=$(pwd)
+# Where the four target dirs go (plain, narrow, loom, miri: each needs its own
+# build of the dependencies, since RUSTFLAGS or the toolchain differ).
+tgt=${FUSEBOX_VERIF_TARGET_ROOT:-$root}
 export CARGO_TERM_COLOR=never
 : "${LOOM_MAX_PREEMPTIONS:=3}"
 export LOOM_MAX_PREEMPTIONS
@@ -30,20 +34,20 @@ step() { # step NAME COMMAND...: runs and times one step
 }
 
 model_tests() {
-    CARGO_TARGET_DIR="$root/target-verif" \
+    CARGO_TARGET_DIR="$tgt/target-verif" \
         cargo test --release -p fusebox-verification --lib --test model_vs_core
 }
 
 narrow_model_tests() {
     # The 32-bit state-word layout, forced on the host (DESIGN.md §13).
-    RUSTFLAGS="--cfg fusebox_narrow" FUSEBOX_MODEL_CASES="${FUSEBOX_NARROW_CASES:-1000}" \
-        CARGO_TARGET_DIR="$root/target-verif-narrow" \
+    RUSTFLAGS="--cfg fusebox_narrow" FUSEBOX_MODEL_CASES="${FUSEBOX_NARROW_CASES:-10000}" \
+        CARGO_TARGET_DIR="$tgt/target-verif-narrow" \
         cargo test --release -p fusebox-verification --test model_vs_core
 }
 
 loom_models() {
     # A crate-specific cfg: tokio and friends would react to a bare `loom`.
-    RUSTFLAGS="--cfg fusebox_loom" CARGO_TARGET_DIR="$root/target-verif-loom" \
+    RUSTFLAGS="--cfg fusebox_loom" CARGO_TARGET_DIR="$tgt/target-verif-loom" \
         cargo test --release -p fusebox-verification \
         --test loom_a_half_open_admission --test loom_b_one_transition_per_epoch \
         --test loom_c_stale_outcomes --test loom_d_window_records \
@@ -56,14 +60,14 @@ loom_models() {
 
 miri_core() {
     # Miri takes tiny proptest case counts from `cfg!(miri)` in each test.
-    MIRIFLAGS="-Zmiri-disable-isolation" CARGO_TARGET_DIR="$root/target-verif-miri" \
+    MIRIFLAGS="-Zmiri-disable-isolation" CARGO_TARGET_DIR="$tgt/target-verif-miri" \
         cargo +nightly miri test -p fusebox-core --lib
 }
 
 miri_core_32bit() {
     # 32-bit big-endian without 64-bit atomics: the narrow state word, as on
     # thumbv7em, under Miri's race detector (Miri cannot run thumb targets).
-    MIRIFLAGS="-Zmiri-disable-isolation" CARGO_TARGET_DIR="$root/target-verif-miri" \
+    MIRIFLAGS="-Zmiri-disable-isolation" CARGO_TARGET_DIR="$tgt/target-verif-miri" \
         cargo +nightly miri test -p fusebox-core --lib --target powerpc-unknown-linux-gnu
 }
 
