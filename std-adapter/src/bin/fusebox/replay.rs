@@ -1,0 +1,242 @@
+//! Replaying a trace through a core breaker on a manual millisecond clock,
+//! in the event order of DESIGN.md §12. The breaker is the core's own; this
+//! file only decides when each attempt and each completion happens.
+
+use crate::trace::{Row, TraceError, TraceReader};
+use fusebox_core::{
+    AnyWindow, Breaker, BucketCell, ConfigError, DynCountWindow, DynTimeWindow, ManualClock,
+    NoWindow, Observer, Outcome, Permit, RingCell, State, Transition,
+};
+use fusebox_std::{BreakerSpec, WindowSpec};
+use std::cell::RefCell;
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+use std::io::{self, BufRead};
+use std::time::Duration;
+
+/// The simulator's clock: one tick a millisecond.
+pub type Millis = ManualClock<1000>;
+
+/// Where the replay's events go.
+pub trait Events {
+    /// A state change at `at_ms`.
+    fn transition(&mut self, at_ms: u64, t: &Transition) -> io::Result<()>;
+    /// A call attempt and the state it was decided in.
+    fn call(&mut self, at_ms: u64, permitted: bool, state: State) -> io::Result<()>;
+}
+
+/// What the replay counted.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Totals {
+    pub permitted: u64,
+    pub rejected: u64,
+    pub trips: u64,
+    /// Milliseconds spent in each state, in [`STATES`] order, from 0 to the
+    /// last event (last attempt or last completion).
+    pub ms_in: [u64; 6],
+}
+
+/// Every state, in the order of [`Totals::ms_in`].
+pub const STATES: [State; 6] = [
+    State::Closed,
+    State::Open,
+    State::HalfOpen,
+    State::ForcedOpen,
+    State::MetricsOnly,
+    State::Disabled,
+];
+
+fn index(s: State) -> usize {
+    STATES.iter().position(|&x| x == s).unwrap_or(0)
+}
+
+/// Why a replay stopped.
+#[derive(Debug)]
+pub enum ReplayError {
+    Trace(TraceError),
+    Config(ConfigError),
+    Io(io::Error),
+}
+
+impl From<io::Error> for ReplayError {
+    fn from(e: io::Error) -> Self {
+        ReplayError::Io(e)
+    }
+}
+impl From<TraceError> for ReplayError {
+    fn from(e: TraceError) -> Self {
+        ReplayError::Trace(e)
+    }
+}
+impl From<ConfigError> for ReplayError {
+    fn from(e: ConfigError) -> Self {
+        ReplayError::Config(e)
+    }
+}
+
+/// Collects transitions as the breaker commits them; the loop drains it
+/// after each step, so it never holds more than a step's worth.
+#[derive(Default)]
+struct Recorder(RefCell<Vec<Transition>>);
+
+impl Observer for Recorder {
+    fn on_transition(&self, t: &Transition) {
+        self.0.borrow_mut().push(*t);
+    }
+}
+
+type Sim<'c, W> = Breaker<&'c Millis, W, Recorder>;
+
+/// Replays `input` through a breaker built from `spec`.
+pub fn replay(
+    spec: &BreakerSpec,
+    input: impl BufRead,
+    events: &mut impl Events,
+) -> Result<Totals, ReplayError> {
+    let clock = Millis::new();
+    let config = spec.config;
+    let trace = TraceReader::new(input)?;
+    match spec.window {
+        WindowSpec::None => {
+            let b: Sim<'_, NoWindow> = Breaker::with_observer(&clock, config, Recorder::default())?;
+            run(&clock, &b, trace, events)
+        }
+        WindowSpec::Count { size } => {
+            let window: DynCountWindow<Box<[RingCell]>> =
+                DynCountWindow::new((0..size).map(|_| RingCell::new()).collect())?;
+            let b = Breaker::with_window(&clock, config, window, Recorder::default())?;
+            run(&clock, &b, trace, events)
+        }
+        WindowSpec::Time { buckets } => {
+            // One thread replays, so one stripe.
+            type Cells = DynTimeWindow<Box<[BucketCell]>>;
+            let cells = Cells::cells_needed(buckets, 1);
+            let window: Cells =
+                DynTimeWindow::new((0..cells).map(|_| BucketCell::new()).collect(), buckets, 1)?;
+            let b = Breaker::with_window(&clock, config, window, Recorder::default())?;
+            run(&clock, &b, trace, events)
+        }
+    }
+}
+
+/// A permitted call waiting for its completion time.
+struct Pending<P> {
+    due: u64,
+    line: u64,
+    latency_ms: u64,
+    outcome: Outcome,
+    permit: P,
+}
+
+impl<P> PartialEq for Pending<P> {
+    fn eq(&self, o: &Self) -> bool {
+        (self.due, self.line) == (o.due, o.line)
+    }
+}
+impl<P> Eq for Pending<P> {}
+impl<P> PartialOrd for Pending<P> {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl<P> Ord for Pending<P> {
+    /// By due time, then by row.
+    fn cmp(&self, o: &Self) -> Ordering {
+        (self.due, self.line).cmp(&(o.due, o.line))
+    }
+}
+
+struct Tally {
+    totals: Totals,
+    state: State,
+    since: u64,
+}
+
+impl Tally {
+    fn flush<W: AnyWindow>(&mut self, b: &Sim<'_, W>, events: &mut impl Events) -> io::Result<()> {
+        let drained = std::mem::take(&mut *b.observer().0.borrow_mut());
+        for t in &drained {
+            self.totals.ms_in[index(self.state)] += t.at.saturating_sub(self.since);
+            self.state = t.to;
+            self.since = t.at;
+            events.transition(t.at, t)?;
+        }
+        Ok(())
+    }
+}
+
+fn run<W: AnyWindow, R: BufRead>(
+    clock: &Millis,
+    b: &Sim<'_, W>,
+    mut trace: TraceReader<R>,
+    events: &mut impl Events,
+) -> Result<Totals, ReplayError> {
+    let mut pending = BinaryHeap::new();
+    let mut tally = Tally {
+        totals: Totals::default(),
+        state: State::Closed,
+        since: 0,
+    };
+    let mut end = 0;
+    while let Some(Row {
+        line,
+        at_ms,
+        latency_ms,
+        outcome,
+    }) = trace.next_row()?
+    {
+        while pending
+            .peek()
+            .is_some_and(|Reverse(p): &Reverse<Pending<_>>| p.due <= at_ms)
+        {
+            let Reverse(p) = pending.pop().expect("peeked");
+            complete(clock, b, p, &mut tally, events)?;
+        }
+        clock.set(at_ms);
+        end = at_ms;
+        let decided = b.try_acquire();
+        tally.flush(b, events)?;
+        let (permitted, state) = match decided {
+            Ok(permit) => {
+                tally.totals.permitted += 1;
+                let state = b.snapshot().state;
+                let due = at_ms.saturating_add(latency_ms);
+                pending.push(Reverse(Pending {
+                    due,
+                    line,
+                    latency_ms,
+                    outcome,
+                    permit,
+                }));
+                (true, state)
+            }
+            Err(r) => {
+                tally.totals.rejected += 1;
+                (false, r.state)
+            }
+        };
+        events.call(at_ms, permitted, state)?;
+    }
+    while let Some(Reverse(p)) = pending.pop() {
+        end = end.max(p.due);
+        complete(clock, b, p, &mut tally, events)?;
+    }
+    tally.totals.ms_in[index(tally.state)] += end.saturating_sub(tally.since);
+    tally.totals.trips = b.snapshot().trips;
+    Ok(tally.totals)
+}
+
+/// Applies one completion at its due time.
+fn complete<W: AnyWindow>(
+    clock: &Millis,
+    b: &Sim<'_, W>,
+    p: Pending<Permit<&Sim<'_, W>>>,
+    tally: &mut Tally,
+    events: &mut impl Events,
+) -> io::Result<()> {
+    clock.set(p.due);
+    let _ = p
+        .permit
+        .record_with_duration(p.outcome, Duration::from_millis(p.latency_ms));
+    tally.flush(b, events)
+}
