@@ -11,6 +11,7 @@
 //! | §7 (d) no lost or double-counted outcome | `tests/loom_d_window_records.rs` | loom |
 //! | §7 (e) no leaked permit | `tests/loom_e_permit_release.rs` | loom |
 //! | §4, §13 open → half-open at the deadline | `tests/loom_open_deadline_race.rs` | loom |
+//! | §13 narrow words: per-target limits | `tests/core_limits.rs` | the documented field maxima, on both layouts |
 //! | bugs found so far | `tests/core_regressions.rs` | hand-reduced reproducers |
 //!
 //! loom models build with `RUSTFLAGS="--cfg fusebox_loom"` (a crate-specific
