@@ -7,6 +7,7 @@
 //!   breaker on a manual millisecond clock; exit 2 on bad input, with
 //!   nothing written to stdout.
 
+mod plot;
 mod replay;
 mod report;
 mod trace;
@@ -53,6 +54,9 @@ enum Command {
         /// Also print each call: `at_ms,decision,state`.
         #[arg(long)]
         calls: bool,
+        /// Also draw the timeline into this SVG file.
+        #[arg(long, value_name = "OUT.svg")]
+        plot: Option<PathBuf>,
     },
 }
 
@@ -65,7 +69,15 @@ fn main() -> ExitCode {
             breaker,
             format,
             calls,
-        } => simulate(&config, &trace, breaker.as_deref(), format, calls),
+            plot,
+        } => simulate(
+            &config,
+            &trace,
+            breaker.as_deref(),
+            format,
+            calls,
+            plot.as_deref(),
+        ),
     }
 }
 
@@ -101,6 +113,7 @@ fn simulate(
     breaker: Option<&str>,
     format: OutputFormat,
     calls: bool,
+    plot: Option<&std::path::Path>,
 ) -> ExitCode {
     let cfg = match FileConfig::load(config) {
         Ok(c) => c,
@@ -148,7 +161,17 @@ fn simulate(
         Ok(r) => r,
         Err(e) => return bad_input(format!("cannot create a temporary file: {e}")),
     };
-    let totals = match replay::replay(spec, input, &mut report) {
+    if let Some(p) = plot {
+        if p.extension().and_then(|e| e.to_str()) != Some("svg") {
+            return bad_input(format!("--plot {}: only .svg is supported", p.display()));
+        }
+    }
+    let mut timeline = plot.map(|_| plot::Plot::default());
+    let replayed = match &mut timeline {
+        Some(t) => replay::replay(spec, input, &mut plot::Both(&mut report, t)),
+        None => replay::replay(spec, input, &mut report),
+    };
+    let totals = match replayed {
         Ok(t) => t,
         Err(ReplayError::Trace(e)) => return bad_input(format!("{}: {e}", trace.display())),
         Err(ReplayError::Config(e)) => {
@@ -156,6 +179,12 @@ fn simulate(
         }
         Err(ReplayError::Io(e)) => return bad_input(format!("writing the report: {e}")),
     };
+    if let (Some(p), Some(t)) = (plot, &timeline) {
+        let title = format!("{name}: {}", trace.display());
+        if let Err(e) = t.write(p, &spec.config, &title) {
+            return bad_input(format!("--plot {e}"));
+        }
+    }
     match report.finish(&totals, &mut io::stdout().lock()) {
         Ok(()) => ExitCode::SUCCESS,
         // A closed pipe (`| head`) is not an error worth a message.

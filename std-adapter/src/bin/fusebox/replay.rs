@@ -5,7 +5,7 @@
 use crate::trace::{Row, TraceError, TraceReader};
 use fusebox_core::{
     AnyWindow, Breaker, BucketCell, ConfigError, DynCountWindow, DynTimeWindow, ManualClock,
-    NoWindow, Observer, Outcome, Permit, RingCell, State, Transition,
+    NoWindow, Observer, Outcome, Permit, RingCell, Snapshot, State, Transition,
 };
 use fusebox_std::{BreakerSpec, WindowSpec};
 use std::cell::RefCell;
@@ -23,6 +23,13 @@ pub trait Events {
     fn transition(&mut self, at_ms: u64, t: &Transition) -> io::Result<()>;
     /// A call attempt and the state it was decided in.
     fn call(&mut self, at_ms: u64, permitted: bool, state: State) -> io::Result<()>;
+    /// Whether [`after_step`](Events::after_step) is wanted (a snapshot per
+    /// step costs a little).
+    fn wants_snapshots(&self) -> bool {
+        false
+    }
+    /// The breaker after an attempt or a completion at `at_ms`.
+    fn after_step(&mut self, _at_ms: u64, _s: &Snapshot) {}
 }
 
 /// What the replay counted.
@@ -216,6 +223,9 @@ fn run<W: AnyWindow, R: BufRead>(
             }
         };
         events.call(at_ms, permitted, state)?;
+        if events.wants_snapshots() {
+            events.after_step(at_ms, &b.snapshot());
+        }
     }
     while let Some(Reverse(p)) = pending.pop() {
         end = end.max(p.due);
@@ -238,5 +248,9 @@ fn complete<W: AnyWindow>(
     let _ = p
         .permit
         .record_with_duration(p.outcome, Duration::from_millis(p.latency_ms));
-    tally.flush(b, events)
+    tally.flush(b, events)?;
+    if events.wants_snapshots() {
+        events.after_step(p.due, &b.snapshot());
+    }
+    Ok(())
 }
