@@ -85,7 +85,8 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
             value: None,
         };
         let slow = match self.settings.slow_ticks {
-            Some(limit) if f.outcome != Outcome::Ignored => {
+            // Disabled reads no clock at the grant: its calls are never timed.
+            Some(limit) if f.outcome != Outcome::Ignored && grant.state() != State::Disabled => {
                 let took = match f.duration {
                     Some(d) => d,
                     None => now.get().saturating_sub(grant.started),

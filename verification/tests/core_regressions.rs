@@ -87,9 +87,8 @@ fn stale_records_do_not_evict_current_outcomes_from_a_count_window() {
 /// not read the clock at a Disabled grant (start 0), then measures the
 /// duration from tick 0 at `record`, so at tick 100 every call of a breaker
 /// with `slow_call_duration` 10 ms is reported slow. (Found by
-/// `model_vs_core` comparing outcome events.)
+/// `model_vs_core` comparing outcome events; fixed.)
 #[test]
-#[ignore = "core bug: Disabled permits time their calls from tick 0"]
 fn a_disabled_call_is_not_reported_slow_from_tick_zero() {
     use fusebox_core::{Observer, OutcomeEvent};
     use std::sync::Mutex;
