@@ -246,8 +246,10 @@ fn run_with<W: AnyWindow>(
                     Via::WithDuration(d) => d,
                     _ => model.now() - m.acquired_at,
                 };
-                let slow = model.config().is_slow(outcome, took);
-                let disabled = m.state == model::State::Disabled;
+                // Decision (the core's): a permit granted in Disabled is never
+                // timed, so its outcome event is never slow.
+                let timed = m.state != model::State::Disabled;
+                let slow = timed && model.config().is_slow(outcome, took);
                 let (core, model) = match via {
                     Via::WithDuration(d) => (
                         p.record_with_duration(core_outcome(outcome), ms(d)),
@@ -267,12 +269,7 @@ fn run_with<W: AnyWindow>(
                     ),
                 };
                 ensure_eq!(step, "Recorded", recorded(core), model);
-                let mut event = breaker.observer().1.lock().unwrap().pop();
-                if disabled && !matches!(via, Via::WithDuration(_)) {
-                    // Known core bug (tests/core_regressions.rs): a permit
-                    // granted in Disabled measures from tick 0.
-                    event = event.map(|(o, _, r, a)| (o, slow, r, a));
-                }
+                let event = breaker.observer().1.lock().unwrap().pop();
                 ensure_eq!(
                     step,
                     "outcome event",
@@ -284,14 +281,10 @@ fn run_with<W: AnyWindow>(
                 let (p, m) = permits.swap_remove(i.index(permits.len()));
                 drop(p);
                 let took = model.now() - m.acquired_at;
-                let disabled = m.state == model::State::Disabled;
+                let timed = m.state != model::State::Disabled;
                 let (outcome, recorded) = model.drop_permit(m);
-                let slow = model.config().is_slow(outcome, took);
-                let mut event = breaker.observer().1.lock().unwrap().pop();
-                if disabled {
-                    // The same known core bug as for a measured record.
-                    event = event.map(|(o, _, r, a)| (o, slow, r, a));
-                }
+                let slow = timed && model.config().is_slow(outcome, took);
+                let event = breaker.observer().1.lock().unwrap().pop();
                 ensure_eq!(
                     step,
                     "abandon event",
