@@ -64,13 +64,48 @@ fn bad_trace_writes_no_plot() {
 }
 
 #[test]
-fn plot_other_than_svg_is_refused() {
+fn plot_other_than_svg_or_png_is_refused() {
     fusebox()
-        .args(["simulate", "--plot", "out.png", "--config"])
+        .args(["simulate", "--plot", "out.pdf", "--config"])
         .arg(sample("outage.toml"))
         .arg(sample("outage.csv"))
         .assert()
         .code(2)
         .stdout("")
-        .stderr(predicate::str::contains("only .svg"));
+        .stderr(predicate::str::contains("must end in .svg or .png"));
+    assert!(!std::path::Path::new("out.pdf").exists());
+}
+
+/// Pixels of exactly this colour in an RGB image.
+fn pixels(rgb: &[u8], (r, g, b): (u8, u8, u8)) -> usize {
+    rgb.chunks_exact(3).filter(|p| p == &[r, g, b]).count()
+}
+
+#[test]
+fn outage_plot_as_png_has_the_state_band_in_proportion() {
+    let out = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("outage-plot.png");
+    let _ = std::fs::remove_file(&out);
+    fusebox()
+        .args(["simulate", "--plot"])
+        .arg(&out)
+        .arg("--config")
+        .arg(sample("outage.toml"))
+        .arg(sample("outage.csv"))
+        .assert()
+        .success();
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&out).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut rgb = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut rgb).unwrap();
+    assert_eq!((info.width, info.height), (1200, 560));
+    assert_eq!(info.color_type, png::ColorType::Rgb);
+    // The band: closed 580 ms, open 2010 ms (and a legend swatch of each).
+    let closed = pixels(&rgb, (120, 200, 120));
+    let open = pixels(&rgb, (220, 70, 60));
+    assert!(closed > 10_000, "closed {closed}");
+    let ratio = open as f64 / closed as f64;
+    assert!((3.0..4.0).contains(&ratio), "open/closed {ratio}");
+    // Text is drawn: dark pixels beyond the band, axes and marks.
+    assert!(pixels(&rgb, (0, 0, 0)) > 1_000);
+    assert!(!out.with_extension("png.partial").exists());
 }

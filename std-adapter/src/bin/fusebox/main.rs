@@ -6,7 +6,10 @@
 //! - `fusebox simulate --config FILE TRACE.csv` replays a trace through a
 //!   breaker on a manual millisecond clock; exit 2 on bad input, with
 //!   nothing written to stdout.
+//! - `fusebox demo` runs a loopback HTTP service that fails on a schedule,
+//!   with callers behind the tower layer, and shows the breakers live.
 
+mod demo;
 mod plot;
 mod replay;
 mod report;
@@ -24,7 +27,7 @@ use std::process::ExitCode;
 #[command(
     name = "fusebox",
     version,
-    about = "Circuit-breaker configs: check them, replay traces through them"
+    about = "Circuit breakers: watch them work, check configs, replay traces through them"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -33,6 +36,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Watch breakers guard a loopback HTTP service through an outage.
+    Demo(demo::DemoArgs),
     /// Validate a config file and print each breaker's effective settings.
     CheckConfig {
         /// A `.toml`, `.yaml` or `.yml` config file.
@@ -54,14 +59,15 @@ enum Command {
         /// Also print each call: `at_ms,decision,state`.
         #[arg(long)]
         calls: bool,
-        /// Also draw the timeline into this SVG file.
-        #[arg(long, value_name = "OUT.svg")]
+        /// Also draw the timeline into this file (.svg or .png).
+        #[arg(long, value_name = "OUT.svg|OUT.png")]
         plot: Option<PathBuf>,
     },
 }
 
 fn main() -> ExitCode {
     match Cli::parse().command {
+        Command::Demo(args) => demo::run(args),
         Command::CheckConfig { file } => check_config(&file),
         Command::Simulate {
             config,
@@ -161,10 +167,8 @@ fn simulate(
         Ok(r) => r,
         Err(e) => return bad_input(format!("cannot create a temporary file: {e}")),
     };
-    if let Some(p) = plot {
-        if p.extension().and_then(|e| e.to_str()) != Some("svg") {
-            return bad_input(format!("--plot {}: only .svg is supported", p.display()));
-        }
+    if let Some(Err(e)) = plot.map(plot::Kind::of) {
+        return bad_input(format!("--plot {e}"));
     }
     let mut timeline = plot.map(|_| plot::Plot::default());
     let replayed = match &mut timeline {
@@ -180,8 +184,13 @@ fn simulate(
         Err(ReplayError::Io(e)) => return bad_input(format!("writing the report: {e}")),
     };
     if let (Some(p), Some(t)) = (plot, &timeline) {
-        let title = format!("{name}: {}", trace.display());
-        if let Err(e) = t.write(p, &spec.config, &title) {
+        let panel = plot::Panel {
+            plot: t,
+            config: &spec.config,
+            title: format!("{name}: {}", trace.display()),
+            marks: Vec::new(),
+        };
+        if let Err(e) = plot::write(p, &[panel]) {
             return bad_input(format!("--plot {e}"));
         }
     }

@@ -1,4 +1,4 @@
-//! `simulate --plot OUT.svg`: the state as a coloured band, the window's
+//! `--plot OUT.svg` or `OUT.png`: the state as a coloured band, the window's
 //! failure and slow-call rates against their thresholds, and rejections as
 //! marks. The timeline is kept in at most [`MAX_COLUMNS`] columns: when the
 //! trace outgrows them, neighbours merge and each column covers twice the
@@ -6,6 +6,7 @@
 
 use crate::replay::{Events, STATES};
 use fusebox_core::{Config, Snapshot, State, Transition};
+use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::io;
 use std::path::Path;
@@ -104,25 +105,28 @@ impl Plot {
         self.state = s;
     }
 
-    /// Draws the timeline into `path` (SVG), written whole or not at all.
-    pub fn write(&self, path: &Path, config: &Config, title: &str) -> Result<(), String> {
-        let mut svg = String::new();
-        self.draw(&mut svg, config, title)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        let partial = path.with_extension("svg.partial");
-        std::fs::write(&partial, svg)
-            .and_then(|()| std::fs::rename(&partial, path))
-            .map_err(|e| format!("{}: {e}", path.display()))
+    /// Rejections counted outside a replay (the demo samples its counters).
+    pub fn rejected(&mut self, at_ms: u64, n: u64) {
+        if n > 0 {
+            self.column(at_ms).rejected += n;
+        }
     }
 
-    fn draw(&self, svg: &mut String, config: &Config, title: &str) -> Result<(), String> {
-        let end_s = (self.columns.len().max(1) as u64 * self.stride) as f64 / 1000.0;
-        let col_s = self.stride as f64 / 1000.0;
-        let root = SVGBackend::with_string(svg, (1200, 560)).into_drawing_area();
-        let err = |e: &dyn std::fmt::Display| e.to_string();
-        root.fill(&WHITE).map_err(|e| err(&e))?;
-        let (band, rates) = root.split_vertically(150);
+    /// Seconds the timeline covers.
+    fn end_s(&self) -> f64 {
+        (self.columns.len().max(1) as u64 * self.stride) as f64 / 1000.0
+    }
 
+    fn draw_on<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        panel: &Panel<'_>,
+        end_s: f64,
+    ) -> Result<(), String> {
+        let (config, title) = (panel.config, panel.title.as_str());
+        let col_s = self.stride as f64 / 1000.0;
+        let err = |e: &dyn std::fmt::Display| e.to_string();
+        let (band, rates) = area.split_vertically(150);
         let mut top = ChartBuilder::on(&band)
             .caption(title, ("sans-serif", 20))
             .margin(10)
@@ -171,6 +175,23 @@ impl Plot {
             .y_desc("window rate")
             .draw()
             .map_err(|e| err(&e))?;
+        for (at_s, label) in &panel.marks {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    [(*at_s, 0.0), (*at_s, 1.1)],
+                    3,
+                    3,
+                    BLACK.mix(0.4).stroke_width(1),
+                ))
+                .map_err(|e| err(&e))?;
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    label.clone(),
+                    (*at_s + end_s / 200.0, 0.95),
+                    ("sans-serif", 14),
+                )))
+                .map_err(|e| err(&e))?;
+        }
         let line = |f: fn(&Column) -> f64| {
             self.columns
                 .iter()
@@ -229,8 +250,116 @@ impl Plot {
             .border_style(BLACK)
             .draw()
             .map_err(|e| err(&e))?;
-        root.present().map_err(|e| err(&e))
+        Ok(())
     }
+}
+
+/// One breaker's timeline in a plot file.
+pub struct Panel<'a> {
+    pub plot: &'a Plot,
+    pub config: &'a Config,
+    pub title: String,
+    /// Labelled moments (seconds), drawn as dashed vertical lines.
+    pub marks: Vec<(f64, String)>,
+}
+
+/// The file kinds `--plot` writes, by extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Svg,
+    Png,
+}
+
+impl Kind {
+    /// The kind of `path`, or an error naming the kinds there are.
+    pub fn of(path: &Path) -> Result<Kind, String> {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some(e) if e.eq_ignore_ascii_case("svg") => Ok(Kind::Svg),
+            Some(e) if e.eq_ignore_ascii_case("png") => Ok(Kind::Png),
+            _ => Err(format!(
+                "{}: the file name must end in .svg or .png",
+                path.display()
+            )),
+        }
+    }
+}
+
+/// Pixels of one panel.
+const PANEL: (u32, u32) = (1200, 560);
+
+/// Text is drawn with ab_glyph in an embedded font (no system fonts, in SVG
+/// too, where it measures the text); registered once before any drawing.
+fn register_font() -> Result<(), String> {
+    static FONT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let ok = *FONT.get_or_init(|| {
+        plotters::style::register_font(
+            "sans-serif",
+            FontStyle::Normal,
+            epaint_default_fonts::UBUNTU_LIGHT,
+        )
+        .is_ok()
+    });
+    ok.then_some(())
+        .ok_or_else(|| "the embedded font does not load".to_string())
+}
+
+/// Draws the panels one above the other on a shared time axis into `path`
+/// (SVG or PNG by its extension), written whole or not at all.
+pub fn write(path: &Path, panels: &[Panel<'_>]) -> Result<(), String> {
+    let at = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+    let kind = Kind::of(path)?;
+    register_font().map_err(|e| at(&e))?;
+    let size = (PANEL.0, PANEL.1 * panels.len().max(1) as u32);
+    let bytes = match kind {
+        Kind::Svg => {
+            let mut svg = String::new();
+            {
+                let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+                draw(&root, panels).map_err(|e| at(&e))?;
+                root.present().map_err(|e| at(&e))?;
+            }
+            svg.into_bytes()
+        }
+        Kind::Png => {
+            // RGB, 3 bytes a pixel, rows top to bottom.
+            let mut rgb = vec![0u8; size.0 as usize * size.1 as usize * 3];
+            {
+                let root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
+                draw(&root, panels).map_err(|e| at(&e))?;
+                root.present().map_err(|e| at(&e))?;
+            }
+            encode_png(&rgb, size).map_err(|e| at(&e))?
+        }
+    };
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    std::fs::write(&partial, bytes)
+        .and_then(|()| std::fs::rename(&partial, path))
+        .map_err(|e| at(&e))
+}
+
+fn encode_png(rgb: &[u8], (w, h): (u32, u32)) -> Result<Vec<u8>, png::EncodingError> {
+    let mut out = Vec::new();
+    let mut enc = png::Encoder::new(&mut out, w, h);
+    enc.set_color(png::ColorType::Rgb);
+    enc.set_depth(png::BitDepth::Eight);
+    let mut writer = enc.write_header()?;
+    writer.write_image_data(rgb)?;
+    writer.finish()?;
+    Ok(out)
+}
+
+fn draw<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    panels: &[Panel<'_>],
+) -> Result<(), String> {
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let end_s = panels.iter().map(|p| p.plot.end_s()).fold(0.0, f64::max);
+    let areas = root.split_evenly((panels.len().max(1), 1));
+    for (p, area) in panels.iter().zip(&areas) {
+        p.plot.draw_on(area, p, end_s)?;
+    }
+    Ok(())
 }
 
 fn colour(s: State) -> RGBColor {
