@@ -261,6 +261,7 @@ async fn demo(args: &DemoArgs, registry: &Registry, live: bool) -> Result<Ran, S
     } else {
         View::plain()
     };
+    let mut interrupted = false;
     let mut tick = tokio::time::interval(Duration::from_millis(50));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let seen = loop {
@@ -288,7 +289,10 @@ async fn demo(args: &DemoArgs, registry: &Registry, live: bool) -> Result<Ran, S
                 }
                 view.update(&tracks, &schedule, start.elapsed());
             }
-            _ = &mut ctrl_c => {
+            // Ctrl-C: the callers stop after their current call, and the
+            // summary and plot cover the run so far. Polled once only.
+            _ = &mut ctrl_c, if !interrupted => {
+                interrupted = true;
                 // Relaxed: the callers poll it between calls.
                 stop.store(true, Ordering::Relaxed);
             }
