@@ -58,6 +58,26 @@ pub(crate) fn atomic_u32(v: u32) -> AtomicU32 {
     AtomicU32::new(v)
 }
 
+/// This thread's index in the running loom execution (0 for the model's own
+/// thread, then in spawn order): the same in every execution loom replays,
+/// which a stack address is not. loom shows the index only through `Debug`
+/// (`ThreadId(2)`), so the digits are read from there.
+#[cfg(fusebox_loom)]
+pub(crate) fn loom_thread_index() -> usize {
+    struct Digits(usize);
+    impl core::fmt::Write for Digits {
+        fn write_str(&mut self, s: &str) -> core::fmt::Result {
+            for d in s.bytes().filter(u8::is_ascii_digit) {
+                self.0 = self.0 * 10 + usize::from(d - b'0');
+            }
+            Ok(())
+        }
+    }
+    let mut n = Digits(0);
+    let _ = core::fmt::write(&mut n, format_args!("{:?}", loom::thread::current().id()));
+    n.0
+}
+
 /// Aligns `T` to its own cache line so that cores writing neighbouring
 /// stripes do not share a line (128 bytes covers the adjacent-line prefetch
 /// of x86-64 and the 128-byte lines of recent Arm server cores; 32 on

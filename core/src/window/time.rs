@@ -203,6 +203,7 @@ const fn after(a: Word, b: Word) -> bool {
 /// This thread's stripe among `stripes`: a hash of its stack's address,
 /// which differs per thread and costs no thread-local lookup (a no_std crate
 /// has none).
+#[cfg(not(fusebox_loom))]
 #[inline]
 fn stripe(stripes: usize) -> usize {
     if stripes == 1 {
@@ -212,6 +213,14 @@ fn stripe(stripes: usize) -> usize {
     let addr = core::ptr::addr_of!(probe) as usize;
     let h = ((addr >> 16) as u32).wrapping_mul(0x9E37_79B9);
     ((h as u64 * stripes as u64) >> 32) as usize
+}
+
+/// Under loom, thread `i` of the execution takes stripe `i % stripes`: loom
+/// replays an execution only if each one makes the same choices, and a stack
+/// address differs between executions (and between tests run in parallel).
+#[cfg(fusebox_loom)]
+fn stripe(stripes: usize) -> usize {
+    crate::sync::loom_thread_index() % stripes
 }
 
 #[inline]
