@@ -9,5 +9,7 @@ cargo fmt -p fusebox-std -- --check
 cargo clippy -p fusebox-std --all-targets --all-features -- -D warnings
 cargo test -p fusebox-std --all-features
 RUSTDOCFLAGS="-D warnings" cargo doc -p fusebox-std --all-features --no-deps
-# The crate must also build (and its doctests pass) without optional features.
+# The library must also build (and its doctests pass) without optional
+# features, the command-line tool's included (`cli` is a default feature).
+cargo clippy -p fusebox-std --no-default-features --all-targets -- -D warnings
 cargo test -p fusebox-std --no-default-features --doc

@@ -95,7 +95,8 @@ impl Plot {
         &mut self.columns[i]
     }
 
-    fn see_state(&mut self, at_ms: u64, s: State) {
+    /// The breaker is in `s` at `at_ms`.
+    pub fn see_state(&mut self, at_ms: u64, s: State) {
         // Columns skipped up to now keep the state before this event.
         let c = self.column(at_ms);
         *c = c.merge(Column {
@@ -116,15 +117,25 @@ impl Plot {
     fn end_s(&self) -> f64 {
         (self.columns.len().max(1) as u64 * self.stride) as f64 / 1000.0
     }
+}
 
+/// One breaker's timeline in a plot file.
+pub struct Panel<'a> {
+    pub plot: &'a Plot,
+    pub config: &'a Config,
+    pub title: String,
+    /// Labelled moments (seconds), drawn as dashed vertical lines.
+    pub marks: Vec<(f64, String)>,
+}
+
+impl Panel<'_> {
     fn draw_on<DB: DrawingBackend>(
         &self,
         area: &DrawingArea<DB, Shift>,
-        panel: &Panel<'_>,
         end_s: f64,
     ) -> Result<(), String> {
-        let (config, title) = (panel.config, panel.title.as_str());
-        let col_s = self.stride as f64 / 1000.0;
+        let (plot, config, title) = (self.plot, self.config, self.title.as_str());
+        let col_s = plot.stride as f64 / 1000.0;
         let err = |e: &dyn std::fmt::Display| e.to_string();
         let (band, rates) = area.split_vertically(150);
         let mut top = ChartBuilder::on(&band)
@@ -140,14 +151,14 @@ impl Plot {
             .y_desc("state")
             .draw()
             .map_err(|e| err(&e))?;
-        top.draw_series(self.columns.iter().enumerate().filter_map(|(i, c)| {
+        top.draw_series(plot.columns.iter().enumerate().filter_map(|(i, c)| {
             let x = i as f64 * col_s;
             c.state
                 .map(|s| Rectangle::new([(x, 0.0), (x + col_s, 1.0)], colour(s).filled()))
         }))
         .map_err(|e| err(&e))?;
         for s in STATES {
-            if self.columns.iter().any(|c| c.state == Some(s)) {
+            if plot.columns.iter().any(|c| c.state == Some(s)) {
                 top.draw_series(std::iter::empty::<Rectangle<(f64, f64)>>())
                     .map_err(|e| err(&e))?
                     .label(s.as_str())
@@ -175,7 +186,7 @@ impl Plot {
             .y_desc("window rate")
             .draw()
             .map_err(|e| err(&e))?;
-        for (at_s, label) in &panel.marks {
+        for (at_s, label) in &self.marks {
             chart
                 .draw_series(DashedLineSeries::new(
                     [(*at_s, 0.0), (*at_s, 1.1)],
@@ -193,7 +204,7 @@ impl Plot {
                 .map_err(|e| err(&e))?;
         }
         let line = |f: fn(&Column) -> f64| {
-            self.columns
+            plot.columns
                 .iter()
                 .enumerate()
                 .map(move |(i, c)| (i as f64 * col_s, f(c)))
@@ -232,7 +243,7 @@ impl Plot {
         }
         chart
             .draw_series(
-                self.columns
+                plot.columns
                     .iter()
                     .enumerate()
                     .filter(|(_, c)| c.rejected > 0)
@@ -252,15 +263,6 @@ impl Plot {
             .map_err(|e| err(&e))?;
         Ok(())
     }
-}
-
-/// One breaker's timeline in a plot file.
-pub struct Panel<'a> {
-    pub plot: &'a Plot,
-    pub config: &'a Config,
-    pub title: String,
-    /// Labelled moments (seconds), drawn as dashed vertical lines.
-    pub marks: Vec<(f64, String)>,
 }
 
 /// The file kinds `--plot` writes, by extension.
@@ -357,7 +359,7 @@ fn draw<DB: DrawingBackend>(
     let end_s = panels.iter().map(|p| p.plot.end_s()).fold(0.0, f64::max);
     let areas = root.split_evenly((panels.len().max(1), 1));
     for (p, area) in panels.iter().zip(&areas) {
-        p.plot.draw_on(area, p, end_s)?;
+        p.draw_on(area, end_s)?;
     }
     Ok(())
 }

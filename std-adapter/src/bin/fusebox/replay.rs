@@ -155,17 +155,48 @@ impl<P> Ord for Pending<P> {
 
 struct Tally {
     totals: Totals,
+    time: TimeInState,
+}
+
+/// Milliseconds spent in each state, from state changes in time order.
+#[derive(Clone, Copy, Debug)]
+pub struct TimeInState {
     state: State,
     since: u64,
+    ms_in: [u64; 6],
+}
+
+impl TimeInState {
+    /// In `state` from 0.
+    pub fn new(state: State) -> Self {
+        TimeInState {
+            state,
+            since: 0,
+            ms_in: [0; 6],
+        }
+    }
+
+    /// The state becomes `s` at `at` (an earlier `at` than the last counts
+    /// as the last).
+    pub fn enter(&mut self, at: u64, s: State) {
+        self.ms_in[index(self.state)] += at.saturating_sub(self.since);
+        self.state = s;
+        self.since = self.since.max(at);
+    }
+
+    /// Milliseconds in each state, in [`STATES`] order, up to `end`.
+    pub fn until(&self, end: u64) -> [u64; 6] {
+        let mut ms_in = self.ms_in;
+        ms_in[index(self.state)] += end.saturating_sub(self.since);
+        ms_in
+    }
 }
 
 impl Tally {
     fn flush<W: AnyWindow>(&mut self, b: &Sim<'_, W>, events: &mut impl Events) -> io::Result<()> {
         let drained = std::mem::take(&mut *b.observer().0.borrow_mut());
         for t in &drained {
-            self.totals.ms_in[index(self.state)] += t.at.saturating_sub(self.since);
-            self.state = t.to;
-            self.since = t.at;
+            self.time.enter(t.at, t.to);
             events.transition(t.at, t)?;
         }
         Ok(())
@@ -181,8 +212,7 @@ fn run<W: AnyWindow, R: BufRead>(
     let mut pending = BinaryHeap::new();
     let mut tally = Tally {
         totals: Totals::default(),
-        state: State::Closed,
-        since: 0,
+        time: TimeInState::new(State::Closed),
     };
     let mut end = 0;
     while let Some(Row {
@@ -231,7 +261,7 @@ fn run<W: AnyWindow, R: BufRead>(
         end = end.max(p.due);
         complete(clock, b, p, &mut tally, events)?;
     }
-    tally.totals.ms_in[index(tally.state)] += end.saturating_sub(tally.since);
+    tally.totals.ms_in = tally.time.until(end);
     tally.totals.trips = b.snapshot().trips;
     Ok(tally.totals)
 }

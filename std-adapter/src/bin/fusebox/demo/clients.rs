@@ -50,7 +50,7 @@ pub struct TimedClient {
 impl TimedClient {
     pub fn new(timeout: Duration) -> Self {
         let client = Client::builder(hyper_util::rt::TokioExecutor::new())
-            .pool_max_idle_per_host(64)
+            .pool_max_idle_per_host(usize::MAX)
             .build_http();
         TimedClient { client, timeout }
     }
@@ -78,6 +78,52 @@ impl Service<Request> for TimedClient {
     }
 }
 
+/// Latencies in quarter-octave buckets: bucket `i` holds durations of
+/// about 2^(i/4) µs (within 19 %), in constant memory however long the run.
+#[derive(Clone, Debug)]
+pub struct Latencies {
+    counts: [u64; 128],
+}
+
+impl Default for Latencies {
+    fn default() -> Self {
+        Latencies { counts: [0; 128] }
+    }
+}
+
+impl Latencies {
+    fn bucket(us: u64) -> usize {
+        // 4 * log2(us), floored; 0 and 1 µs share bucket 0.
+        let us = us.max(1) as f64;
+        ((us.log2() * 4.0) as usize).min(127)
+    }
+
+    pub fn add(&mut self, d: Duration) {
+        let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        self.counts[Self::bucket(us)] += 1;
+    }
+
+    fn merge(&mut self, o: &Latencies) {
+        for (a, b) in self.counts.iter_mut().zip(&o.counts) {
+            *a += b;
+        }
+    }
+
+    /// The `q`-quantile in µs (the bucket's lower bound), or `None` if empty.
+    pub fn quantile(&self, q: f64) -> Option<u64> {
+        let n: u64 = self.counts.iter().sum();
+        if n == 0 {
+            return None;
+        }
+        let rank = ((n as f64 * q).ceil() as u64).clamp(1, n);
+        let mut seen = 0;
+        self.counts.iter().enumerate().find_map(|(i, c)| {
+            seen += c;
+            (seen >= rank).then(|| 2f64.powf(i as f64 / 4.0).round() as u64)
+        })
+    }
+}
+
 /// What the callers of one dependency saw.
 #[derive(Clone, Debug, Default)]
 pub struct Seen {
@@ -89,24 +135,20 @@ pub struct Seen {
     pub limited: u64,
     /// Calls the breaker turned away without touching the network.
     pub rejected: u64,
-    /// Microseconds each permitted call took, in no order.
-    pub permitted_us: Vec<u32>,
-    /// Microseconds each rejection took, in no order.
-    pub rejected_us: Vec<u32>,
+    /// How long each permitted call took.
+    pub permitted: Latencies,
+    /// How long each rejection took.
+    pub rejections: Latencies,
 }
 
 impl Seen {
-    pub fn permitted(&self) -> u64 {
-        self.ok + self.failed + self.limited
-    }
-
-    fn merge(&mut self, o: Seen) {
+    fn merge(&mut self, o: &Seen) {
         self.ok += o.ok;
         self.failed += o.failed;
         self.limited += o.limited;
         self.rejected += o.rejected;
-        self.permitted_us.extend(o.permitted_us);
-        self.rejected_us.extend(o.rejected_us);
+        self.permitted.merge(&o.permitted);
+        self.rejections.merge(&o.rejections);
     }
 }
 
@@ -137,7 +179,7 @@ pub async fn drive(dep: Dependency, breaker: StdBreaker, client: TimedClient, pl
     let mut seen = Seen::default();
     for h in handles {
         if let Ok(s) = h.await {
-            seen.merge(s);
+            seen.merge(&s);
         }
     }
     seen
@@ -157,7 +199,7 @@ async fn caller(mut svc: Guarded, uri: http::Uri, plan: Plan) -> Seen {
             Ok(()) => svc.call(req).await,
             Err(e) => Err(e),
         };
-        let us = u32::try_from(began.elapsed().as_micros()).unwrap_or(u32::MAX);
+        let took = began.elapsed();
         match result {
             Ok(res) => {
                 let status = res.status();
@@ -170,18 +212,39 @@ async fn caller(mut svc: Guarded, uri: http::Uri, plan: Plan) -> Seen {
                 } else {
                     seen.ok += 1;
                 }
-                seen.permitted_us.push(us);
+                seen.permitted.add(took);
             }
             Err(Error::Rejected { .. }) => {
                 seen.rejected += 1;
-                seen.rejected_us.push(us);
+                seen.rejections.add(took);
             }
             Err(_) => {
                 seen.failed += 1;
-                seen.permitted_us.push(us);
+                seen.permitted.add(took);
             }
         }
-        tokio::time::sleep(plan.think).await;
+        if Instant::now() < plan.deadline {
+            tokio::time::sleep(plan.think).await;
+        }
     }
     seen
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_fall_in_the_bucket_of_the_value() {
+        let mut l = Latencies::default();
+        assert_eq!(l.quantile(0.5), None);
+        for us in [1, 1, 1, 1000, 1000, 1000, 1000, 300_000] {
+            l.add(Duration::from_micros(us));
+        }
+        assert_eq!(l.quantile(0.25), Some(1));
+        let p50 = l.quantile(0.5).unwrap();
+        assert!((841..=1000).contains(&p50), "{p50}");
+        let p99 = l.quantile(0.99).unwrap();
+        assert!((252_000..=300_000).contains(&p99), "{p99}");
+    }
 }

@@ -4,71 +4,132 @@
 
 use super::service::{Phase, Schedule};
 use crate::plot::Plot;
-use crate::replay::{Events, STATES};
+use crate::replay::{Events, TimeInState};
 use console::Style;
-use fusebox_core::{State, Transition, TransitionReason};
+use fusebox_core::{ticks_to_duration, Clock, Snapshot, State, Transition, TransitionReason};
 use fusebox_std::{StdBreaker, StdClock};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+/// How long a gap in the epochs may wait for its transition (a thread
+/// between its commit and its broadcast) before it is taken as lost.
+const GAP_WAIT_MS: u64 = 250;
+
+/// What to do about a missing epoch.
+#[derive(Clone, Copy)]
+enum Gaps {
+    /// Wait for it.
+    Wait,
+    /// Wait until it is [`GAP_WAIT_MS`] old at this time (ms).
+    WaitAt(u64),
+    /// Take it as lost.
+    Skip,
+}
+
 /// One breaker as the run goes.
+///
+/// Threads broadcast their transitions after committing them, so events
+/// can arrive out of commit order; every transition bumps the epoch by one,
+/// so they are applied in epoch order, a gap waiting up to [`GAP_WAIT_MS`].
 pub struct Track {
     pub name: &'static str,
     pub breaker: StdBreaker,
     pub plot: Plot,
-    state: State,
-    since_ms: u64,
-    /// Milliseconds in each state, in [`STATES`] order.
-    pub ms_in: [u64; 6],
-    /// Every transition, with its time in ms since the start.
+    time: TimeInState,
+    /// Applied transitions, in epoch order, with their ms since the start.
     pub transitions: Vec<(u64, Transition)>,
+    /// Received, not yet applied: by epoch.
+    pending: BTreeMap<u64, (u64, Transition)>,
+    next_epoch: u64,
+    /// Since when the first pending transition has waited for a gap.
+    gap_since: Option<u64>,
+    /// The latest sample.
+    pub last: Snapshot,
     /// Rejections already put on the plot.
     plotted_rejections: u64,
 }
 
 impl Track {
     pub fn new(name: &'static str, breaker: StdBreaker) -> Self {
+        let last = breaker.snapshot();
         Track {
             name,
-            state: breaker.state(),
             breaker,
             plot: Plot::default(),
-            since_ms: 0,
-            ms_in: [0; 6],
+            time: TimeInState::new(last.state),
             transitions: Vec::new(),
+            pending: BTreeMap::new(),
+            next_epoch: last.epoch.wrapping_add(1),
+            gap_since: None,
+            last,
             plotted_rejections: 0,
         }
     }
 
-    fn enter(&mut self, at_ms: u64, s: State) {
-        let i = STATES.iter().position(|&x| x == self.state).unwrap_or(0);
-        self.ms_in[i] += at_ms.saturating_sub(self.since_ms);
-        self.state = s;
-        self.since_ms = self.since_ms.max(at_ms);
+    /// A transition from the broadcast, at `at_ms`; returns how many
+    /// transitions it let through (the last ones of [`Track::transitions`]).
+    pub fn receive(&mut self, at_ms: u64, t: Transition) -> usize {
+        // One already passed over as lost comes too late to place.
+        if t.epoch >= self.next_epoch {
+            self.pending.insert(t.epoch, (at_ms, t));
+        }
+        self.apply(Gaps::Wait)
     }
 
-    /// A transition from the breaker's broadcast.
-    pub fn transition(&mut self, at_ms: u64, t: &Transition) {
-        self.enter(at_ms, t.to);
-        // The plot never fails on a transition (it only gathers columns).
-        let _ = self.plot.transition(at_ms, t);
-        self.transitions.push((at_ms, *t));
+    /// Applies pending transitions in epoch order, up to a gap that `gaps`
+    /// says to wait for.
+    fn apply(&mut self, gaps: Gaps) -> usize {
+        let before = self.transitions.len();
+        while let Some((&epoch, _)) = self.pending.first_key_value() {
+            if epoch != self.next_epoch {
+                let waited_enough = match gaps {
+                    Gaps::Wait => false,
+                    Gaps::WaitAt(now) => {
+                        now.saturating_sub(*self.gap_since.get_or_insert(now)) >= GAP_WAIT_MS
+                    }
+                    Gaps::Skip => true,
+                };
+                if !waited_enough {
+                    break;
+                }
+            }
+            let (at, t) = self.pending.remove(&epoch).expect("first key");
+            self.gap_since = None;
+            self.next_epoch = epoch.wrapping_add(1);
+            self.time.enter(at, t.to);
+            // The plot never fails on a transition (it only gathers columns).
+            let _ = self.plot.transition(at, &t);
+            self.transitions.push((at, t));
+        }
+        self.transitions.len() - before
     }
 
-    /// A sample of the breaker every few milliseconds: the window's rates and
-    /// the rejections since the last sample.
-    pub fn sample(&mut self, at_ms: u64) {
+    /// A sample every tick: the state, the window's rates and the
+    /// rejections since the last sample; returns how many transitions a
+    /// closed gap let through.
+    pub fn sample(&mut self, at_ms: u64) -> usize {
+        let applied = self.apply(Gaps::WaitAt(at_ms));
+        self.last = self.breaker.snapshot();
         let rejected = self.breaker.observer().totals().snapshot().rejected;
         self.plot
             .rejected(at_ms, rejected.saturating_sub(self.plotted_rejections));
         self.plotted_rejections = rejected;
-        self.plot.after_step(at_ms, &self.breaker.snapshot());
+        self.plot.see_state(at_ms, self.last.state);
+        self.plot.after_step(at_ms, &self.last);
+        applied
     }
 
-    /// Closes the time-in-state account at `at_ms`.
-    pub fn finish(&mut self, at_ms: u64) {
-        self.sample(at_ms);
-        self.enter(at_ms, self.state);
+    /// Applies whatever is pending, gaps or not; the last sample is at `end_ms`.
+    pub fn finish(&mut self, end_ms: u64) -> usize {
+        let applied = self.apply(Gaps::Skip);
+        self.sample(end_ms);
+        applied
+    }
+
+    /// Milliseconds in each state, in `STATES` order, up to `end_ms`.
+    pub fn ms_in(&self, end_ms: u64) -> [u64; 6] {
+        self.time.until(end_ms)
     }
 }
 
@@ -98,7 +159,8 @@ pub fn describe(t: &Transition) -> String {
     };
     match t.open_until {
         Some(until) => {
-            let secs = Duration::from_nanos(until.saturating_sub(t.at)).as_secs_f64();
+            let open = until.saturating_sub(t.at);
+            let secs = ticks_to_duration(open, StdClock::TICKS_PER_SECOND).as_secs_f64();
             format!("{why}; open for {secs:.2} s")
         }
         None => why,
@@ -174,15 +236,19 @@ impl View {
         }
     }
 
-    /// A transition of `name` at `at_ms`.
-    pub fn transition(&self, name: &str, at_ms: u64, t: &Transition) {
-        self.line(format!(
-            "{:>7.2}s  {name:<10} {} -> {}  {}",
-            at_ms as f64 / 1000.0,
-            t.from.as_str(),
-            t.to.as_str(),
-            describe(t)
-        ));
+    /// The last `n` transitions `track` applied.
+    pub fn transitions(&self, track: &Track, n: usize) {
+        let from = track.transitions.len().saturating_sub(n);
+        for (at_ms, t) in &track.transitions[from..] {
+            self.line(format!(
+                "{:>7.2}s  {:<10} {} -> {}  {}",
+                *at_ms as f64 / 1000.0,
+                track.name,
+                t.from.as_str(),
+                t.to.as_str(),
+                describe(t)
+            ));
+        }
     }
 
     /// `n` transitions were lost to a full channel.
@@ -221,7 +287,7 @@ impl View {
             ));
             for (bar, t) in bars.iter().zip(tracks) {
                 let c = t.breaker.observer().totals().snapshot();
-                let w = t.breaker.snapshot().window;
+                let w = t.last.window;
                 let last = t.transitions.last().map_or(String::new(), |(at, tr)| {
                     format!(
                         "  last {:.1}s {}->{}",
@@ -232,9 +298,9 @@ impl View {
                 });
                 // Most telling first: a narrow terminal cuts the end.
                 bar.set_message(format!(
-                    "{} trips {:>3}  rejected {:>6}  ok {:>6}  failed {:>5}  429 {:>4}{last}  window {}/{} failed, {} slow",
-                    paint(t.breaker.state()),
-                    t.breaker.snapshot().trips,
+                    "{} trips {:>3}  rejected {:>6}  ok {:>6}  failed {:>5}  ignored {:>4}{last}  window {}/{} failed, {} slow",
+                    paint(t.last.state),
+                    t.last.trips,
                     c.rejected,
                     c.success,
                     c.failure,

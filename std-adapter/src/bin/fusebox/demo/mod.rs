@@ -6,6 +6,7 @@
 mod clients;
 mod display;
 mod service;
+mod summary;
 
 use crate::plot::{self, Panel};
 use clap::ValueEnum;
@@ -15,12 +16,14 @@ use fusebox_std::config::{FileConfig, Format};
 use fusebox_std::Registry;
 use service::{Behaviour, Dependency, Schedule, Served};
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::broadcast::error::RecvError;
+use summary::Summary;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 /// How the summary is printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -42,8 +45,8 @@ pub struct DemoArgs {
     /// Concurrent callers per dependency (1 to 64).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub clients: u16,
-    /// Where to draw the timeline (.svg or .png) [default: fusebox-demo.svg
-    /// in the temporary directory].
+    /// Where to draw the timeline (.svg or .png) [default:
+    /// fusebox-demo-<pid>.svg in the temporary directory].
     #[arg(long, value_name = "OUT.svg|OUT.png")]
     pub plot: Option<PathBuf>,
     /// Take the breakers from this file instead of the built-in ones; it
@@ -73,12 +76,12 @@ const TIMEOUT: Duration = Duration::from_millis(800);
 const THINK: Duration = Duration::from_millis(10);
 
 /// The built-in breakers: presets, with open periods scaled to the run
-/// (1 s at the default 20 s).
+/// (1 s at the default 20 s, backing off to 2 s, so that every breaker
+/// closes within the recovery phase).
 fn builtin_config(total: Duration) -> String {
     let open = (total / 20).max(Duration::from_millis(100));
     let fmt = |d: Duration| humantime::format_duration(d).to_string();
-    let (max, short_max) = (fmt(open * 4), fmt(open * 2));
-    let (open, wait) = (fmt(open), fmt(open * 2 + TIMEOUT));
+    let (open, max, wait) = (fmt(open), fmt(open * 2), fmt(open * 2 + TIMEOUT));
     let span = fmt((total / 20).max(Duration::from_secs(1)));
     format!(
         r#"# fusebox demo's breakers, one per dependency.
@@ -108,7 +111,7 @@ max_half_open_wait = "{wait}"
 [breakers.search]
 preset = "default"
 open_for = "{open}"
-backoff = {{ kind = "exponential", multiplier = 2.0, max = "{short_max}", jitter = 0.1 }}
+backoff = {{ kind = "exponential", multiplier = 2.0, max = "{max}", jitter = 0.1 }}
 max_half_open_wait = "{wait}"
 "#
     )
@@ -143,13 +146,10 @@ pub fn run(args: DemoArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(format!("{}: {e}", file.source())),
     };
-    let plot_path = args
-        .plot
-        .clone()
-        .unwrap_or_else(|| std::env::temp_dir().join("fusebox-demo.svg"));
-    if let Err(e) = plot::Kind::of(&plot_path) {
-        return fail(format!("--plot {e}"));
-    }
+    let plot_path = match plot_target(args.plot.as_deref()) {
+        Ok(p) => p,
+        Err(e) => return fail(format!("--plot {e}")),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -158,19 +158,24 @@ pub fn run(args: DemoArgs) -> ExitCode {
         Err(e) => return fail(format!("cannot start the runtime: {e}")),
     };
     let live = !args.plain && std::io::stderr().is_terminal();
-    let outcome = runtime.block_on(demo(&args, &registry, live));
-    let Ok((tracks, seen, served, schedule, addr)) = outcome else {
-        return fail(outcome.err().unwrap_or_default());
+    let ran = match runtime.block_on(demo(&args, &registry, live)) {
+        Ok(r) => r,
+        Err(e) => return fail(e),
     };
-    // Where each phase after the first begins.
+    // Where each phase after the first begins, within the run.
+    let end_s = ran.end_ms as f64 / 1000.0;
     let marks: Vec<(f64, String)> = service::Phase::ALL[1..]
         .iter()
         .map(|p| {
-            let at = p.starts_at() * args.duration.as_secs_f64();
-            (at, p.name().to_string())
+            (
+                p.starts_at() * args.duration.as_secs_f64(),
+                p.name().to_string(),
+            )
         })
+        .filter(|(at, _)| *at < end_s)
         .collect();
-    let panels: Vec<Panel<'_>> = tracks
+    let panels: Vec<Panel<'_>> = ran
+        .tracks
         .iter()
         .map(|t| Panel {
             plot: &t.plot,
@@ -181,13 +186,9 @@ pub fn run(args: DemoArgs) -> ExitCode {
         .collect();
     let plotted = plot::write(&plot_path, &panels);
     let summary = Summary {
-        tracks: &tracks,
-        seen: &seen,
-        served: &served,
-        elapsed: schedule.start.elapsed(),
+        ran: &ran,
         clients: args.clients,
-        addr,
-        plot: plotted.as_ref().map(|()| &plot_path),
+        plot: plotted.as_ref().map(|()| plot_path.as_path()),
     };
     match args.format {
         SummaryFormat::Table => summary.table(),
@@ -199,18 +200,42 @@ pub fn run(args: DemoArgs) -> ExitCode {
     }
 }
 
+/// The plot's path: `--plot`, or a name of this process's own in the
+/// temporary directory; its kind and its directory are checked before the
+/// run, so a bad path costs no run.
+fn plot_target(plot: Option<&Path>) -> Result<PathBuf, String> {
+    let path = match plot {
+        Some(p) => p.to_path_buf(),
+        None => std::env::temp_dir().join(format!("fusebox-demo-{}.svg", std::process::id())),
+    };
+    plot::Kind::of(&path)?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(format!("{}: no such directory", dir.display()));
+    }
+    Ok(path)
+}
+
 fn fail(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::from(2)
 }
 
-type Ran = (
-    Vec<Track>,
-    Vec<Seen>,
-    Arc<Served>,
-    Schedule,
-    std::net::SocketAddr,
-);
+/// What a run leaves for the summary and the plot.
+pub struct Ran {
+    pub tracks: Vec<Track>,
+    /// What the callers saw, by dependency, in [`Dependency::ALL`] order.
+    pub seen: Vec<Seen>,
+    pub served: Arc<Served>,
+    pub addr: SocketAddr,
+    /// When the last caller stopped, in ms since the start.
+    pub end_ms: u64,
+    /// Whether Ctrl-C cut the run short.
+    pub interrupted: bool,
+}
 
 async fn demo(args: &DemoArgs, registry: &Registry, live: bool) -> Result<Ran, String> {
     let start = Instant::now();
@@ -234,15 +259,14 @@ async fn demo(args: &DemoArgs, registry: &Registry, live: bool) -> Result<Ran, S
         .collect();
 
     let stop = Arc::new(AtomicBool::new(false));
-    let deadline = start + args.duration;
-    let client = TimedClient::new(TIMEOUT);
     let plan = clients::Plan {
         addr,
         tasks: usize::from(args.clients),
         think: THINK,
-        deadline,
+        deadline: start + args.duration,
         stop: Arc::clone(&stop),
     };
+    let client = TimedClient::new(TIMEOUT);
     let drivers: Vec<_> = Dependency::ALL
         .into_iter()
         .zip(&tracks)
@@ -251,7 +275,7 @@ async fn demo(args: &DemoArgs, registry: &Registry, live: bool) -> Result<Ran, S
             tokio::spawn(clients::drive(d, breaker, client, plan))
         })
         .collect();
-    let all_done = futures_join(drivers);
+    let all_done = join_drivers(drivers);
     tokio::pin!(all_done);
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
@@ -270,200 +294,70 @@ async fn demo(args: &DemoArgs, registry: &Registry, live: bool) -> Result<Ran, S
             event = events.recv() => match event {
                 Ok(e) => {
                     if let Some(t) = tracks.iter_mut().find(|t| *t.name == *e.breaker) {
-                        let at = ms_since(start, e.transition.at);
-                        view.transition(t.name, at, &e.transition);
-                        t.transition(at, &e.transition);
+                        let n = t.receive(ms_since(start, e.transition.at), e.transition);
+                        view.transitions(t, n);
                     }
                 }
-                // A burst outran the channel: the samples still catch the
-                // state; the lost transitions are missing from the log.
-                Err(RecvError::Lagged(n)) => {
-                    view.transition_gap(n);
-                }
+                // A burst outran the channel: the lost epochs are skipped
+                // once they are overdue, and the samples keep the state.
+                Err(RecvError::Lagged(n)) => view.transition_gap(n),
                 Err(RecvError::Closed) => {}
             },
             _ = tick.tick() => {
                 let at = start.elapsed().as_millis() as u64;
                 for t in &mut tracks {
-                    t.sample(at);
+                    let n = t.sample(at);
+                    view.transitions(t, n);
                 }
                 view.update(&tracks, &schedule, start.elapsed());
             }
             // Ctrl-C: the callers stop after their current call, and the
-            // summary and plot cover the run so far. Polled once only.
-            _ = &mut ctrl_c, if !interrupted => {
+            // summary and plot cover the run so far. Polled once only; if
+            // no handler can be installed, the run goes on.
+            signal = &mut ctrl_c, if !interrupted => {
                 interrupted = true;
-                // Relaxed: the callers poll it between calls.
-                stop.store(true, Ordering::Relaxed);
+                if signal.is_ok() {
+                    // Relaxed: the callers poll it between calls.
+                    stop.store(true, Ordering::Relaxed);
+                }
             }
         }
     };
+    let interrupted = stop.load(Ordering::Relaxed);
+    let end_ms = start.elapsed().as_millis() as u64;
     // Transitions the last calls caused.
-    while let Ok(e) = events.try_recv() {
-        if let Some(t) = tracks.iter_mut().find(|t| *t.name == *e.breaker) {
-            let at = ms_since(start, e.transition.at);
-            view.transition(t.name, at, &e.transition);
-            t.transition(at, &e.transition);
+    loop {
+        match events.try_recv() {
+            Ok(e) => {
+                if let Some(t) = tracks.iter_mut().find(|t| *t.name == *e.breaker) {
+                    let n = t.receive(ms_since(start, e.transition.at), e.transition);
+                    view.transitions(t, n);
+                }
+            }
+            Err(TryRecvError::Lagged(n)) => view.transition_gap(n),
+            Err(TryRecvError::Empty | TryRecvError::Closed) => break,
         }
     }
-    let end = start.elapsed().as_millis() as u64;
     for t in &mut tracks {
-        t.finish(end);
+        let n = t.finish(end_ms);
+        view.transitions(t, n);
     }
     view.finish();
-    Ok((tracks, seen, served, schedule, addr))
+    Ok(Ran {
+        tracks,
+        seen,
+        served,
+        addr,
+        end_ms,
+        interrupted,
+    })
 }
 
 /// Waits for every driver; a driver that panicked saw nothing.
-async fn futures_join(drivers: Vec<tokio::task::JoinHandle<Seen>>) -> Vec<Seen> {
+async fn join_drivers(drivers: Vec<tokio::task::JoinHandle<Seen>>) -> Vec<Seen> {
     let mut seen = Vec::with_capacity(drivers.len());
     for d in drivers {
         seen.push(d.await.unwrap_or_default());
     }
     seen
-}
-
-struct Summary<'a> {
-    tracks: &'a [Track],
-    seen: &'a [Seen],
-    served: &'a Served,
-    elapsed: Duration,
-    clients: u16,
-    addr: std::net::SocketAddr,
-    plot: Result<&'a PathBuf, &'a String>,
-}
-
-/// The `q`-quantile of `v` (sorted here), in µs.
-fn quantile(v: &[u32], q: f64) -> Option<u32> {
-    let mut v = v.to_vec();
-    v.sort_unstable();
-    let i = ((v.len() as f64 - 1.0) * q).round() as usize;
-    v.get(i).copied()
-}
-
-fn us(v: Option<u32>) -> String {
-    match v {
-        None => "-".to_string(),
-        Some(u) if u >= 10_000 => format!("{:.0} ms", f64::from(u) / 1000.0),
-        Some(u) if u >= 1_000 => format!("{:.1} ms", f64::from(u) / 1000.0),
-        Some(u) => format!("{u} µs"),
-    }
-}
-
-impl Summary<'_> {
-    fn rows(&self) -> impl Iterator<Item = (Dependency, &Track, &Seen)> {
-        Dependency::ALL
-            .into_iter()
-            .zip(self.tracks)
-            .zip(self.seen)
-            .map(|((d, t), s)| (d, t, s))
-    }
-
-    fn table(&self) {
-        println!(
-            "\nfusebox demo: {:.1} s, {} callers per dependency, service on {}\n",
-            self.elapsed.as_secs_f64(),
-            self.clients,
-            self.addr
-        );
-        println!(
-            "{:<10} {:>7} {:>9} {:>8} {:>7} {:>7} {:>6} {:>8} {:>6} {:>8} {:>8} {:>10} {:>10} {:>10}",
-            "breaker",
-            "calls",
-            "rejected",
-            "reached",
-            "ok",
-            "failed",
-            "429",
-            "trips",
-            "open",
-            "half-open",
-            "closed",
-            "p50 call",
-            "p99 call",
-            "p50 reject"
-        );
-        let (mut calls, mut rejected) = (0, 0);
-        for (d, t, s) in self.rows() {
-            let secs = |i: usize| format!("{:.1}s", t.ms_in[i] as f64 / 1000.0);
-            println!(
-                "{:<10} {:>7} {:>9} {:>8} {:>7} {:>7} {:>6} {:>8} {:>6} {:>8} {:>8} {:>10} {:>10} {:>10}",
-                t.name,
-                s.permitted() + s.rejected,
-                s.rejected,
-                self.served.hits(d),
-                s.ok,
-                s.failed,
-                s.limited,
-                t.breaker.snapshot().trips,
-                secs(1),
-                secs(2),
-                secs(0),
-                us(quantile(&s.permitted_us, 0.5)),
-                us(quantile(&s.permitted_us, 0.99)),
-                us(quantile(&s.rejected_us, 0.5)),
-            );
-            calls += s.permitted() + s.rejected;
-            rejected += s.rejected;
-        }
-        println!(
-            "\nThe breakers turned away {rejected} of {calls} calls ({:.0} %) without touching the network.",
-            100.0 * rejected as f64 / calls.max(1) as f64
-        );
-        match self.plot {
-            Ok(p) => println!("timeline: {}", p.display()),
-            Err(e) => println!("timeline: not written ({e})"),
-        }
-    }
-
-    fn json(&self) -> serde_json::Value {
-        let breakers: Vec<_> = self
-            .rows()
-            .map(|(d, t, s)| {
-                let ms_in: serde_json::Map<_, _> = crate::replay::STATES
-                    .iter()
-                    .zip(t.ms_in)
-                    .map(|(st, ms)| (st.as_str().to_string(), ms.into()))
-                    .collect();
-                let transitions: Vec<_> = t
-                    .transitions
-                    .iter()
-                    .map(|(at, tr)| {
-                        serde_json::json!({
-                            "at_ms": at,
-                            "from": tr.from.as_str(),
-                            "to": tr.to.as_str(),
-                            "reason": tr.reason.as_str(),
-                        })
-                    })
-                    .collect();
-                serde_json::json!({
-                    "name": t.name,
-                    "calls": s.permitted() + s.rejected,
-                    "permitted": s.permitted(),
-                    "rejected": s.rejected,
-                    "reached": self.served.hits(d),
-                    "ok": s.ok,
-                    "failed": s.failed,
-                    "limited": s.limited,
-                    "trips": t.breaker.snapshot().trips,
-                    "state": t.breaker.state().as_str(),
-                    "ms_in": ms_in,
-                    "transitions": transitions,
-                    "latency_us": {
-                        "permitted_p50": quantile(&s.permitted_us, 0.5),
-                        "permitted_p99": quantile(&s.permitted_us, 0.99),
-                        "rejected_p50": quantile(&s.rejected_us, 0.5),
-                        "rejected_p99": quantile(&s.rejected_us, 0.99),
-                    },
-                })
-            })
-            .collect();
-        serde_json::json!({
-            "duration_ms": self.elapsed.as_millis() as u64,
-            "clients_per_dependency": self.clients,
-            "breakers": breakers,
-            "plot": self.plot.ok().map(|p| p.display().to_string()),
-        })
-    }
 }

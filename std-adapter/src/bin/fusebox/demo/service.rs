@@ -54,8 +54,8 @@ impl Phase {
             Phase::Outage => {
                 "inventory answers 503, payments is slow or hangs, search answers 429 + Retry-After"
             }
-            Phase::Flapping => "each dependency fails and heals in turns",
-            Phase::Recovery => "all dependencies answer again",
+            Phase::Flapping => "the dependencies fail and heal in alternate twentieths of the run",
+            Phase::Recovery => "all dependencies answer again (inventory: 1 call in 50 fails)",
         }
     }
 }
@@ -141,7 +141,7 @@ pub struct Served {
 
 impl Served {
     pub fn hits(&self, d: Dependency) -> u64 {
-        // Relaxed: read after every client has been joined.
+        // Relaxed: a statistic, read once the callers have stopped.
         self.hits[d.index()].load(Ordering::Relaxed)
     }
 
