@@ -11,12 +11,15 @@
 //! | §7 (d) no lost or double-counted outcome | `tests/loom_d_window_records.rs` | loom |
 //! | §7 (e) no leaked permit | `tests/loom_e_permit_release.rs` | loom |
 //! | §4, §13 open → half-open at the deadline | `tests/loom_open_deadline_race.rs` | loom |
+//! | §4, §13 two deadline publishers and a third caller | `tests/loom_open_deadline_publishers.rs` | loom, 3 threads |
 //! | §13 narrow words: per-target limits | `tests/core_limits.rs` | the documented field maxima, on both layouts |
 //! | bugs found so far | `tests/core_regressions.rs` | hand-reduced reproducers |
 //!
 //! loom models build with `RUSTFLAGS="--cfg fusebox_loom"` (a crate-specific
-//! cfg, so tokio and friends stay out of loom mode) and run one at a time with
-//! `LOOM_MAX_PREEMPTIONS=3` unless told otherwise.
+//! cfg, so tokio and friends stay out of loom mode) and run with
+//! `LOOM_MAX_PREEMPTIONS=3` unless told otherwise; they may run in parallel
+//! (each loom thread's time-window stripe is its loom index, so every
+//! execution is deterministic).
 #![deny(missing_docs)]
 
 pub mod model;

@@ -109,7 +109,8 @@ impl Latencies {
         }
     }
 
-    /// The `q`-quantile in µs (the bucket's lower bound), or `None` if empty.
+    /// The `q`-quantile in µs (its bucket's geometric middle, within 9 %),
+    /// or `None` if empty.
     pub fn quantile(&self, q: f64) -> Option<u64> {
         let n: u64 = self.counts.iter().sum();
         if n == 0 {
@@ -119,7 +120,7 @@ impl Latencies {
         let mut seen = 0;
         self.counts.iter().enumerate().find_map(|(i, c)| {
             seen += c;
-            (seen >= rank).then(|| 2f64.powf(i as f64 / 4.0).round() as u64)
+            (seen >= rank).then(|| 2f64.powf((i as f64 + 0.5) / 4.0).round() as u64)
         })
     }
 }
