@@ -46,7 +46,7 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub clients: u16,
     /// Where to draw the timeline (.svg or .png) [default:
-    /// fusebox-demo-<pid>.svg in the temporary directory].
+    /// fusebox-demo-PID.svg in the temporary directory].
     #[arg(long, value_name = "OUT.svg|OUT.png")]
     pub plot: Option<PathBuf>,
     /// Take the breakers from this file instead of the built-in ones; it
