@@ -113,6 +113,19 @@
 //! is returned by `call` without touching the inner service. With feature
 //! `admin`, [`admin`] is an `axum` router to inspect and steer a registry.
 //!
+//! ## Features
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `tokio` | `CallExt::call_async_timeout`, on tokio's timer |
+//! | `tower` | [`tower::CircuitBreakerLayer`] |
+//! | `admin` | the [`admin`] router (implies `tower`) |
+//! | `cli` (default) | the `fusebox` command-line tool: `demo`, `simulate`, `check-config`, with its HTTP server and client, live display and plotting |
+//!
+//! A library depending on this crate wants `default-features = false`, plus
+//! the features it uses: `cli` only builds the binary, and pulls in what the
+//! binary needs.
+//!
 //! ## Semantics worth knowing
 //!
 //! - A success never trips a breaker, so rates are judged when a failure (or
