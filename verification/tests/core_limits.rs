@@ -97,3 +97,34 @@ fn states_have_the_names_metrics_and_logs_use() {
         assert_eq!(state.to_string(), name);
     }
 }
+
+/// Largest count window: its aggregate's fields hold 16 bits (8 narrow),
+/// the top one marking transient negatives.
+const COUNT_MAX: usize = if NARROW { 127 } else { 32_767 };
+/// Most time-window buckets: 22 bits of slot offset (10 narrow).
+const BUCKETS_MAX: usize = if NARROW { 1_024 } else { 4_194_304 };
+
+#[test]
+fn the_largest_documented_windows_are_accepted_and_one_more_is_refused() {
+    use fusebox_core::{BucketCell, DynCountWindow, DynTimeWindow, RingCell};
+    let ring = |n: usize| (0..n).map(|_| RingCell::new()).collect::<Box<[RingCell]>>();
+    assert!(DynCountWindow::new(ring(COUNT_MAX)).is_ok());
+    let refused = DynCountWindow::new(ring(COUNT_MAX + 1)).err().unwrap();
+    assert_eq!(refused.field(), "window.size");
+    assert!(
+        refused.to_string().contains(&COUNT_MAX.to_string()),
+        "{refused}"
+    );
+
+    type Cells = DynTimeWindow<Box<[BucketCell]>>;
+    let cells = |b: usize| {
+        (0..Cells::cells_needed(b, 1))
+            .map(|_| BucketCell::new())
+            .collect::<Box<[BucketCell]>>()
+    };
+    assert!(Cells::new(cells(BUCKETS_MAX), BUCKETS_MAX, 1).is_ok());
+    let refused = Cells::new(cells(BUCKETS_MAX + 1), BUCKETS_MAX + 1, 1)
+        .err()
+        .unwrap();
+    assert_eq!(refused.field(), "window.buckets");
+}
