@@ -10,8 +10,9 @@ use std::time::Duration;
 ///
 /// A 429 or 503 with `Retry-After: <seconds>` is the dependency asking for
 /// a pause: it opens the breaker for that long
-/// ([`Classifier::retry_hint`]). The HTTP-date form of `Retry-After` is not
-/// read.
+/// ([`Classifier::retry_hint`]), and like every hint it is recorded as a
+/// failure ([`Permit::trip_for`](fusebox_core::Permit::trip_for)), 429
+/// included. The HTTP-date form of `Retry-After` is not read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct HttpClassifier;
 
