@@ -7,6 +7,7 @@
 //! clamping to the backoff's `max`, so a reference model computes the same
 //! deadline. No float and no `rand`: this runs on a Cortex-M0.
 
+use crate::arith::{checked_mul, div_rem};
 use crate::config::{Backoff, Ratio};
 
 /// The jitter factor, in basis points, of the open episode with `epoch`:
@@ -29,15 +30,18 @@ pub const fn jitter_factor_bp(seed: u32, epoch: u64, jitter: Ratio) -> u32 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^= z >> 31;
-    10_000 - j + (z % (2 * j as u64 + 1)) as u32
+    10_000 - j + div_rem(z, 2 * j as u64 + 1).1 as u32
 }
 
 /// `d * bp / 10_000` without 128-bit arithmetic, saturating; exact unless
 /// `d * bp` overflows, where it rounds `d` down to a multiple of 10 000 first.
-const fn mul_bp(d: u64, bp: u64) -> u64 {
-    match d.checked_mul(bp) {
-        Some(x) => x / 10_000,
-        None => (d / 10_000).saturating_mul(bp),
+const fn mul_bp(d: u64, bp: u32) -> u64 {
+    match checked_mul(d, bp) {
+        Some(x) => div_rem(x, 10_000).0,
+        None => match checked_mul(div_rem(d, 10_000).0, bp) {
+            Some(x) => x,
+            None => u64::MAX,
+        },
     }
 }
 
@@ -46,7 +50,7 @@ const fn mul_bp(d: u64, bp: u64) -> u64 {
 pub(crate) struct BackoffTicks {
     pub(crate) kind: BackoffKind,
     pub(crate) base: u64,
-    pub(crate) multiplier_bp: u64,
+    pub(crate) multiplier_bp: u32,
     pub(crate) step: u64,
     pub(crate) max: u64,
     pub(crate) jitter: Ratio,
@@ -81,7 +85,7 @@ impl BackoffTicks {
                     Some(d) => t(d, hz),
                     None => open_ticks,
                 },
-                multiplier.basis_points() as u64,
+                multiplier.basis_points(),
                 0,
                 t(max, hz),
             ),
@@ -118,16 +122,21 @@ impl BackoffTicks {
                 // Grow until even the smallest jitter factor cannot bring the
                 // value back under `max`: the clamp below then gives `max`,
                 // exactly as unbounded growth would.
-                let floor_bp = 10_000 - self.jitter.basis_points() as u64;
+                let floor_bp = 10_000 - self.jitter.basis_points();
                 let mut i = 0;
                 while i < k && mul_bp(d, floor_bp) < self.max {
                     d = mul_bp(d, self.multiplier_bp);
                     i += 1;
                 }
             }
-            BackoffKind::Linear => d = d.saturating_add(self.step.saturating_mul(k as u64)),
+            BackoffKind::Linear => {
+                d = match checked_mul(self.step, k) {
+                    Some(s) => d.saturating_add(s),
+                    None => u64::MAX,
+                }
+            }
         }
-        d = mul_bp(d, jitter_factor_bp(self.seed, epoch, self.jitter) as u64);
+        d = mul_bp(d, jitter_factor_bp(self.seed, epoch, self.jitter));
         if d > self.max {
             d = self.max;
         }

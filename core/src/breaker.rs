@@ -6,6 +6,7 @@
 //! ([`Breaker::committed`]): publish a deadline, count the trip, re-tag the
 //! window, tell the observer.
 
+use crate::arith::div_rem;
 use crate::clock::{ticks_to_duration, Clock};
 use crate::config::{Config, ConfigError, Ratio};
 use crate::observer::{NoObserver, Observer, Rejection, Transition, TransitionReason};
@@ -344,22 +345,22 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
                     WindowCounts::default(),
                     Some(deadline),
                 );
-                // Acquire: as in `admit`.
-                Some(self.state.load(Ordering::Acquire))
+                Some(self.current_word())
             }
             Err(x) => Some(x),
         }
     }
 
+    /// The state word, as every path but `admit`'s inlined one reads it.
+    #[inline]
+    pub(crate) fn current_word(&self) -> Word {
+        load_state(&self.state)
+    }
+
     /// One CAS on the state word.
     #[inline]
     pub(crate) fn cas(&self, seen: Word, next: StateWord) -> Result<(), Word> {
-        // AcqRel: Release publishes the transition (and everything before it)
-        // to the Acquire loads in `admit`, `record` and the windows; Acquire
-        // on failure because the caller re-decides on the value it gets.
-        self.state
-            .compare_exchange(seen, next.pack(), Ordering::AcqRel, Ordering::Acquire)
-            .map(|_| ())
+        cas_state(&self.state, seen, next.pack())
     }
 
     /// Follow-up of a half-open entry: its own deadline, if configured.
@@ -431,8 +432,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     /// deadline, half-open → open after `max_half_open_wait`), so that a
     /// dashboard reading it sees what the next call would.
     pub fn state(&self) -> State {
-        // Acquire: as in `admit`.
-        let mut w = self.state.load(Ordering::Acquire);
+        let mut w = self.current_word();
         loop {
             let sw = StateWord::unpack(w);
             match sw.state {
@@ -465,8 +465,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     }
 
     fn operator(&self, to: State, reason: TransitionReason) {
-        // Acquire: as in `admit`.
-        let mut w = self.state.load(Ordering::Acquire);
+        let mut w = self.current_word();
         loop {
             let sw = StateWord::unpack(w);
             let k = if to == State::HalfOpen { sw.k } else { 0 };
@@ -480,8 +479,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
                 }
                 return;
             }
-            // Acquire: as in `admit`.
-            w = self.state.load(Ordering::Acquire);
+            w = self.current_word();
         }
     }
 
@@ -513,8 +511,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
 
     /// A picture of the breaker. Never writes.
     pub fn snapshot(&self) -> Snapshot {
-        // Acquire: as in `admit`.
-        let sw = StateWord::unpack(self.state.load(Ordering::Acquire));
+        let sw = StateWord::unpack(self.current_word());
         // The clock is read only where it matters: an open deadline, a time window.
         let now = if sw.state == State::Open || W::KIND == WindowKind::Time {
             self.clock.now()
@@ -563,7 +560,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
             None
         } else {
             Some(Ratio::from_basis_points(
-                ((part as u64 * 10_000) / w.calls as u64) as u32,
+                div_rem(part as u64 * 10_000, w.calls as u64).0 as u32,
             ))
         }
     }
@@ -586,4 +583,28 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     pub fn observer(&self) -> &O {
         &self.observer
     }
+}
+
+/// The load behind [`Breaker::current_word`]: out of line where every
+/// atomic access is a critical section (a Cortex-M0), one copy per firmware.
+#[cfg_attr(target_has_atomic = "ptr", inline)]
+#[cfg_attr(not(target_has_atomic = "ptr"), inline(never))]
+fn load_state(state: &AtomicWord) -> Word {
+    // Acquire: pairs with the Release of every transition CAS.
+    state.load(Ordering::Acquire)
+}
+
+/// The CAS behind [`Breaker::cas`], kept apart from the breaker's type
+/// parameters: on 32-bit targets (a critical section on a Cortex-M0, an
+/// LDREX/STREX loop on an M3) each firmware then holds one copy of it
+/// instead of one per transition site.
+#[cfg_attr(target_pointer_width = "64", inline)]
+#[cfg_attr(not(target_pointer_width = "64"), inline(never))]
+fn cas_state(state: &AtomicWord, seen: Word, next: Word) -> Result<(), Word> {
+    // AcqRel: Release publishes the transition (and everything before it)
+    // to the Acquire loads in `admit`, `record` and the windows; Acquire
+    // on failure because the caller re-decides on the value it gets.
+    state
+        .compare_exchange(seen, next, Ordering::AcqRel, Ordering::Acquire)
+        .map(|_| ())
 }

@@ -1,5 +1,6 @@
 //! Time, as the breaker sees it.
 
+use crate::arith::div_rem;
 use crate::sync::{atomic_word, AtomicWord, Ordering, Word};
 use core::time::Duration;
 
@@ -123,7 +124,8 @@ pub const fn duration_to_ticks(d: Duration, hz: u64) -> u64 {
     // keeps 128-bit arithmetic out of firmware (hz is a constant at every
     // call site, so the other branch compiles away).
     let part = if hz <= 18_000_000_000 {
-        (nanos * hz).div_ceil(1_000_000_000)
+        let (q, r) = div_rem(nanos * hz, 1_000_000_000);
+        q + (r != 0) as u64
     } else {
         (nanos as u128 * hz as u128).div_ceil(1_000_000_000) as u64
     };
@@ -131,17 +133,24 @@ pub const fn duration_to_ticks(d: Duration, hz: u64) -> u64 {
 }
 
 /// `ticks` of a `hz` clock as a `Duration` (rounded down to the nanosecond).
-/// `hz` is a constant at every call site, so the divisions compile to
-/// multiplications.
+/// `hz` is a constant at every call site, so on 64-bit targets the divisions
+/// compile to multiplications; 32-bit ones share one small divide
+/// (`crate::arith`).
 #[inline]
 pub const fn ticks_to_duration(ticks: u64, hz: u64) -> Duration {
-    let secs = ticks / hz;
-    let rest = ticks % hz;
+    let (secs, rest) = div_rem(ticks, hz);
     // rest < hz, so rest * 1e9 fits u64 for any hz below 1.8e10.
     let nanos = if hz <= 18_000_000_000 {
-        rest * 1_000_000_000 / hz
+        div_rem(rest * 1_000_000_000, hz).0
     } else {
         ((rest as u128 * 1_000_000_000) / hz as u128) as u64
+    };
+    // A no-op (rest < hz), which tells the compiler so where it cannot see
+    // through the divide: `Duration::new` then carries no overflow panic.
+    let nanos = if nanos < 1_000_000_000 {
+        nanos
+    } else {
+        999_999_999
     };
     Duration::new(secs, nanos as u32)
 }

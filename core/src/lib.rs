@@ -98,6 +98,7 @@
 // `Word` is `u64` or `u32` by target: a cast that is a no-op on one is needed on the other.
 #![allow(clippy::unnecessary_cast)]
 
+mod arith;
 pub mod backoff;
 mod breaker;
 mod clock;

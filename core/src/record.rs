@@ -10,7 +10,6 @@ use crate::config::Abandon;
 use crate::observer::{Observer, OutcomeEvent, TransitionReason};
 use crate::permit::{Finish, Grant, Guard, Outcome, Recorded};
 use crate::state::{State, StateWord};
-use crate::sync::Ordering;
 use crate::timer::TimerUnits;
 use crate::window::{AnyWindow, Ctx, Entry, Put, WindowCounts, WindowKind};
 use crate::Breaker;
@@ -114,12 +113,6 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
             abandoned: f.abandoned,
         });
         recorded
-    }
-
-    #[inline]
-    fn current_word(&self) -> crate::sync::Word {
-        // Acquire: pairs with the Release of every transition CAS.
-        self.state.load(Ordering::Acquire)
     }
 
     fn record_closed(

@@ -88,7 +88,10 @@ impl TimerUnits {
     }
 
     /// The word for a deadline at `deadline` ticks in the episode `epoch`.
-    #[inline]
+    /// Out of line on 32-bit targets (as is `remaining`): a 64-bit shift by a
+    /// variable there is a runtime call, and each breaker has several callers.
+    #[cfg_attr(target_pointer_width = "64", inline)]
+    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
     pub(crate) const fn encode(&self, epoch: Word, deadline: u64) -> Word {
         let units = deadline.div_ceil(1 << self.shift) as Word & UNIT_MASK;
         ((epoch & TAG_MASK) << UNIT_BITS) | units
@@ -101,7 +104,8 @@ impl TimerUnits {
     }
 
     /// Ticks left until the deadline in `word`, or `None` once it is due.
-    #[inline]
+    #[cfg_attr(target_pointer_width = "64", inline)]
+    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
     pub(crate) const fn remaining(&self, word: Word, now: u64) -> Option<u64> {
         let now_units = (now >> self.shift) as Word & UNIT_MASK;
         let left = ((word & UNIT_MASK).wrapping_sub(now_units) & UNIT_MASK) as u64;
@@ -151,7 +155,18 @@ impl Timer {
     }
 
     /// Replaces exactly `seen` with `new`; false if someone else got there.
-    #[inline]
+    ///
+    /// Out of line on 32-bit chips with compare-and-swap, where the
+    /// LDREX/STREX loop is worth sharing; a critical section (Cortex-M0)
+    /// folds better inline.
+    #[cfg_attr(
+        any(target_pointer_width = "64", not(target_has_atomic = "ptr")),
+        inline
+    )]
+    #[cfg_attr(
+        all(target_has_atomic = "ptr", not(target_pointer_width = "64")),
+        inline(never)
+    )]
     pub(crate) fn publish(&self, seen: Word, new: Word) -> bool {
         // Release: makes the deadline visible with its tag to `load`.
         // Relaxed on failure: the caller only learns that someone else won.

@@ -46,7 +46,7 @@ const fn rate_bp(part: u32, calls: u32) -> Option<u32> {
     if calls == 0 {
         None
     } else {
-        Some(((part as u64 * 10_000) / calls as u64) as u32)
+        Some(crate::arith::div_rem(part as u64 * 10_000, calls as u64).0 as u32)
     }
 }
 
