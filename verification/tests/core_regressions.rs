@@ -117,3 +117,51 @@ fn a_disabled_call_is_not_reported_slow_from_tick_zero() {
         "a 0 ms call reported slow"
     );
 }
+
+/// Time-window bucket stamps (24 bits, 12 on the narrow layout) wrap; after
+/// an idle gap of more than half their range, an old stamp could read as
+/// *newer* than the current slot. The bucket was then neither restarted nor
+/// counted into, so every record for up to half the stamp range after the
+/// gap was dropped: about 2 s of blindness after 2 s idle with 1 ms slots on
+/// a Cortex-M. Found by the narrow model suite (`TimeWindow<1>`, 1-tick
+/// slots: `force_open` at 1450, `metrics_only` at 1648, a success at 2048
+/// counted nothing).
+#[test]
+fn a_time_window_counts_again_after_an_idle_gap_that_wrapped_its_stamps() {
+    use fusebox_core::{Outcome, TimeWindow};
+    let narrow = cfg!(fusebox_narrow) || cfg!(not(target_has_atomic = "64"));
+    let half_stamp_range: u64 = if narrow { 1 << 11 } else { 1 << 23 };
+    let config = Config::builder()
+        .failure_rate(Ratio::percent(50))
+        .minimum_calls(1_000)
+        .window_span(Duration::from_millis(1))
+        .build()
+        .unwrap();
+    for gap in [
+        half_stamp_range + 1,
+        half_stamp_range + 700,
+        3 * half_stamp_range + 1,
+    ] {
+        let b: Breaker<ManualClock, TimeWindow<1>> =
+            Breaker::try_new(ManualClock::new(), config).unwrap();
+        let _ = b.try_acquire().unwrap().failure();
+        assert_eq!(b.snapshot().window.calls, 1);
+        b.clock().advance(gap);
+        let _ = b.try_acquire().unwrap().success();
+        assert_eq!(b.snapshot().window.calls, 1, "gap of {gap} slots");
+        let _ = b.try_acquire().unwrap().failure();
+        assert_eq!(b.snapshot().window.failures, 1, "gap of {gap} slots");
+    }
+
+    // The model suite's sequence, on a narrow clock.
+    let b: Breaker<ManualClock, TimeWindow<1>> =
+        Breaker::try_new(ManualClock::new(), config).unwrap();
+    b.clock().advance(1450);
+    b.force_open();
+    b.clock().advance(198);
+    b.metrics_only();
+    b.clock().advance(400);
+    let p = b.try_acquire().unwrap();
+    let _ = p.record_with_duration(Outcome::Success, Duration::ZERO);
+    assert_eq!(b.snapshot().window.calls, 1);
+}

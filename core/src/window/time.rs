@@ -251,15 +251,21 @@ fn bump(word: &AtomicWord, slot: Word, delta: Word, saturate: fn(Word, Word) -> 
 }
 
 /// Restarts a bucket word at `slot` unless it already counts that slot or
-/// a newer one. After a gap long enough for stamps to wrap (`aliased`), an
-/// equal stamp may be ancient, so it is restarted too: an outcome recorded
+/// a newer one. After a gap long enough for stamps to wrap (`aliased`), a
+/// stamp that reads as equal or newer may be ancient, so every bucket is
+/// restarted unless it is empty at exactly this slot: an outcome recorded
 /// concurrently with the first record after such a gap may be dropped.
 fn reset(word: &AtomicWord, slot: Word, aliased: bool) {
     // Relaxed: the CAS below validates the value.
     let mut w = word.load(Ordering::Relaxed);
     loop {
         let ws = w >> COUNT_BITS;
-        if (ws == stamp(slot) && !(aliased && w & COUNT_MASK != 0)) || newer(ws, stamp(slot)) {
+        let keep = if aliased {
+            ws == stamp(slot) && w & COUNT_MASK == 0
+        } else {
+            ws == stamp(slot) || newer(ws, stamp(slot))
+        };
+        if keep {
             return;
         }
         // AcqRel: as in `bump`.
@@ -647,6 +653,54 @@ mod tests {
                 slow: 0
             }
         );
+    }
+
+    /// After any idle gap, the first record counts and nothing older does,
+    /// whatever the old stamps read as once the gap has wrapped them
+    /// (equal, older, or newer than the new slot).
+    fn record_after_idle_gaps<const B: usize>() {
+        let half = 1u64 << (STAMP_BITS - 1);
+        let full = 1u64 << STAMP_BITS;
+        let b = B as u64;
+        let near = |edge: u64| edge.saturating_sub(b + 2).max(1)..=edge + b + 2;
+        let gaps = [1, b, b + 1, 3 * full + 1, 10 * full]
+            .into_iter()
+            .chain(near(half))
+            .chain(near(full))
+            .chain(near(full + half));
+        for gap in gaps {
+            let w = TimeWindow::<B>::EMPTY;
+            let st = state_at(0);
+            // Every bucket holds a failure from the slots before the gap.
+            for slot in 0..b {
+                put(&w, &st, 0, 10 * (1_000 + slot), F);
+            }
+            let last = 10 * (1_000 + b - 1);
+            let at = last + 10 * gap;
+            let counts = counted(put(&w, &st, 0, at, OK));
+            let expected_failures = if gap < b { b - gap } else { 0 } as u32;
+            assert_eq!(
+                counts,
+                WindowCounts {
+                    calls: expected_failures + 1,
+                    failures: expected_failures,
+                    slow: 0
+                },
+                "B = {B}, gap of {gap} slots"
+            );
+            // The next record in the same slot counts too.
+            assert_eq!(
+                counted(put(&w, &st, 0, at + 1, F)).calls,
+                expected_failures + 2
+            );
+        }
+    }
+
+    #[test]
+    fn a_record_after_an_idle_gap_counts_however_the_old_stamps_wrapped() {
+        record_after_idle_gaps::<1>();
+        record_after_idle_gaps::<4>();
+        record_after_idle_gaps::<16>();
     }
 
     #[test]
