@@ -678,7 +678,7 @@ mod tests {
             let last = 10 * (1_000 + b - 1);
             let at = last + 10 * gap;
             let counts = counted(put(&w, &st, 0, at, OK));
-            let expected_failures = if gap < b { b - gap } else { 0 } as u32;
+            let expected_failures = b.saturating_sub(gap) as u32;
             assert_eq!(
                 counts,
                 WindowCounts {
