@@ -105,7 +105,10 @@ pub const MAX_MULTIPLIER: Ratio = Ratio(1_000_000);
 /// Largest jitter (90 %).
 pub const MAX_JITTER: Ratio = Ratio(9_000);
 
-/// A checked breaker configuration. See the [module docs](self).
+/// A checked breaker configuration, made only by [`ConfigBuilder::build`],
+/// which checks every field and names the bad one. The builder is `const`,
+/// so a firmware's configuration is checked when the firmware is compiled
+/// (see the crate's quick start).
 #[derive(Clone, Copy, Debug)]
 pub struct Config {
     pub(crate) consecutive_failures: Option<u32>,

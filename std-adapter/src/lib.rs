@@ -50,7 +50,7 @@
 //! first polled, and a future dropped before it completes (a cancelled
 //! request, an aborted task, a lost `select!`) gives its permit back; it
 //! never counts as a success. With feature `tokio`,
-//! [`CallExt::call_async_timeout`] adds a per-call time limit.
+//! `CallExt::call_async_timeout` adds a per-call time limit.
 //!
 //! ```
 //! # futures::executor::block_on(async {
@@ -108,23 +108,25 @@
 //!
 //! ## Tower
 //!
-//! With feature `tower`, [`tower::CircuitBreakerLayer`] puts a breaker in
+//! With feature `tower`, `tower::CircuitBreakerLayer` puts a breaker in
 //! front of any service; the permit is taken in `poll_ready` and a rejection
 //! is returned by `call` without touching the inner service. With feature
-//! `admin`, [`admin`] is an `axum` router to inspect and steer a registry.
+//! `admin`, the `admin` module is an `axum` router to inspect and steer a registry.
 //!
 //! ## Features
 //!
 //! | feature | what it adds |
 //! |---|---|
 //! | `tokio` | `CallExt::call_async_timeout`, on tokio's timer |
-//! | `tower` | [`tower::CircuitBreakerLayer`] |
-//! | `admin` | the [`admin`] router (implies `tower`) |
-//! | `cli` (default) | the `fusebox` command-line tool: `demo`, `simulate`, `check-config`, with its HTTP server and client, live display and plotting |
+//! | `tower` | `tower::CircuitBreakerLayer` |
+//! | `admin` | the `admin` router (implies `tower`) |
 //!
-//! A library depending on this crate wants `default-features = false`, plus
-//! the features it uses: `cli` only builds the binary, and pulls in what the
-//! binary needs.
+//! No feature is on by default: a plain `fusebox-std = "0.1"` builds the
+//! core, the call wrappers, config files, the registry and metrics, and
+//! nothing of tokio beyond its broadcast channel. The `fusebox`
+//! command-line tool (`demo`, `simulate`, `check-config`) is its own crate,
+//! `fusebox-cli`, so a library never compiles its HTTP client, server and
+//! plotting.
 //!
 //! ## Semantics worth knowing
 //!
@@ -196,12 +198,6 @@
 //! call and why [`CoarseClock`] halves the cost of a time-window breaker.
 //! The call wrappers themselves add nothing measurable over a bare
 //! `try_acquire` + `success` on a core breaker.
-//!
-//! ## Features
-//!
-//! - `tokio`: per-call timeouts on tokio's timer.
-//! - `tower`: [`tower::CircuitBreakerLayer`].
-//! - `admin`: [`admin`], an `axum` router (implies `tower`).
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 

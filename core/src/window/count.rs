@@ -68,8 +68,9 @@ const CELL_TAG_MASK: u32 = (1 << 29) - 1;
 /// Largest `N` a count window can have on this target.
 pub(crate) const MAX_N: usize = (NEGATIVE - 1) as usize;
 
-/// The last `N` recorded outcomes. See the [module docs](self) for the
-/// protocol.
+/// The last `N` recorded outcomes. The protocol (three read-modify-writes
+/// per record, stale writers, limits) is described at the top of its source
+/// file, `core/src/window/count.rs`.
 ///
 /// An `N` of 0, or above the target's limit, fails to compile:
 ///

@@ -94,7 +94,8 @@ impl Default for BucketCell {
 }
 
 /// The outcomes of the last `window_span`, in `B` buckets and `S` stripes.
-/// See the [module docs](self).
+/// The protocol (stamped buckets, stripes, limits) is described at the top
+/// of its source file, `core/src/window/time.rs`.
 ///
 /// `B` must be at least 1 (at most 4 194 304; 1 024 on 32-bit targets) and
 /// `S` at least 1, or the breaker fails to compile:
