@@ -11,8 +11,10 @@ use fusebox_benches::clock::InstantClock;
 use fusebox_benches::floor::{bare_call, AtomicFloor};
 use fusebox_benches::fusebox::{self as fb, consecutive_with, count_with, time_with};
 use fusebox_benches::peers;
+use fusebox_benches::workload::dependency;
 use fusebox_benches::workload::fails;
 use fusebox_core::{Breaker, Clock, CountWindow, ManualClock, NoWindow, State, TimeWindow};
+use fusebox_std::{BreakerSpec, CallExt, StdBreaker, WindowSpec};
 
 /// A clock that never moves and costs one atomic load per read, to split a
 /// figure into the clock's share and fusebox's own.
@@ -218,6 +220,55 @@ fn clock(c: &mut Criterion) {
     group.finish();
 }
 
+/// The std call wrappers beside the core permit API they wrap, closed
+/// success: what `CallExt::call` adds (a catch_unwind, a classifier, an
+/// optional call timer) over `try_acquire` + `success`.
+fn call_api(c: &mut Criterion) {
+    let mut group = c.benchmark_group("call_api");
+    let consecutive = fb::consecutive();
+    bench_calls(&mut group, "permit_api_consecutive", |i| {
+        fb::call(&consecutive, i, false)
+    });
+    bench_calls(&mut group, "callext_call_consecutive", |i| {
+        consecutive.call(|| dependency(i, false)).is_ok()
+    });
+    let count = fb::count100(false);
+    bench_calls(&mut group, "permit_api_count100", |i| {
+        fb::call(&count, i, false)
+    });
+    bench_calls(&mut group, "callext_call_count100", |i| {
+        count.call(|| dependency(i, false)).is_ok()
+    });
+    // A runtime-configured breaker (boxed window, observer with totals);
+    // with and without the call-duration histogram (two `Instant` reads).
+    let spec = BreakerSpec {
+        config: fb::consecutive_config(peers::OPEN_FOR),
+        window: WindowSpec::None,
+    };
+    let timed = StdBreaker::new("timed", spec).expect("valid spec");
+    bench_calls(&mut group, "std_breaker_call_timed", |i| {
+        timed.call(|| dependency(i, false)).is_ok()
+    });
+    let untimed = StdBreaker::new("untimed", spec).expect("valid spec");
+    untimed.observer().set_call_timing(false);
+    bench_calls(&mut group, "std_breaker_call_untimed", |i| {
+        untimed.call(|| dependency(i, false)).is_ok()
+    });
+    bench_calls(&mut group, "std_breaker_permit_api", |i| {
+        match untimed.try_acquire() {
+            Ok(p) => {
+                let _ = match dependency(i, false) {
+                    Ok(_) => p.success(),
+                    Err(_) => p.failure(),
+                };
+                true
+            }
+            Err(_) => false,
+        }
+    });
+    group.finish();
+}
+
 fn config() -> Criterion {
     // Short defaults so the whole suite fits a shared 2-core box; override
     // with `-- --warm-up-time S --measurement-time S`.
@@ -229,6 +280,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = closed_success, closed_failures, open_reject, half_open, snapshot, clock
+    targets = closed_success, closed_failures, open_reject, half_open, snapshot, clock, call_api
 }
 criterion_main!(benches);

@@ -55,7 +55,7 @@ pub trait CallExt: CircuitBreaker {
         let result = match catch_unwind(AssertUnwindSafe(f)) {
             Ok(r) => r,
             Err(panic) => {
-                finish(self, permit, Verdict::Record(Outcome::Failure), started);
+                finish_panicked(self, permit, started);
                 resume_unwind(panic)
             }
         };
@@ -167,7 +167,7 @@ impl Verdict {
     }
 
     /// Ends `permit`, with `took` when the call was timed.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn apply<P: RecordPermit>(self, permit: P, took: Option<Duration>) {
         let _ = match (self, took) {
             (Verdict::TripFor(hint), _) => permit.trip_for(hint),
@@ -177,22 +177,50 @@ impl Verdict {
     }
 }
 
+/// Records a call whose protected code panicked as a failure.
+#[cold]
+#[inline(never)]
+fn finish_panicked<B: CircuitBreaker + ?Sized, P: RecordPermit>(
+    breaker: &B,
+    permit: P,
+    started: Option<Instant>,
+) {
+    finish(breaker, permit, Verdict::Record(Outcome::Failure), started);
+}
+
 /// Ends `permit` with `verdict`, timing the call when the breaker wants it.
-#[inline]
+///
+/// Always inlined: an untimed call (a core breaker) must reach the core's
+/// inlined record path with the permit still in registers; passing it to an
+/// out-of-line function stores it and reloads it at once (a store-forwarding
+/// stall that cost more than the record itself).
+#[inline(always)]
 fn finish<B: CircuitBreaker + ?Sized, P: RecordPermit>(
     breaker: &B,
     permit: P,
     verdict: Verdict,
     started: Option<Instant>,
 ) {
-    let took = match (started, breaker.call_durations()) {
-        (Some(t0), Some(durations)) => {
-            let took = t0.elapsed();
-            durations.observe(took);
-            Some(took)
-        }
-        _ => None,
-    };
+    match started {
+        None => verdict.apply(permit, None),
+        Some(t0) => finish_timed(breaker, permit, verdict, t0),
+    }
+}
+
+/// [`finish`] for a timed call: two clock reads and a histogram update
+/// dwarf a call, so this stays out of line.
+#[inline(never)]
+fn finish_timed<B: CircuitBreaker + ?Sized, P: RecordPermit>(
+    breaker: &B,
+    permit: P,
+    verdict: Verdict,
+    t0: Instant,
+) {
+    let took = breaker.call_durations().map(|durations| {
+        let took = t0.elapsed();
+        durations.observe(took);
+        took
+    });
     verdict.apply(permit, took);
 }
 
