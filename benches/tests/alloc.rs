@@ -175,11 +175,12 @@ fn full_trip_and_recovery_cycles_allocate_nothing() {
     cycle!("cycle time10x16", TimeWindow<10, 16>, time_with);
 }
 
-/// For RESULTS.md, not CI (the peers' internals are theirs to change):
-/// `cargo test --release -p fusebox-benches --test alloc -- --ignored --nocapture`.
+/// The peers under the same counter: their closed-call figures are printed
+/// for RESULTS.md (`-- --nocapture`), and recloser's allocations at every
+/// transition (a new state) must be seen, as a peer-side control of the
+/// counter beside `counting_allocator_sees_this_threads_allocations`.
 #[test]
-#[ignore]
-fn peers_allocations_per_call_are_printed() {
+fn peers_are_measured_and_recloser_transitions_allocate() {
     use fusebox_benches::peers;
     fn count(mut call: impl FnMut(u64)) -> u64 {
         for i in 0..16 {
@@ -227,4 +228,9 @@ fn peers_allocations_per_call_are_printed() {
     for (name, allocations) in rows {
         println!("{name}: {allocations} allocations in {CALLS} iterations");
     }
+    let (name, cycles) = rows[3];
+    assert!(
+        cycles >= CALLS,
+        "{name}: {cycles} allocations in {CALLS} trip/recover cycles; the counter missed them"
+    );
 }

@@ -433,7 +433,7 @@ count_window_impl!(<S: Deref<Target = [RingCell]>> WindowImpl for DynCountWindow
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::{State, StateWord};
+    use crate::state::StateWord;
 
     fn state_at(epoch: Word) -> AtomicWord {
         atomic_word(
@@ -587,6 +587,5 @@ mod tests {
         }
         assert!(w.cells.iter().all(|c| c.0.load(Ordering::Relaxed) == 0));
         assert_eq!(w.aggregate.load(Ordering::Relaxed) >> TAG, 2);
-        let _ = State::Closed;
     }
 }

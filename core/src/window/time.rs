@@ -745,11 +745,31 @@ mod tests {
     fn striped_counts_add_up() {
         let w = TimeWindow::<2, 4>::EMPTY;
         let st = state_at(0);
-        for row in 0..4 {
-            bump(&w.rows[row].0[0].calls, 0, 1, add_calls);
-        }
-        // Slot 0 of the initial offset; start the episode first.
+        // The episode starts with this thread's record, in its own stripe.
         put(&w, &st, 0, 0, OK);
-        assert!(w.counts(0, 0, SlotClock::new(10)).calls >= 1);
+        let live: [Word; 4] =
+            core::array::from_fn(|r| w.rows[r].0[0].calls.load(Ordering::Relaxed) & COUNT_MASK);
+        let mine = live
+            .iter()
+            .position(|&c| c == 1)
+            .expect("one stripe holds the record");
+        assert_eq!(live.iter().sum::<Word>(), 1);
+        let word = w.rows[mine].0[0].calls.load(Ordering::Relaxed);
+        let slot = word >> COUNT_BITS;
+        // Other threads' records in the same slot land in their own stripes:
+        // 2 calls in each other row, 1 failure in the last one.
+        for row in (0..4).filter(|&r| r != mine) {
+            bump(&w.rows[row].0[0].calls, slot, 2, add_calls);
+        }
+        let other = (mine + 1) % 4;
+        bump(&w.rows[other].0[0].bad, slot, 1, add_bad);
+        assert_eq!(
+            w.counts(0, 0, SlotClock::new(10)),
+            WindowCounts {
+                calls: 1 + 3 * 2,
+                failures: 1,
+                slow: 0
+            }
+        );
     }
 }
