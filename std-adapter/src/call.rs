@@ -210,7 +210,7 @@ fn finish<B: CircuitBreaker + ?Sized, P: RecordPermit>(
 /// [`finish`] for a timed call: two clock reads and a histogram update
 /// dwarf a call, so this stays out of line.
 #[inline(never)]
-fn finish_timed<B: CircuitBreaker + ?Sized, P: RecordPermit>(
+pub(crate) fn finish_timed<B: CircuitBreaker + ?Sized, P: RecordPermit>(
     breaker: &B,
     permit: P,
     verdict: Verdict,

@@ -1,7 +1,7 @@
 //! [`ResponseFuture`].
 
 use crate::breaker::CircuitBreaker;
-use crate::call::Verdict;
+use crate::call::{self, Verdict};
 use crate::classify::Classifier;
 use crate::Error;
 use fusebox_core::{Outcome, Rejected};
@@ -54,20 +54,18 @@ impl<F, B: CircuitBreaker, K> ResponseFuture<F, B, K> {
     }
 }
 
+/// Ends the permit, if any, through the call wrappers' own timing path.
+#[inline]
 fn finish<B: CircuitBreaker>(
     permit: Option<B::OwnedPermit>,
     verdict: Verdict,
     timing: &Option<(Instant, Arc<B>)>,
 ) {
     let Some(permit) = permit else { return };
-    let took = timing.as_ref().map(|(t0, breaker)| {
-        let took = t0.elapsed();
-        if let Some(d) = breaker.call_durations() {
-            d.observe(took);
-        }
-        took
-    });
-    verdict.apply(permit, took);
+    match timing {
+        Some((t0, breaker)) => call::finish_timed(&**breaker, permit, verdict, *t0),
+        None => verdict.apply(permit, None),
+    }
 }
 
 impl<F, B, K, Res, E> Future for ResponseFuture<F, B, K>
