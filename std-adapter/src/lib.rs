@@ -150,7 +150,13 @@
 //!   variables never create breakers.
 //! - `circuit_breaker_state` is one gauge per breaker whose value encodes the
 //!   state; the rate gauges are absent below `minimum_calls` rather than 0.
-//! - `Retry-After` is read in its seconds form only; an HTTP date is ignored.
+//! - HTTP responses (`tower::HttpClassifier`): 5xx, 408 and
+//!   transport errors fail; other 4xx count nowhere (the request was wrong,
+//!   not the dependency); a 429 or 503 that names a time (`Retry-After` in
+//!   seconds or as an HTTP date, `retry-after-ms`, `RateLimit-Reset`, the
+//!   providers' reset headers) pauses the breaker for it; each is a knob.
+//! - A `tower::timeout` inside the breaker layer is `Error::Timeout`, as a
+//!   call wrapper's own timeout is.
 //! - The tower layer records a panic in the inner future as a failure and
 //!   resumes it, as the call wrappers do.
 //! - The admin router checks the token before looking the breaker up, so an

@@ -297,3 +297,135 @@ async fn retry_after_on_a_429_opens_the_breaker_for_that_long() {
         other => panic!("{other:?}"),
     }
 }
+
+/// A server with a slow route and a rate-limited one whose `Retry-After`
+/// is an HTTP date `limited_for` ahead; counts hits.
+async fn provider(limited_for: Duration, hits: Arc<AtomicU32>) -> SocketAddr {
+    let slow_hits = Arc::clone(&hits);
+    let app = axum::Router::new()
+        .route(
+            "/slow",
+            axum::routing::get(move || {
+                let hits = Arc::clone(&slow_hits);
+                async move {
+                    hits.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    StatusCode::OK
+                }
+            }),
+        )
+        .route(
+            "/limited",
+            axum::routing::get(move || {
+                let hits = Arc::clone(&hits);
+                async move {
+                    hits.fetch_add(1, Ordering::SeqCst);
+                    let at = std::time::SystemTime::now() + limited_for;
+                    (
+                        StatusCode::TOO_MANY_REQUESTS,
+                        [("retry-after", httpdate::fmt_http_date(at))],
+                    )
+                }
+            }),
+        )
+        .route(
+            "/missing",
+            axum::routing::get(|| async { StatusCode::NOT_FOUND }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
+
+fn get_path(addr: SocketAddr, path: &str) -> http::Request<Empty<Bytes>> {
+    http::Request::get(format!("http://{addr}{path}"))
+        .body(Empty::new())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_tower_timeout_inside_the_breaker_is_error_timeout_and_a_failure() {
+    let hits = Arc::new(AtomicU32::new(0));
+    let addr = provider(Duration::from_secs(30), Arc::clone(&hits)).await;
+    let b = breaker(2, Duration::from_secs(60));
+    let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
+    let timed = tower::timeout::TimeoutLayer::new(Duration::from_millis(100)).layer(client);
+    let mut svc = CircuitBreakerLayer::new(Arc::clone(&b)).layer(timed);
+    for i in 0..2 {
+        let e = svc
+            .ready()
+            .await
+            .unwrap()
+            .call(get_path(addr, "/slow"))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::Timeout), "{e:?}");
+        assert!(e.is_timeout());
+        if i == 0 {
+            assert_eq!(b.snapshot().consecutive_failures, 1);
+        }
+    }
+    assert_eq!(b.state(), State::Open);
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_429_with_an_http_date_pauses_for_that_long_unless_told_to_ignore_it() {
+    use fusebox_std::tower::{HttpClassifier, RateLimited};
+    let hits = Arc::new(AtomicU32::new(0));
+    let addr = provider(Duration::from_secs(40), Arc::clone(&hits)).await;
+    let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
+
+    // Ignored: never opens, never counts; a 404 counts nowhere either.
+    let b = breaker(1, Duration::from_secs(1));
+    let classifier = HttpClassifier::new().on_too_many_requests(RateLimited::Ignore);
+    let mut svc = CircuitBreakerLayer::new(Arc::clone(&b))
+        .with_classifier(classifier)
+        .layer(client.clone());
+    for path in ["/limited", "/limited", "/missing"] {
+        let res = svc
+            .ready()
+            .await
+            .unwrap()
+            .call(get_path(addr, path))
+            .await
+            .unwrap();
+        assert!(res.status().is_client_error());
+    }
+    assert_eq!(b.state(), State::Closed);
+    assert_eq!(b.snapshot().consecutive_failures, 0);
+
+    // The default pauses for the date's distance (whole seconds; at least
+    // the open period of 1 s, at most the 40 s asked for).
+    let b = breaker(100, Duration::from_secs(1));
+    let mut svc = CircuitBreakerLayer::new(Arc::clone(&b)).layer(client);
+    let res = svc
+        .ready()
+        .await
+        .unwrap()
+        .call(get_path(addr, "/limited"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429);
+    assert_eq!(b.state(), State::Open);
+    let before = hits.load(Ordering::SeqCst);
+    match svc
+        .ready()
+        .await
+        .unwrap()
+        .call(get_path(addr, "/limited"))
+        .await
+    {
+        Err(e @ Error::Rejected { .. }) => {
+            let secs = e.retry_after_secs().unwrap();
+            assert!((37..=40).contains(&secs), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        before,
+        "a rejection never reaches the server"
+    );
+}

@@ -2,9 +2,9 @@
 //!
 //! `Rejected` comes from `call` after a rejecting `poll_ready`; `Inner`
 //! wraps the inner service's own error (from `poll_ready` or the response
-//! future). The service never returns `Timeout`: put a
+//! future), except `tower::timeout`'s `Elapsed`, which is `Timeout`: put a
 //! `tower::timeout::Timeout` inside the breaker layer so that timeouts are
-//! recorded as failures.
+//! recorded as failures and reported as [`Error::Timeout`].
 
 use crate::Error;
 

@@ -4,14 +4,19 @@ use crate::breaker::CircuitBreaker;
 use crate::call::{self, Verdict};
 use crate::classify::Classifier;
 use crate::Error;
+use ::tower::timeout::error::Elapsed;
 use fusebox_core::{Outcome, Rejected};
 use pin_project_lite::pin_project;
+use std::any::Any;
 use std::future::Future;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
+
+/// tower's boxed error type.
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 pin_project! {
     /// The response of a [`CircuitBreakerService`](super::CircuitBreakerService):
@@ -54,6 +59,21 @@ impl<F, B: CircuitBreaker, K> ResponseFuture<F, B, K> {
     }
 }
 
+/// The inner service's error, or [`Error::Timeout`] when it is
+/// `tower::timeout`'s `Elapsed` (bare, or boxed as tower's `BoxError`).
+fn inner_error<E: 'static>(e: E) -> Error<E> {
+    let any: &dyn Any = &e;
+    let elapsed = any.is::<Elapsed>()
+        || any
+            .downcast_ref::<BoxError>()
+            .is_some_and(|b| b.is::<Elapsed>());
+    if elapsed {
+        Error::Timeout
+    } else {
+        Error::Inner(e)
+    }
+}
+
 /// Ends the permit, if any, through the call wrappers' own timing path.
 #[inline]
 fn finish<B: CircuitBreaker>(
@@ -73,6 +93,7 @@ where
     F: Future<Output = Result<Res, E>>,
     B: CircuitBreaker,
     K: Classifier<Res, E>,
+    E: 'static,
 {
     type Output = Result<Res, Error<E>>;
 
@@ -96,7 +117,7 @@ where
                     None => Verdict::Record(Outcome::Ignored),
                 };
                 finish(this.permit.take(), verdict, this.timing);
-                Poll::Ready(result.map_err(Error::Inner))
+                Poll::Ready(result.map_err(inner_error))
             }
             Err(panic) => {
                 this.fut.set(None);

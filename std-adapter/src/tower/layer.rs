@@ -19,7 +19,7 @@ impl<B> CircuitBreakerLayer<B, HttpClassifier> {
     pub fn new(breaker: Arc<B>) -> Self {
         CircuitBreakerLayer {
             breaker,
-            classifier: HttpClassifier,
+            classifier: HttpClassifier::new(),
         }
     }
 }

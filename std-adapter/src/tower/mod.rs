@@ -6,11 +6,17 @@
 //!
 //! - permitted: `poll_ready` then polls the inner service, and `call` sends
 //!   the request with the held permit; the response future records the
-//!   outcome that the classifier gives (by default [`HttpClassifier`]: 5xx and
-//!   transport errors fail, 429 counts nowhere, the rest succeeds);
+//!   outcome that the classifier gives (by default [`HttpClassifier`]: 5xx,
+//!   408 and transport errors fail, a 429 or 503 that names a time pauses
+//!   the breaker for it, other 4xx count nowhere, the rest succeeds);
 //! - rejected: `poll_ready` returns `Ready(Ok(()))` *without* polling the
 //!   inner service, and the next `call` returns [`Error::Rejected`] at once:
 //!   the request never reaches the inner service.
+//!
+//! A timeout is [`Error::Timeout`] whichever layer produced it: put
+//! `tower::timeout::TimeoutLayer` inside the breaker layer, and its
+//! `Elapsed` error (bare or boxed) comes out as `Error::Timeout`, recorded
+//! as a failure.
 //!
 //! A service dropped between `poll_ready` and `call`, or a response future
 //! dropped before it completes, abandons its permit (a half-open slot comes
@@ -40,6 +46,7 @@
 //! ```
 //!
 //! [`Error::Rejected`]: crate::Error::Rejected
+//! [`Error::Timeout`]: crate::Error::Timeout
 
 mod classify;
 mod error;
@@ -47,7 +54,7 @@ mod future;
 mod layer;
 mod service;
 
-pub use classify::HttpClassifier;
+pub use classify::{retry_after, HttpClassifier, RateLimited};
 pub use future::ResponseFuture;
 pub use layer::CircuitBreakerLayer;
 pub use service::CircuitBreakerService;

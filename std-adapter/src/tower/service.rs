@@ -54,6 +54,7 @@ impl<S, B: CircuitBreaker, K> CircuitBreakerService<S, B, K> {
 impl<S, B, K, Req, Res> Service<Req> for CircuitBreakerService<S, B, K>
 where
     S: Service<Req, Response = Res>,
+    S::Error: 'static,
     B: CircuitBreaker,
     K: Classifier<Res, S::Error> + Clone,
 {
