@@ -119,6 +119,7 @@
 //! |---|---|
 //! | `tokio` | `CallExt::call_async_timeout`, on tokio's timer |
 //! | `tower` | `tower::CircuitBreakerLayer` |
+//! | `retry` | `tower::RetryPolicy`: retries outside the breaker, with a budget and backoff (implies `tower`, `tokio`) |
 //! | `admin` | the `admin` router (implies `tower`) |
 //!
 //! No feature is on by default: a plain `fusebox-std = "0.1"` builds the

@@ -52,9 +52,13 @@ mod classify;
 mod error;
 mod future;
 mod layer;
+#[cfg(feature = "retry")]
+pub mod retry;
 mod service;
 
 pub use classify::{retry_after, HttpClassifier, RateLimited};
 pub use future::ResponseFuture;
 pub use layer::CircuitBreakerLayer;
+#[cfg(feature = "retry")]
+pub use retry::{InvalidRetryPolicy, RetryPolicy, RetryPolicyBuilder};
 pub use service::CircuitBreakerService;
