@@ -118,7 +118,7 @@
 //! | feature | what it adds |
 //! |---|---|
 //! | `tokio` | `CallExt::call_async_timeout`, on tokio's timer |
-//! | `tower` | `tower::CircuitBreakerLayer` |
+//! | `tower` | `tower::CircuitBreakerLayer`, the provider-aware `HttpClassifier`, fallbacks (`FallbackLayer`, `FallbackToLayer`) |
 //! | `retry` | `tower::RetryPolicy`: retries outside the breaker, with a budget and backoff (implies `tower`, `tokio`) |
 //! | `admin` | the `admin` router (implies `tower`) |
 //!

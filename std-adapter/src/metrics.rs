@@ -6,6 +6,7 @@
 //! | `circuit_breaker_requests_total` | counter | `name`, `result` | calls by `result`: `success`, `failure`, `ignored` (recorded outcomes, abandoned permits included), `rejected` |
 //! | `circuit_breaker_slow_calls_total` | counter | `name` | slow calls (successes or failures) |
 //! | `circuit_breaker_stale_outcomes_total` | counter | `name` | outcomes recorded after their episode ended |
+//! | `circuit_breaker_fallback_executions_total` | counter | `name`, `type` | fallbacks that answered: `value`, `cached`, `function`, `service` (the tower layer's `FallbackLayer` / `FallbackToLayer`, or [`StdObserver::count_fallback`](crate::StdObserver::count_fallback)) |
 //! | `circuit_breaker_transitions_total` | counter | `name`, `from`, `to` | state changes |
 //! | `circuit_breaker_failure_rate` | gauge | `name` | window failure rate, 0..1; absent below `minimum_calls` |
 //! | `circuit_breaker_slow_call_rate` | gauge | `name` | window slow-call rate, 0..1; absent below `minimum_calls` |
@@ -15,7 +16,7 @@
 //! observers' striped counters: the hot path does no metrics work of its
 //! own beyond the observer's relaxed adds.
 
-use crate::observe::state_index;
+use crate::observe::{state_index, FALLBACK_KINDS};
 use crate::registry::Registry;
 use fusebox_core::State;
 use prometheus_client::collector::Collector;
@@ -111,6 +112,19 @@ impl Collector for RegistryCollector {
                 let v = pick(&b.observer().totals().snapshot());
                 m.encode_family(&[("name", b.name())])?
                     .encode_counter::<NoLabelSet, _, u64>(&v, None)?;
+            }
+        }
+
+        let mut m = encoder.encode_descriptor(
+            "circuit_breaker_fallback_executions",
+            "Fallbacks that answered for the breaker, by type: value, cached, function, service",
+            None,
+            MetricType::Counter,
+        )?;
+        for (b, _) in &snaps {
+            for kind in FALLBACK_KINDS {
+                m.encode_family(&[("name", b.name()), ("type", kind)])?
+                    .encode_counter::<NoLabelSet, _, u64>(&b.observer().fallbacks(kind), None)?;
             }
         }
 

@@ -43,7 +43,12 @@ pub struct StdObserver {
     durations: CallDurations,
     timing: std::sync::atomic::AtomicBool,
     events: broadcast::Sender<TransitionEvent>,
+    fallbacks: [std::sync::atomic::AtomicU64; FALLBACK_KINDS.len()],
 }
+
+/// The fallback types counted per breaker (the tower layer's
+/// `FallbackLayer` and `FallbackToLayer`, and [`StdObserver::count_fallback`]).
+pub const FALLBACK_KINDS: [&str; 4] = ["value", "cached", "function", "service"];
 
 /// Number of [`State`]s.
 pub(crate) const STATES: usize = 6;
@@ -69,6 +74,7 @@ impl StdObserver {
             durations: CallDurations::default(),
             timing: std::sync::atomic::AtomicBool::new(true),
             events,
+            fallbacks: Default::default(),
         }
     }
 
@@ -100,6 +106,24 @@ impl StdObserver {
         // Relaxed: a statistic.
         self.transitions[state_index(from)][state_index(to)]
             .load(std::sync::atomic::Ordering::Relaxed)
+    }
+    /// Counts one execution of a fallback of type `kind` (one of
+    /// [`FALLBACK_KINDS`]; any other counts as `function`), for
+    /// `circuit_breaker_fallback_executions_total`.
+    pub fn count_fallback(&self, kind: &str) {
+        let i = FALLBACK_KINDS.iter().position(|k| *k == kind).unwrap_or(2);
+        // Relaxed: a statistic.
+        self.fallbacks[i].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    /// Fallback executions of type `kind` so far (0 for an unknown type).
+    pub fn fallbacks(&self, kind: &str) -> u64 {
+        FALLBACK_KINDS
+            .iter()
+            .position(|k| *k == kind)
+            // Relaxed: a statistic.
+            .map_or(0, |i| {
+                self.fallbacks[i].load(std::sync::atomic::Ordering::Relaxed)
+            })
     }
     /// A receiver of this breaker's transitions from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<TransitionEvent> {

@@ -50,6 +50,7 @@
 
 mod classify;
 mod error;
+pub mod fallback;
 mod future;
 mod layer;
 #[cfg(feature = "retry")]
@@ -57,6 +58,7 @@ pub mod retry;
 mod service;
 
 pub use classify::{retry_after, HttpClassifier, RateLimited};
+pub use fallback::{FallbackLayer, FallbackOn, FallbackToLayer};
 pub use future::ResponseFuture;
 pub use layer::CircuitBreakerLayer;
 #[cfg(feature = "retry")]
