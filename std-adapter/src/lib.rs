@@ -233,7 +233,7 @@ pub use classify::{Classifier, DefaultClassifier};
 pub use clock::StdClock;
 pub use coarse_clock::{CoarseClock, COARSE_RESOLUTION};
 pub use error::Error;
-pub use observe::{StdObserver, TransitionEvent};
+pub use observe::{StdObserver, TransitionEvent, TrippedWindow};
 pub use registry::{Health, HealthReport, Registry};
 pub use std_breaker::{
     BreakerSpec, StdBreaker, StdOwnedPermit, StdPermit, WindowSpec, MAX_TIME_STRIPES,

@@ -10,6 +10,9 @@
 //! | `circuit_breaker_transitions_total` | counter | `name`, `from`, `to` | state changes |
 //! | `circuit_breaker_failure_rate` | gauge | `name` | window failure rate, 0..1; absent below `minimum_calls` |
 //! | `circuit_breaker_slow_call_rate` | gauge | `name` | window slow-call rate, 0..1; absent below `minimum_calls` |
+//! | `circuit_breaker_tripped_failure_rate` | gauge | `name` | the window's failure rate when the breaker last tripped from closed, 0..1 (the window is empty while open, so this is what explains an outage); absent until a trip on a non-empty window |
+//! | `circuit_breaker_tripped_slow_call_rate` | gauge | `name` | the same for the slow-call rate |
+//! | `circuit_breaker_state_duration_seconds` | counter | `name`, `state` | seconds spent in each state since the breaker's first transition |
 //! | `circuit_breaker_call_duration_seconds` | histogram | `name` | durations of calls made through the call wrappers and the tower layer |
 //!
 //! Values are read when scraped, from the breakers' snapshots and their
@@ -18,6 +21,8 @@
 
 use crate::observe::{state_index, FALLBACK_KINDS};
 use crate::registry::Registry;
+use crate::StdClock;
+use fusebox_core::Clock;
 use fusebox_core::State;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, NoLabelSet};
@@ -173,6 +178,49 @@ impl Collector for RegistryCollector {
                     m.encode_family(&[("name", b.name())])?
                         .encode_gauge(&(r.basis_points() as f64 / 10_000.0))?;
                 }
+            }
+        }
+
+        for (name, help, slow) in [
+            (
+                "circuit_breaker_tripped_failure_rate",
+                "Failure rate of the window when the breaker last tripped from closed, 0..1",
+                false,
+            ),
+            (
+                "circuit_breaker_tripped_slow_call_rate",
+                "Slow-call rate of the window when the breaker last tripped from closed, 0..1",
+                true,
+            ),
+        ] {
+            let mut m = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+            for (b, _) in &snaps {
+                let Some(w) = b.observer().tripped_window() else {
+                    continue;
+                };
+                let rate = if slow {
+                    w.slow_call_rate()
+                } else {
+                    w.failure_rate()
+                };
+                if let Some(r) = rate {
+                    m.encode_family(&[("name", b.name())])?.encode_gauge(&r)?;
+                }
+            }
+        }
+
+        let now = StdClock.now();
+        let mut m = encoder.encode_descriptor(
+            "circuit_breaker_state_duration_seconds",
+            "Time spent in each state since the breaker's first transition",
+            None,
+            MetricType::Counter,
+        )?;
+        for (b, _) in &snaps {
+            for state in ALL_STATES {
+                let ns = b.observer().time_in_state(state, now);
+                m.encode_family(&[("name", b.name()), ("state", state.as_str())])?
+                    .encode_counter::<NoLabelSet, _, u64>(&(ns as f64 / 1e9), None)?;
             }
         }
 

@@ -8,7 +8,7 @@ mod totals;
 pub use durations::CallDurations;
 pub use totals::{Totals, TotalsSnapshot};
 
-use fusebox_core::{Observer, OutcomeEvent, Rejection, State, Transition};
+use fusebox_core::{Observer, OutcomeEvent, Rejection, State, Transition, WindowCounts};
 use std::sync::Arc;
 use tokio::sync::broadcast;
 
@@ -44,6 +44,40 @@ pub struct StdObserver {
     timing: std::sync::atomic::AtomicBool,
     events: broadcast::Sender<TransitionEvent>,
     fallbacks: [std::sync::atomic::AtomicU64; FALLBACK_KINDS.len()],
+    history: std::sync::Mutex<History>,
+}
+
+/// What the observer remembers of past transitions (a lock taken only at
+/// transitions and scrapes, never on a call).
+#[derive(Debug, Default)]
+struct History {
+    /// Ticks spent in each state up to `since`.
+    in_state: [u64; STATES],
+    /// The state entered at `since`, once a transition was seen.
+    current: Option<(State, u64)>,
+    /// The window as the last trip from a closed (or metrics-only) episode
+    /// judged it.
+    tripped: Option<WindowCounts>,
+}
+
+/// The window counts that a breaker's last trip judged: the window is
+/// emptied when the breaker closes again, and reads as empty while it is
+/// open, so these are what explains an outage.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TrippedWindow {
+    /// The window's counts at the trip.
+    pub counts: WindowCounts,
+}
+
+impl TrippedWindow {
+    /// Failures / calls, 0..1 (`None` for an empty window).
+    pub fn failure_rate(&self) -> Option<f64> {
+        (self.counts.calls > 0).then(|| self.counts.failures as f64 / self.counts.calls as f64)
+    }
+    /// Slow calls / calls, 0..1 (`None` for an empty window).
+    pub fn slow_call_rate(&self) -> Option<f64> {
+        (self.counts.calls > 0).then(|| self.counts.slow as f64 / self.counts.calls as f64)
+    }
 }
 
 /// The fallback types counted per breaker (the tower layer's
@@ -75,6 +109,7 @@ impl StdObserver {
             timing: std::sync::atomic::AtomicBool::new(true),
             events,
             fallbacks: Default::default(),
+            history: Default::default(),
         }
     }
 
@@ -125,14 +160,55 @@ impl StdObserver {
                 self.fallbacks[i].load(std::sync::atomic::Ordering::Relaxed)
             })
     }
+    /// Time spent in `state`, in clock ticks (nanoseconds on
+    /// [`StdClock`](crate::StdClock)), up to `now` (a reading of the
+    /// breaker's clock). Before the first transition the breaker is taken to
+    /// have been closed since it was built, which this observer does not
+    /// know: that time counts from the first transition only.
+    pub fn time_in_state(&self, state: State, now: u64) -> u64 {
+        let h = self.history.lock().unwrap_or_else(|p| p.into_inner());
+        let mut t = h.in_state[state_index(state)];
+        if let Some((current, since)) = h.current {
+            if current == state {
+                t += now.saturating_sub(since);
+            }
+        }
+        t
+    }
+    /// The window as the last trip judged it, if the breaker has tripped on
+    /// its window (see [`TrippedWindow`]).
+    pub fn tripped_window(&self) -> Option<TrippedWindow> {
+        let h = self.history.lock().unwrap_or_else(|p| p.into_inner());
+        h.tripped.map(|counts| TrippedWindow { counts })
+    }
     /// A receiver of this breaker's transitions from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<TransitionEvent> {
         self.events.subscribe()
     }
 }
 
+impl StdObserver {
+    fn remember(&self, t: &Transition) {
+        let mut h = self.history.lock().unwrap_or_else(|p| p.into_inner());
+        // Observers may see transitions out of commit order: a late one
+        // moves nothing back.
+        match h.current {
+            Some((from, since)) if t.at >= since => {
+                h.in_state[state_index(from)] += t.at - since;
+                h.current = Some((t.to, t.at));
+            }
+            Some(_) => {}
+            None => h.current = Some((t.to, t.at)),
+        }
+        if t.to == State::Open && t.from == State::Closed && t.window.calls > 0 {
+            h.tripped = Some(t.window);
+        }
+    }
+}
+
 impl Observer for StdObserver {
     fn on_transition(&self, t: &Transition) {
+        self.remember(t);
         // Relaxed: a statistic.
         self.transitions[state_index(t.from)][state_index(t.to)]
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
