@@ -80,74 +80,65 @@ impl Counter {
     }
 }
 
-/// The last good response and when it was seen.
-type LastGood<Res> = Arc<Mutex<Option<(Instant, Res)>>>;
-
-/// A fallback function: the answer to an error, if any.
-type AnswerFn<Res, E> = Arc<dyn Fn(&Error<E>) -> Option<Res> + Send + Sync>;
-
-/// How a [`FallbackLayer`] answers.
-enum Strategy<Res, E> {
-    Value(Res),
-    Cached {
-        max_age: Duration,
-        last: LastGood<Res>,
-        good: Arc<dyn Fn(&Res) -> bool + Send + Sync>,
-    },
-    Function(AnswerFn<Res, E>),
+/// How a [`FallbackLayer`] answers: a value, the last good response, or a
+/// function of the error.
+trait Strategy<Res, E>: Send + Sync {
+    /// The metric's `type` label.
+    fn kind(&self) -> &'static str;
+    /// Notes a good response (for the cache).
+    fn saw(&self, _res: &Res) {}
+    /// The answer to `e`, if this strategy has one.
+    fn answer(&self, e: &Error<E>) -> Option<Res>;
 }
 
-impl<Res: Clone, E> Clone for Strategy<Res, E> {
-    fn clone(&self) -> Self {
-        match self {
-            Strategy::Value(v) => Strategy::Value(v.clone()),
-            Strategy::Cached {
-                max_age,
-                last,
-                good,
-            } => Strategy::Cached {
-                max_age: *max_age,
-                last: Arc::clone(last),
-                good: Arc::clone(good),
-            },
-            Strategy::Function(f) => Strategy::Function(Arc::clone(f)),
-        }
-    }
-}
+struct Value<Res>(Res);
 
-impl<Res: Clone, E> Strategy<Res, E> {
+impl<Res: Clone + Send + Sync, E> Strategy<Res, E> for Value<Res> {
     fn kind(&self) -> &'static str {
-        match self {
-            Strategy::Value(_) => "value",
-            Strategy::Cached { .. } => "cached",
-            Strategy::Function(_) => "function",
-        }
+        "value"
     }
+    fn answer(&self, _: &Error<E>) -> Option<Res> {
+        Some(self.0.clone())
+    }
+}
 
-    /// Notes a good response (for `Cached`).
+/// The last good response and when it was seen.
+struct Cached<Res> {
+    max_age: Duration,
+    last: Mutex<Option<(Instant, Res)>>,
+    good: Box<dyn Fn(&Res) -> bool + Send + Sync>,
+}
+
+impl<Res: Clone + Send + Sync, E> Strategy<Res, E> for Cached<Res> {
+    fn kind(&self) -> &'static str {
+        "cached"
+    }
     fn saw(&self, res: &Res) {
-        if let Strategy::Cached { last, good, .. } = self {
-            if !good(res) {
-                return;
-            }
-            let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
+        if (self.good)(res) {
+            let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
             *last = Some((Instant::now(), res.clone()));
         }
     }
-
-    /// The answer to `e`, if this strategy has one.
-    fn answer(&self, e: &Error<E>) -> Option<Res> {
-        match self {
-            Strategy::Value(v) => Some(v.clone()),
-            Strategy::Cached { max_age, last, .. } => {
-                let last = last.lock().unwrap_or_else(|p| p.into_inner());
-                match &*last {
-                    Some((at, res)) if at.elapsed() <= *max_age => Some(res.clone()),
-                    _ => None,
-                }
-            }
-            Strategy::Function(f) => f(e),
+    fn answer(&self, _: &Error<E>) -> Option<Res> {
+        let last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        match &*last {
+            Some((at, res)) if at.elapsed() <= self.max_age => Some(res.clone()),
+            _ => None,
         }
+    }
+}
+
+struct Function<F>(F);
+
+impl<Res, E, F> Strategy<Res, E> for Function<F>
+where
+    F: Fn(&Error<E>) -> Option<Res> + Send + Sync,
+{
+    fn kind(&self) -> &'static str {
+        "function"
+    }
+    fn answer(&self, e: &Error<E>) -> Option<Res> {
+        (self.0)(e)
     }
 }
 
@@ -155,23 +146,15 @@ impl<Res: Clone, E> Strategy<Res, E> {
 /// last good response or a function of the error. See the
 /// [module docs](self).
 pub struct FallbackLayer<Res, E> {
-    strategy: Strategy<Res, E>,
+    strategy: Arc<dyn Strategy<Res, E>>,
     on: FallbackOn,
     counter: Counter,
 }
 
-impl<Res: Clone, E> FallbackLayer<Res, E> {
-    fn of(strategy: Strategy<Res, E>) -> Self {
-        FallbackLayer {
-            strategy,
-            on: FallbackOn::Rejected,
-            counter: Counter(None),
-        }
-    }
-
+impl<Res: Clone + Send + Sync + 'static, E: 'static> FallbackLayer<Res, E> {
     /// Answers with a clone of `value`.
     pub fn value(value: Res) -> Self {
-        Self::of(Strategy::Value(value))
+        Self::of(Arc::new(Value(value)))
     }
 
     /// Answers with the last response (every `Ok` is one), if it was seen
@@ -188,16 +171,29 @@ impl<Res: Clone, E> FallbackLayer<Res, E> {
         max_age: Duration,
         good: impl Fn(&Res) -> bool + Send + Sync + 'static,
     ) -> Self {
-        Self::of(Strategy::Cached {
+        Self::of(Arc::new(Cached {
             max_age,
-            last: Arc::new(Mutex::new(None)),
-            good: Arc::new(good),
-        })
+            last: Mutex::new(None),
+            good: Box::new(good),
+        }))
     }
+}
 
-    /// Answers with `f(error)`; `None` lets the error stand.
+impl<Res: 'static, E: 'static> FallbackLayer<Res, E> {
+    /// Answers with `f(error)`; `None` lets the error stand. The answer
+    /// need not be `Clone` (an HTTP response).
     pub fn with(f: impl Fn(&Error<E>) -> Option<Res> + Send + Sync + 'static) -> Self {
-        Self::of(Strategy::Function(Arc::new(f)))
+        Self::of(Arc::new(Function(f)))
+    }
+}
+
+impl<Res, E> FallbackLayer<Res, E> {
+    fn of(strategy: Arc<dyn Strategy<Res, E>>) -> Self {
+        FallbackLayer {
+            strategy,
+            on: FallbackOn::Rejected,
+            counter: Counter(None),
+        }
     }
 
     /// When the fallback answers (default [`FallbackOn::Rejected`]).
@@ -213,17 +209,17 @@ impl<Res: Clone, E> FallbackLayer<Res, E> {
     }
 }
 
-impl<Res: Clone, E> Clone for FallbackLayer<Res, E> {
+impl<Res, E> Clone for FallbackLayer<Res, E> {
     fn clone(&self) -> Self {
         FallbackLayer {
-            strategy: self.strategy.clone(),
+            strategy: Arc::clone(&self.strategy),
             on: self.on,
             counter: self.counter.clone(),
         }
     }
 }
 
-impl<Res: Clone, E> fmt::Debug for FallbackLayer<Res, E> {
+impl<Res, E> fmt::Debug for FallbackLayer<Res, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FallbackLayer")
             .field("type", &self.strategy.kind())
@@ -232,7 +228,7 @@ impl<Res: Clone, E> fmt::Debug for FallbackLayer<Res, E> {
     }
 }
 
-impl<S, Res: Clone, E> Layer<S> for FallbackLayer<Res, E> {
+impl<S, Res, E> Layer<S> for FallbackLayer<Res, E> {
     type Service = FallbackService<S, Res, E>;
 
     fn layer(&self, inner: S) -> Self::Service {
@@ -249,7 +245,7 @@ pub struct FallbackService<S, Res, E> {
     layer: FallbackLayer<Res, E>,
 }
 
-impl<S: Clone, Res: Clone, E> Clone for FallbackService<S, Res, E> {
+impl<S: Clone, Res, E> Clone for FallbackService<S, Res, E> {
     fn clone(&self) -> Self {
         FallbackService {
             inner: self.inner.clone(),
@@ -258,7 +254,7 @@ impl<S: Clone, Res: Clone, E> Clone for FallbackService<S, Res, E> {
     }
 }
 
-impl<S: fmt::Debug, Res: Clone, E> fmt::Debug for FallbackService<S, Res, E> {
+impl<S: fmt::Debug, Res, E> fmt::Debug for FallbackService<S, Res, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FallbackService")
             .field("inner", &self.inner)
@@ -270,7 +266,6 @@ impl<S: fmt::Debug, Res: Clone, E> fmt::Debug for FallbackService<S, Res, E> {
 impl<S, Req, Res, E> Service<Req> for FallbackService<S, Res, E>
 where
     S: Service<Req, Response = Res, Error = Error<E>>,
-    Res: Clone,
 {
     type Response = Res;
     type Error = Error<E>;
@@ -302,7 +297,6 @@ pin_project! {
 impl<F, Res, E> Future for FallbackFuture<F, Res, E>
 where
     F: Future<Output = Result<Res, Error<E>>>,
-    Res: Clone,
 {
     type Output = Result<Res, Error<E>>;
 

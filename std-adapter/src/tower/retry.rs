@@ -51,6 +51,37 @@
 //! assert_eq!(res.status(), 200);
 //! # }
 //! ```
+//!
+//! ## An LLM gateway
+//!
+//! The whole stack, outermost first: retry with a budget, a fallback
+//! answer, the breaker with the provider-aware classifier, a per-attempt
+//! timeout, the client:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! use std::{sync::Arc, time::Duration};
+//! use fusebox_std::config::{FileConfig, Format};
+//! use fusebox_std::tower::{CircuitBreakerLayer, FallbackLayer, HttpClassifier, RateLimited, RetryPolicy};
+//! use fusebox_std::Registry;
+//! use tower::{retry::RetryLayer, timeout::TimeoutLayer, ServiceBuilder, ServiceExt};
+//! # let provider = tower::service_fn(|_: &'static str| async {
+//! #     Ok::<_, tower::BoxError>(http::Response::builder().status(200).body("hi").unwrap())
+//! # });
+//!
+//! let file = FileConfig::parse(Format::Toml, "llm.toml", "[breakers.openai]\npreset = \"http_api\"", std::env::vars()).unwrap();
+//! let openai = Arc::new(Registry::from_config(&file).unwrap().get("openai").unwrap());
+//! let llm = ServiceBuilder::new()
+//!     .layer(RetryLayer::new(RetryPolicy::builder().max_retries(2).budget(0.1, 5).build().unwrap()))
+//!     .layer(FallbackLayer::with(|_| Some(http::Response::new("busy, try again soon"))).counted(&openai))
+//!     .layer(CircuitBreakerLayer::new(Arc::clone(&openai))
+//!         .with_classifier(HttpClassifier::new().on_too_many_requests(RateLimited::Pause)))
+//!     .layer(TimeoutLayer::new(Duration::from_secs(30)))
+//!     .service(provider);
+//! assert_eq!(llm.oneshot("hello").await.unwrap().status(), 200);
+//! # }
+//! ```
 
 use super::classify::HttpClassifier;
 use crate::classify::Classifier;
