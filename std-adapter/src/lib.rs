@@ -211,6 +211,7 @@
 
 #[cfg(feature = "admin")]
 pub mod admin;
+pub mod alerts;
 mod breaker;
 mod call;
 mod classify;
@@ -227,6 +228,7 @@ pub mod stream;
 #[cfg(feature = "tower")]
 pub mod tower;
 
+pub use alerts::{Alert, AlertHook};
 pub use breaker::{CircuitBreaker, RecordPermit};
 pub use call::{CallExt, CallFuture, WithFallback};
 pub use classify::{Classifier, DefaultClassifier};
@@ -242,7 +244,8 @@ pub use std_breaker::{
 /// The core crate, re-exported.
 pub use fusebox_core as core;
 
-/// The README's quick starts, compiled and run as doc tests so they stay true.
-#[cfg(doctest)]
+/// The README's quick starts, compiled and run as doc tests so they stay
+/// true (with every feature their examples use: README's test command).
+#[cfg(all(doctest, feature = "retry"))]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeQuickStarts;

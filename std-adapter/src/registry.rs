@@ -1,5 +1,6 @@
 //! [`Registry`]: the named breakers of a program.
 
+use crate::alerts::AlertHook;
 use crate::config::FileConfig;
 use crate::observe::TransitionEvent;
 use crate::std_breaker::{BreakerSpec, StdBreaker};
@@ -83,6 +84,7 @@ impl HealthReport {
 struct Shared {
     breakers: RwLock<BTreeMap<Arc<str>, StdBreaker>>,
     events: broadcast::Sender<TransitionEvent>,
+    alerts: RwLock<Option<Arc<AlertHook>>>,
 }
 
 /// Named breakers, shared by the whole program. Thread-safe and cheap to
@@ -124,6 +126,7 @@ impl Registry {
             shared: Arc::new(Shared {
                 breakers: RwLock::new(BTreeMap::new()),
                 events: broadcast::channel(256).0,
+                alerts: RwLock::new(None),
             }),
         }
     }
@@ -154,7 +157,25 @@ impl Registry {
     }
 
     fn build(&self, name: &str, spec: BreakerSpec) -> Result<StdBreaker, ConfigError> {
-        StdBreaker::with_events(name, spec, self.shared.events.clone())
+        let b = StdBreaker::with_events(name, spec, self.shared.events.clone())?;
+        b.observer().set_alert_hook(self.hook());
+        Ok(b)
+    }
+
+    pub(crate) fn set_hook(&self, hook: Option<Arc<AlertHook>>) {
+        *self
+            .shared
+            .alerts
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = hook;
+    }
+
+    pub(crate) fn hook(&self) -> Option<Arc<AlertHook>> {
+        self.shared
+            .alerts
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Builds a breaker named `name` from `spec` and puts it in the

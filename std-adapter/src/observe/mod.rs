@@ -8,6 +8,7 @@ mod totals;
 pub use durations::CallDurations;
 pub use totals::{Totals, TotalsSnapshot};
 
+use crate::alerts::AlertHook;
 use fusebox_core::{Observer, OutcomeEvent, Rejection, State, Transition, WindowCounts};
 use std::sync::Arc;
 use tokio::sync::broadcast;
@@ -45,6 +46,7 @@ pub struct StdObserver {
     events: broadcast::Sender<TransitionEvent>,
     fallbacks: [std::sync::atomic::AtomicU64; FALLBACK_KINDS.len()],
     history: std::sync::Mutex<History>,
+    alerts: std::sync::RwLock<Option<Arc<AlertHook>>>,
 }
 
 /// What the observer remembers of past transitions (a lock taken only at
@@ -110,6 +112,7 @@ impl StdObserver {
             events,
             fallbacks: Default::default(),
             history: Default::default(),
+            alerts: Default::default(),
         }
     }
 
@@ -181,6 +184,11 @@ impl StdObserver {
         let h = self.history.lock().unwrap_or_else(|p| p.into_inner());
         h.tripped.map(|counts| TrippedWindow { counts })
     }
+    /// Sends this breaker's transitions to `hook` as alerts (see
+    /// [`crate::alerts`]), or to none.
+    pub fn set_alert_hook(&self, hook: Option<Arc<AlertHook>>) {
+        *self.alerts.write().unwrap_or_else(|p| p.into_inner()) = hook;
+    }
     /// A receiver of this breaker's transitions from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<TransitionEvent> {
         self.events.subscribe()
@@ -209,6 +217,14 @@ impl StdObserver {
 impl Observer for StdObserver {
     fn on_transition(&self, t: &Transition) {
         self.remember(t);
+        let hook = self
+            .alerts
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some(hook) = hook {
+            hook.feed(&self.name, AlertHook::level_of(t.to), t.reason.as_str());
+        }
         // Relaxed: a statistic.
         self.transitions[state_index(t.from)][state_index(t.to)]
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
