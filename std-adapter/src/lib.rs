@@ -120,6 +120,7 @@
 //! | `tokio` | `CallExt::call_async_timeout`, on tokio's timer |
 //! | `tower` | `tower::CircuitBreakerLayer`, the provider-aware `HttpClassifier`, fallbacks (`FallbackLayer`, `FallbackToLayer`) |
 //! | `stream` | `stream::GuardedStream`: one permit for a stream's life (token streams, SSE) (implies `tokio`) |
+//! | `deadpool` | `pool::GuardedPool`: a `deadpool` connection pool (Redis, Postgres, ...) behind a breaker |
 //! | `retry` | `tower::RetryPolicy`: retries outside the breaker, with a budget and backoff (implies `tower`, `tokio`) |
 //! | `admin` | the `admin` router (implies `tower`) |
 //!
@@ -221,6 +222,8 @@ pub mod config;
 mod error;
 pub mod metrics;
 pub mod observe;
+#[cfg(feature = "deadpool")]
+pub mod pool;
 mod registry;
 mod std_breaker;
 #[cfg(feature = "stream")]
