@@ -42,7 +42,7 @@ import csv, json, os, sys
 crit_dir, scaling = sys.argv[1], sys.argv[2]
 ORDER = ["closed_success", "closed_5pct_failures", "open_reject", "half_open_admit",
          "half_open_reject", "snapshot", "clock"]
-PEERS = ("failsafe_", "recloser_")
+PEERS = ("failsafe_", "recloser_", "tower_resilience_")
 
 def is_peer(name):
     return name.startswith(PEERS)

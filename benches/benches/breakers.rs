@@ -1,5 +1,5 @@
-//! fusebox next to failsafe, recloser, a bare call and the atomic floor, one
-//! criterion group per scenario. Configs: `src/peers.rs`, `src/fusebox.rs`.
+//! fusebox next to failsafe, recloser, tower-resilience, a bare call and the
+//! atomic floor, one criterion group per scenario. Configs: `src/peers.rs`, `src/fusebox.rs`.
 //! Figures: `RESULTS.md` (regenerate the tables with `report.sh`).
 
 use std::hint::black_box;
@@ -7,14 +7,14 @@ use std::time::Duration;
 
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
-use fusebox_benches::clock::InstantClock;
+use fusebox_benches::clock::{InstantClock, QuantaClock};
 use fusebox_benches::floor::{bare_call, AtomicFloor};
 use fusebox_benches::fusebox::{self as fb, consecutive_with, count_with, time_with};
 use fusebox_benches::peers;
 use fusebox_benches::workload::dependency;
 use fusebox_benches::workload::fails;
 use fusebox_core::{Breaker, Clock, CountWindow, ManualClock, NoWindow, State, TimeWindow};
-use fusebox_std::{BreakerSpec, CallExt, StdBreaker, WindowSpec};
+use fusebox_std::{BreakerSpec, CallExt, CoarseClock, StdBreaker, WindowSpec};
 
 /// A clock that never moves and costs one atomic load per read, to split a
 /// figure into the clock's share and fusebox's own.
@@ -64,6 +64,18 @@ fn closed(c: &mut Criterion, name: &str, fail: fn(u64) -> bool) {
     bench_calls(&mut group, "fusebox_time10x16_manualclock", |i| {
         fb::call(&manual, i, fail(i))
     });
+    // The clock candidates of DESIGN §8 under the same window (the `clock` group
+    // times the reads alone).
+    let quanta: Breaker<QuantaClock, TimeWindow<10, 16>> =
+        Breaker::new(QuantaClock::new(), time_with(peers::OPEN_FOR));
+    bench_calls(&mut group, "fusebox_time10x16_quanta", |i| {
+        fb::call(&quanta, i, fail(i))
+    });
+    let coarse: Breaker<CoarseClock, TimeWindow<10, 16>> =
+        Breaker::new(CoarseClock, time_with(peers::OPEN_FOR));
+    bench_calls(&mut group, "fusebox_time10x16_coarseclock", |i| {
+        fb::call(&coarse, i, fail(i))
+    });
 
     let failsafe = peers::failsafe_consecutive(5, peers::OPEN_FOR);
     bench_calls(&mut group, "failsafe_consecutive", |i| {
@@ -76,6 +88,14 @@ fn closed(c: &mut Criterion, name: &str, fail: fn(u64) -> bool) {
     let recloser = peers::recloser_count(100, peers::OPEN_FOR);
     bench_calls(&mut group, "recloser_count100", |i| {
         peers::recloser_call(&recloser, i, fail(i))
+    });
+    let mut tower = peers::tower_resilience_consecutive(5, peers::OPEN_FOR);
+    bench_calls(&mut group, "tower_resilience_consecutive", |i| {
+        peers::tower_resilience_call(&mut tower, i, fail(i))
+    });
+    let mut tower = peers::tower_resilience_count(100, peers::OPEN_FOR);
+    bench_calls(&mut group, "tower_resilience_count100", |i| {
+        peers::tower_resilience_call(&mut tower, i, fail(i))
     });
     group.finish();
 }
@@ -121,6 +141,11 @@ fn open_reject(c: &mut Criterion) {
     let recloser = peers::recloser_open();
     bench_calls(&mut group, "recloser_count100", |i| {
         peers::recloser_call(&recloser, i, false)
+    });
+    // The rejection path is the same for every window (see peers::tower_resilience_open).
+    let mut tower = peers::tower_resilience_open();
+    bench_calls(&mut group, "tower_resilience_count100", |i| {
+        peers::tower_resilience_call(&mut tower, i, false)
     });
     group.finish();
 }
@@ -174,6 +199,12 @@ fn half_open(c: &mut Criterion) {
     bench_calls(&mut group, "recloser_call_success", |i| {
         peers::recloser_call(&recloser, i, false)
     });
+    // Admission (a probe slot) + a success that leaves it half-open (see
+    // peers::tower_resilience_half_open).
+    let mut tower = peers::tower_resilience_half_open();
+    bench_calls(&mut group, "tower_resilience_call_success", |i| {
+        peers::tower_resilience_call(&mut tower, i, false)
+    });
     group.finish();
 }
 
@@ -208,7 +239,8 @@ fn snapshot(c: &mut Criterion) {
     group.finish();
 }
 
-/// The clock every time-dependent fusebox path reads.
+/// The clock every time-dependent fusebox path reads, and the candidates
+/// DESIGN §8 asks to pick from by measurement.
 fn clock(c: &mut Criterion) {
     let mut group = c.benchmark_group("clock");
     bench_calls(&mut group, "std_instant_now", |_| {
@@ -217,6 +249,37 @@ fn clock(c: &mut Criterion) {
     });
     let clock = InstantClock::new();
     bench_calls(&mut group, "instant_clock_now", |_| clock.now() != 0);
+    // The TSC: raw ticks (run-time frequency), scaled to nanoseconds, and the
+    // global clock behind `quanta::Instant::now`.
+    let quanta_clock = quanta::Clock::new();
+    bench_calls(&mut group, "quanta_clock_raw", |_| {
+        black_box(quanta_clock.raw());
+        true
+    });
+    bench_calls(&mut group, "quanta_clock_now", |_| {
+        black_box(quanta_clock.now());
+        true
+    });
+    bench_calls(&mut group, "quanta_instant_now", |_| {
+        black_box(quanta::Instant::now());
+        true
+    });
+    // The benches' core `Clock` over quanta: nanoseconds since construction.
+    let quanta_nanos = QuantaClock::new();
+    bench_calls(&mut group, "quanta_nanos_clock_now", |_| {
+        quanta_nanos.now() != 0
+    });
+    // Coarse clocks, one load of a value a thread refreshes every 1 ms.
+    {
+        let _upkeep = quanta::Upkeep::new_with_clock(Duration::from_millis(1), quanta_clock)
+            .start()
+            .expect("start quanta's upkeep thread");
+        bench_calls(&mut group, "quanta_instant_recent_upkeep", |_| {
+            black_box(quanta::Instant::recent());
+            true
+        });
+    }
+    bench_calls(&mut group, "coarse_clock_now", |_| CoarseClock.now() != 0);
     group.finish();
 }
 

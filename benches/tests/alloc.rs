@@ -17,23 +17,31 @@ struct CountingAllocator;
 
 thread_local! {
     static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+    /// Bytes requested by those allocations (for the peers' figures).
+    static ALLOCATED_BYTES: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Counts one allocation of `bytes` on this thread.
+fn note(bytes: usize) {
+    let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+    let _ = ALLOCATED_BYTES.try_with(|n| n.set(n.get() + bytes as u64));
 }
 
 // SAFETY: defers every operation to `System`; the counter is a const-init
 // thread local that needs no allocation and no destructor.
 unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        note(layout.size());
         // SAFETY: same contract as ours.
         unsafe { System.alloc(layout) }
     }
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        note(layout.size());
         // SAFETY: same contract as ours.
         unsafe { System.alloc_zeroed(layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        note(new_size);
         // SAFETY: same contract as ours.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -175,26 +183,35 @@ fn full_trip_and_recovery_cycles_allocate_nothing() {
     cycle!("cycle time10x16", TimeWindow<10, 16>, time_with);
 }
 
-/// The peers under the same counter: their closed-call figures are printed
-/// for RESULTS.md (`-- --nocapture`), and recloser's allocations at every
-/// transition (a new state) must be seen, as a peer-side control of the
-/// counter beside `counting_allocator_sees_this_threads_allocations`.
+/// The peers under the same counter: their per-call figures are printed
+/// for RESULTS.md (`-- --nocapture`), and allocations that must be seen are
+/// asserted, as peer-side controls of the counter beside
+/// `counting_allocator_sees_this_threads_allocations`: recloser's at every
+/// transition (a new state), and tower-resilience's boxed response future on
+/// every call.
 #[test]
 fn peers_are_measured_and_recloser_transitions_allocate() {
     use fusebox_benches::peers;
-    fn count(mut call: impl FnMut(u64)) -> u64 {
+    /// (allocations, bytes requested) over `CALLS` calls.
+    fn count(mut call: impl FnMut(u64)) -> (u64, u64) {
         for i in 0..16 {
             call(i);
         }
-        let before = ALLOCATIONS.with(Cell::get);
+        let before = (ALLOCATIONS.with(Cell::get), ALLOCATED_BYTES.with(Cell::get));
         for i in 16..16 + CALLS {
             call(i);
         }
-        ALLOCATIONS.with(Cell::get) - before
+        (
+            ALLOCATIONS.with(Cell::get) - before.0,
+            ALLOCATED_BYTES.with(Cell::get) - before.1,
+        )
     }
     let failsafe = peers::failsafe_consecutive(5, peers::OPEN_FOR);
     let failsafe_rate = peers::failsafe_rate();
     let recloser = peers::recloser_count(100, peers::OPEN_FOR);
+    let mut tower_consecutive = peers::tower_resilience_consecutive(5, peers::OPEN_FOR);
+    let mut tower_count = peers::tower_resilience_count(100, peers::OPEN_FOR);
+    let mut tower_open = peers::tower_resilience_open();
     let rows = [
         (
             "failsafe_consecutive closed 5%",
@@ -224,13 +241,42 @@ fn peers_are_measured_and_recloser_transitions_allocate() {
                 }
             })
         }),
+        (
+            "tower_resilience_consecutive closed 5%",
+            count(|i| {
+                assert!(peers::tower_resilience_call(
+                    &mut tower_consecutive,
+                    i,
+                    fails(i)
+                ));
+            }),
+        ),
+        (
+            "tower_resilience_count100 closed 5%",
+            count(|i| {
+                assert!(peers::tower_resilience_call(&mut tower_count, i, fails(i)));
+            }),
+        ),
+        (
+            "tower_resilience open reject",
+            count(|i| {
+                assert!(!peers::tower_resilience_call(&mut tower_open, i, false));
+            }),
+        ),
     ];
-    for (name, allocations) in rows {
-        println!("{name}: {allocations} allocations in {CALLS} iterations");
+    for (name, (allocations, bytes)) in rows {
+        println!("{name}: {allocations} allocations ({bytes} bytes) in {CALLS} iterations");
     }
-    let (name, cycles) = rows[3];
+    let (name, (cycles, _)) = rows[3];
     assert!(
         cycles >= CALLS,
         "{name}: {cycles} allocations in {CALLS} trip/recover cycles; the counter missed them"
     );
+    // Every tower-resilience call boxes its response future.
+    for (name, (allocations, _)) in &rows[4..] {
+        assert!(
+            *allocations >= CALLS,
+            "{name}: {allocations} allocations in {CALLS} calls; the boxed future was missed"
+        );
+    }
 }

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use fusebox_benches::floor::AtomicFloor;
 use fusebox_benches::fusebox as fb;
 use fusebox_benches::peers;
-use fusebox_benches::subject::Subject;
+use fusebox_benches::subject::{Subject, TowerResilienceShared};
 use fusebox_benches::workload::fails;
 
 /// Calls between two looks at the stop flag.
@@ -165,7 +165,7 @@ fn measure<S: Subject>(args: &Args, name: &str, make: impl Fn() -> S) {
             );
         } else {
             println!(
-                "{name:<24} {threads:>3}  {m0:>9.2} {m1:>9.2} {m2:>9.2}   {n0:>8.2} {n1:>8.2} {n2:>8.2}"
+                "{name:<30} {threads:>3}  {m0:>9.2} {m1:>9.2} {m2:>9.2}   {n0:>8.2} {n1:>8.2} {n2:>8.2}"
             );
         }
     }
@@ -192,7 +192,7 @@ fn main() -> ExitCode {
             std::thread::available_parallelism().map_or(0, |n| n.get())
         );
         println!(
-            "{:<24} {:>3}  {:>9} {:>9} {:>9}   {:>8} {:>8} {:>8}",
+            "{:<30} {:>3}  {:>9} {:>9} {:>9}   {:>8} {:>8} {:>8}",
             "subject", "T", "Mops min", "median", "max", "ns/op min", "median", "max"
         );
     }
@@ -206,6 +206,12 @@ fn main() -> ExitCode {
     measure(&args, "failsafe_rate_time10s", peers::failsafe_rate);
     measure(&args, "recloser_count100", || {
         peers::recloser_count(100, peers::OPEN_FOR)
+    });
+    measure(&args, "tower_resilience_consecutive", || {
+        TowerResilienceShared::new(peers::tower_resilience_consecutive(5, peers::OPEN_FOR))
+    });
+    measure(&args, "tower_resilience_count100", || {
+        TowerResilienceShared::new(peers::tower_resilience_count(100, peers::OPEN_FOR))
     });
     ExitCode::SUCCESS
 }
