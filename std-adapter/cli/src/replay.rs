@@ -30,6 +30,8 @@ pub trait Events {
     }
     /// The breaker after an attempt or a completion at `at_ms`.
     fn after_step(&mut self, _at_ms: u64, _s: &Snapshot) {}
+    /// A permitted call completed at `at_ms` with `outcome`.
+    fn outcome(&mut self, _at_ms: u64, _outcome: Outcome) {}
 }
 
 /// What the replay counted.
@@ -278,6 +280,7 @@ fn complete<W: AnyWindow>(
     let _ = p
         .permit
         .record_with_duration(p.outcome, Duration::from_millis(p.latency_ms));
+    events.outcome(p.due, p.outcome);
     tally.flush(b, events)?;
     if events.wants_snapshots() {
         events.after_step(p.due, &b.snapshot());

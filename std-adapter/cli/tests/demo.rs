@@ -141,14 +141,21 @@ fn each_breaker_trips_in_the_outage_for_its_own_reason_and_recovers() {
     assert_eq!(summary["plot"].as_str(), Some(out.to_str().unwrap()));
     let svg = std::fs::read_to_string(&out).unwrap();
     assert!(svg.starts_with("<svg"));
-    for label in [
-        "inventory: fusebox demo",
-        "payments: fusebox demo",
-        "search: fusebox demo",
-        "outage",
-        "flapping",
-        "recovery",
+    // Each panel's caption says why its breaker first tripped.
+    for caption in [
+        "inventory: fusebox demo: tripped ",
+        "payments: fusebox demo: tripped ",
+        "search: fusebox demo: tripped ",
     ] {
+        assert!(
+            svg.contains(&format!("\n{caption}")),
+            "no caption {caption}"
+        );
+    }
+    assert!(svg.contains(" failures in a row\n"), "inventory's reason");
+    assert!(svg.contains(": slow-call rate "), "payments' reason");
+    assert!(svg.contains(": asked to wait "), "search's reason");
+    for label in ["outage", "flapping", "recovery"] {
         assert!(svg.contains(&format!("\n{label}\n")), "no label {label}");
     }
 }

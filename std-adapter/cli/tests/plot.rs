@@ -25,9 +25,30 @@ fn outage_plot_shows_each_state_in_proportion_to_its_time() {
         .stdout(predicate::str::starts_with("at_ms,from,to,reason\n"));
     let svg = std::fs::read_to_string(&out).unwrap();
     assert!(svg.starts_with("<svg"));
-    for label in ["closed", "open", "half_open", "failure rate", "rejections"] {
+    for label in [
+        "closed",
+        "open",
+        "half_open",
+        "half-open probe",
+        "failures in a row (right axis)",
+        "trips at 3 in a row",
+        "trip (reason)",
+        "ok",
+        "failed",
+        "rejected",
+    ] {
         assert!(svg.contains(&format!("\n{label}\n")), "no label {label}");
     }
+    // The caption says when and why it first tripped; the trip is marked.
+    assert!(
+        svg.contains("tripped 2 times; first at 0.5 s: "),
+        "no caption"
+    );
+    assert!(
+        svg.contains("s: 3 failures in a row\n"),
+        "no reason in the caption"
+    );
+    assert!(svg.contains("\nrun\n"), "the trip mark is not labelled");
     // 2610 ms in columns of 2 ms: closed 580 ms, open 2010 ms, half-open
     // 20 ms (a column where a state starts counts for the more severe one).
     let (closed, open, half_open) = (
@@ -97,7 +118,7 @@ fn outage_plot_as_png_has_the_state_band_in_proportion() {
     let mut reader = decoder.read_info().unwrap();
     let mut rgb = vec![0; reader.output_buffer_size().unwrap()];
     let info = reader.next_frame(&mut rgb).unwrap();
-    assert_eq!((info.width, info.height), (1200, 560));
+    assert_eq!((info.width, info.height), (1200, 720));
     assert_eq!(info.color_type, png::ColorType::Rgb);
     // The band: closed 580 ms, open 2010 ms (and a legend swatch of each).
     let closed = pixels(&rgb, (120, 200, 120));

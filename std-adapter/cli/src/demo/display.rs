@@ -46,8 +46,9 @@ pub struct Track {
     gap_since: Option<u64>,
     /// The latest sample.
     pub last: Snapshot,
-    /// Rejections already put on the plot.
+    /// Rejections, successes and failures already put on the plot.
     plotted_rejections: u64,
+    plotted_outcomes: (u64, u64),
 }
 
 impl Track {
@@ -56,7 +57,8 @@ impl Track {
         Track {
             name,
             breaker,
-            plot: Plot::default(),
+            // StdClock ticks are nanoseconds.
+            plot: Plot::with_ticks_per_ms(1_000_000),
             time: TimeInState::new(last.state),
             transitions: Vec::new(),
             pending: BTreeMap::new(),
@@ -64,6 +66,7 @@ impl Track {
             gap_since: None,
             last,
             plotted_rejections: 0,
+            plotted_outcomes: (0, 0),
         }
     }
 
@@ -110,11 +113,31 @@ impl Track {
     /// closed gap let through.
     pub fn sample(&mut self, at_ms: u64) -> usize {
         let applied = self.apply(Gaps::WaitAt(at_ms));
+        let before = self.last;
         self.last = self.breaker.snapshot();
-        let rejected = self.breaker.observer().totals().snapshot().rejected;
-        self.plot
-            .rejected(at_ms, rejected.saturating_sub(self.plotted_rejections));
-        self.plotted_rejections = rejected;
+        let totals = self.breaker.observer().totals().snapshot();
+        self.plot.rejected(
+            at_ms,
+            totals.rejected.saturating_sub(self.plotted_rejections),
+        );
+        self.plotted_rejections = totals.rejected;
+        let (ok, failed) = self.plotted_outcomes;
+        self.plot.outcomes(
+            at_ms,
+            totals.success.saturating_sub(ok),
+            totals.failure.saturating_sub(failed),
+        );
+        self.plotted_outcomes = (totals.success, totals.failure);
+        // Probes admitted since the last sample, in the same half-open
+        // episode or a new one.
+        if self.last.state == State::HalfOpen {
+            let same = before.state == State::HalfOpen && before.epoch == self.last.epoch;
+            let earlier = if same { before.half_open_admitted } else { 0 };
+            self.plot.probes(
+                at_ms,
+                u64::from(self.last.half_open_admitted.saturating_sub(earlier)),
+            );
+        }
         self.plot.see_state(at_ms, self.last.state);
         self.plot.after_step(at_ms, &self.last);
         applied
