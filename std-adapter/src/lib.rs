@@ -121,6 +121,7 @@
 //! | `tower` | `tower::CircuitBreakerLayer`, the provider-aware `HttpClassifier`, fallbacks (`FallbackLayer`, `FallbackToLayer`) |
 //! | `stream` | `stream::GuardedStream`: one permit for a stream's life (token streams, SSE) (implies `tokio`) |
 //! | `deadpool` | `pool::GuardedPool`: a `deadpool` connection pool (Redis, Postgres, ...) behind a breaker |
+//! | `keyed` | `keyed::KeyedBreakers`: breakers per key (host, tenant, model) in a `moka` cache, with a cap on open keys |
 //! | `retry` | `tower::RetryPolicy`: retries outside the breaker, with a budget and backoff (implies `tower`, `tokio`) |
 //! | `admin` | the `admin` router (implies `tower`) |
 //!
@@ -220,6 +221,8 @@ mod clock;
 mod coarse_clock;
 pub mod config;
 mod error;
+#[cfg(feature = "keyed")]
+pub mod keyed;
 pub mod metrics;
 pub mod observe;
 #[cfg(feature = "deadpool")]
@@ -238,7 +241,7 @@ pub use classify::{Classifier, DefaultClassifier};
 pub use clock::StdClock;
 pub use coarse_clock::{CoarseClock, COARSE_RESOLUTION};
 pub use error::Error;
-pub use observe::{StdObserver, TransitionEvent, TrippedWindow};
+pub use observe::{StdObserver, TransitionEvent, TransitionHook, TrippedWindow};
 pub use registry::{Health, HealthReport, Registry};
 pub use std_breaker::{
     BreakerSpec, StdBreaker, StdOwnedPermit, StdPermit, WindowSpec, MAX_TIME_STRIPES,

@@ -47,7 +47,24 @@ pub struct StdObserver {
     fallbacks: [std::sync::atomic::AtomicU64; FALLBACK_KINDS.len()],
     history: std::sync::Mutex<History>,
     alerts: std::sync::RwLock<Option<Arc<AlertHook>>>,
+    hook: HookSlot,
 }
+
+/// Where the transition hook lives.
+#[derive(Default)]
+struct HookSlot(std::sync::RwLock<Option<TransitionHook>>);
+
+impl std::fmt::Debug for HookSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let set = self.0.read().map(|h| h.is_some()).unwrap_or(false);
+        f.write_str(if set { "Some(hook)" } else { "None" })
+    }
+}
+
+/// A function told of every transition, after it committed, with nothing
+/// held: it may drive the breaker (keyed breakers reset a key past their
+/// cap on open keys).
+pub type TransitionHook = Arc<dyn Fn(&Transition) + Send + Sync>;
 
 /// What the observer remembers of past transitions (a lock taken only at
 /// transitions and scrapes, never on a call).
@@ -113,6 +130,7 @@ impl StdObserver {
             fallbacks: Default::default(),
             history: Default::default(),
             alerts: Default::default(),
+            hook: Default::default(),
         }
     }
 
@@ -189,6 +207,11 @@ impl StdObserver {
     pub fn set_alert_hook(&self, hook: Option<Arc<AlertHook>>) {
         *self.alerts.write().unwrap_or_else(|p| p.into_inner()) = hook;
     }
+    /// Calls `hook` at every transition of this breaker from now on (or
+    /// none).
+    pub fn set_transition_hook(&self, hook: Option<TransitionHook>) {
+        *self.hook.0.write().unwrap_or_else(|p| p.into_inner()) = hook;
+    }
     /// A receiver of this breaker's transitions from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<TransitionEvent> {
         self.events.subscribe()
@@ -261,6 +284,16 @@ impl Observer for StdObserver {
                 breaker: Arc::clone(&self.name),
                 transition: *t,
             });
+        }
+        // Last, so that a hook that drives the breaker reports after this.
+        let hook = self
+            .hook
+            .0
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some(hook) = hook {
+            hook(t);
         }
     }
 
