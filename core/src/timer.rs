@@ -292,6 +292,54 @@ mod tests {
     }
 
     #[test]
+    fn a_deadline_never_encodes_as_the_no_deadline_word() {
+        let u = TimerUnits::new(10_000, 1_000, 1_000).unwrap();
+        let w = u.encode(7, (UNIT_MASK as u64) + 1); // units wrap to 0
+        assert!(TimerUnits::deadline_of(w, 7));
+        assert!(!TimerUnits::deadline_of(TimerUnits::none(7), 7));
+        assert!(TimerUnits::belongs_to(TimerUnits::none(7), 7));
+    }
+
+    fn open_in(epoch: Word) -> AtomicWord {
+        let w = StateWord {
+            state: crate::state::State::Open,
+            k: 0,
+            counts: 0,
+            epoch,
+        };
+        atomic_word(w.pack())
+    }
+
+    #[test]
+    fn a_publisher_installs_only_for_the_current_epoch() {
+        let u = TimerUnits::new(10_000, 1_000, 1_000).unwrap();
+        let timer = Timer::new();
+        let state = open_in(3);
+        // Overtaken: epoch 2's deadline is not installed; epoch 3's
+        // placeholder is, so that no older word stays behind.
+        let s = state.load(Ordering::Relaxed);
+        assert_eq!(
+            timer.publish_for(&state, 2, u.encode(2, 500)),
+            Published::Overtaken(s)
+        );
+        assert_eq!(timer.load(), TimerUnits::none(3));
+        // Current: installed over the placeholder, then kept.
+        let mine = u.encode(3, 700);
+        assert_eq!(timer.publish_for(&state, 3, mine), Published::InForce(mine));
+        let later = u.encode(3, 900);
+        assert_eq!(
+            timer.publish_for(&state, 3, later),
+            Published::InForce(mine)
+        );
+        // A late publisher for an older episode leaves it alone.
+        assert_eq!(
+            timer.publish_for(&state, 1, u.encode(1, 100)),
+            Published::Overtaken(s)
+        );
+        assert_eq!(timer.load(), mine);
+    }
+
+    #[test]
     fn a_passed_deadline_that_wrapped_is_still_due() {
         let u = TimerUnits::new(10_000, 1_000, 1_000).unwrap();
         let w = u.encode(1, 5_000);
