@@ -36,14 +36,15 @@ step() { # step NAME COMMAND...: runs and times one step
 model_tests() {
     CARGO_TARGET_DIR="$tgt/target-verif" \
         cargo test --release -p fusebox-verification --lib --test model_vs_core \
-        --test core_regressions --test core_limits
+        --test core_regressions --test core_limits --test open_deadline_regressions
 }
 
 narrow_model_tests() {
     # The 32-bit state-word layout, forced on the host (DESIGN.md §13).
     RUSTFLAGS="--cfg fusebox_narrow" FUSEBOX_MODEL_CASES="${FUSEBOX_NARROW_CASES:-10000}" \
         CARGO_TARGET_DIR="$tgt/target-verif-narrow" \
-        cargo test --release -p fusebox-verification --test model_vs_core --test core_limits
+        cargo test --release -p fusebox-verification --test model_vs_core --test core_limits \
+        --test open_deadline_regressions
 }
 
 loom_models() {
@@ -53,7 +54,7 @@ loom_models() {
         --test loom_a_half_open_admission --test loom_b_one_transition_per_epoch \
         --test loom_c_stale_outcomes --test loom_d_window_records \
         --test loom_e_permit_release --test loom_open_deadline_race \
-        --test loom_open_deadline_publishers
+        --test loom_open_deadline_publishers --test loom_open_deadline_preempted
     # Models run in parallel: under fusebox_loom the time window's stripe is
     # the loom thread index, not a stack address, so replays are deterministic.
 }

@@ -150,6 +150,29 @@ fn open_reject(c: &mut Criterion) {
     group.finish();
 }
 
+/// The trip path (issue 12): the failure that opens the breaker (a state
+/// CAS, then the deadline's publication), then `reset()` (a transition that
+/// publishes the no-deadline word). Consecutive rule 1, a one-hour open
+/// period, on a clock that costs one atomic load.
+fn trip(c: &mut Criterion) {
+    let mut group = c.benchmark_group("trip_reset");
+    let config = fusebox_core::Config::builder()
+        .consecutive_failures(1)
+        .open_for(Duration::from_secs(3600))
+        .build()
+        .expect("valid config");
+    let b: Breaker<&ManualClock, NoWindow> = Breaker::new(&MANUAL_CLOCK, config);
+    bench_calls(&mut group, "fusebox_consecutive_manualclock", |_| {
+        let tripped = b.try_acquire().is_ok_and(|p| {
+            let _ = p.failure();
+            true
+        });
+        b.reset();
+        tripped
+    });
+    group.finish();
+}
+
 /// Half-open: admission (take the one probe slot, give it back with
 /// `ignore`), and rejection (the slot is held, every other call is refused).
 fn half_open(c: &mut Criterion) {
@@ -343,6 +366,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = closed_success, closed_failures, open_reject, half_open, snapshot, clock, call_api
+    targets = closed_success, closed_failures, open_reject, trip, half_open, snapshot, clock, call_api
 }
 criterion_main!(benches);

@@ -15,7 +15,7 @@ use crate::settings::Settings;
 use crate::snapshot::Snapshot;
 use crate::state::{State, StateWord};
 use crate::sync::{atomic_word, AtomicWord, Ordering, Word};
-use crate::timer::{Timer, TimerUnits};
+use crate::timer::{Published, Timer, TimerUnits};
 use crate::window::{AnyWindow, NoWindow, Window, WindowCounts, WindowKind};
 use core::ops::Deref;
 
@@ -237,8 +237,13 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
                 State::ForcedOpen => return Err(self.reject(State::ForcedOpen, None)),
                 State::Open => {
                     let now = self.clock.now();
-                    if let Some(left) = self.open_remaining(sw, now) {
-                        return Err(self.reject(State::Open, Some(left)));
+                    match self.open_remaining(sw, now) {
+                        Ok(Some(left)) => return Err(self.reject(State::Open, Some(left))),
+                        Ok(None) => {}
+                        Err(x) => {
+                            w = x;
+                            continue;
+                        }
                     }
                     // Due: move to half-open, admitting this call as the first probe.
                     let next = sw.next(State::HalfOpen, sw.k).with_half(1, 0);
@@ -295,21 +300,19 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     }
 
     /// Ticks left in the open episode `sw`, or `None` once due. Publishes the
-    /// deadline from `now` if its opener has not yet.
-    fn open_remaining(&self, sw: StateWord, now: u64) -> Option<u64> {
+    /// deadline from `now` if its opener has not yet. `Err` carries the fresh
+    /// state word when the episode has already ended.
+    fn open_remaining(&self, sw: StateWord, now: u64) -> Result<Option<u64>, Word> {
         let t = self.timer.load();
-        if TimerUnits::belongs_to(t, sw.epoch) {
-            return self.settings.timer.remaining(t, now);
+        if TimerUnits::deadline_of(t, sw.epoch) {
+            return Ok(self.settings.timer.remaining(t, now));
         }
         let deadline = now.saturating_add(self.settings.backoff.open_ticks(sw.k, sw.epoch as u64));
         let mine = self.settings.timer.encode(sw.epoch, deadline);
-        if !self.timer.publish(t, mine) {
-            let t = self.timer.load();
-            if TimerUnits::belongs_to(t, sw.epoch) {
-                return self.settings.timer.remaining(t, now);
-            }
+        match self.timer.publish_for(&self.state, sw.epoch, mine) {
+            Published::InForce(t) => Ok(self.settings.timer.remaining(t, now)),
+            Published::Overtaken(x) => Err(x),
         }
-        self.settings.timer.remaining(mine, now)
     }
 
     /// In half-open with `max_half_open_wait` passed: re-opens. Returns the
@@ -317,19 +320,18 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     fn expire_half_open(&self, w: Word, sw: StateWord) -> Option<Word> {
         let wait = self.settings.max_wait_ticks?;
         let now = self.clock.now();
-        let t = self.timer.load();
-        let due = if TimerUnits::belongs_to(t, sw.epoch) {
-            self.settings.timer.remaining(t, now).is_none()
-        } else {
-            let _ = self.timer.publish(
-                t,
-                self.settings
-                    .timer
-                    .encode(sw.epoch, now.saturating_add(wait)),
-            );
-            false
-        };
-        if !due {
+        let mut t = self.timer.load();
+        if !TimerUnits::deadline_of(t, sw.epoch) {
+            let mine = self
+                .settings
+                .timer
+                .encode(sw.epoch, now.saturating_add(wait));
+            t = match self.timer.publish_for(&self.state, sw.epoch, mine) {
+                Published::InForce(t) => t,
+                Published::Overtaken(x) => return Some(x),
+            };
+        }
+        if self.settings.timer.remaining(t, now).is_some() {
             return None;
         }
         let next = sw.next(State::Open, sw.k + 1);
@@ -385,24 +387,22 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
         window: WindowCounts,
         deadline: Option<u64>,
     ) {
-        // The deadline in force: ours, or the one a reader published first
-        // from its own clock while we were between our CAS and this point.
-        let mut in_force = None;
-        if let Some(d) = deadline {
-            let mut t = self.timer.load();
-            if !TimerUnits::belongs_to(t, to.epoch) {
-                let mine = self.settings.timer.encode(to.epoch, d);
-                t = if self.timer.publish(t, mine) {
-                    mine
-                } else {
-                    self.timer.load()
-                };
-            }
-            if TimerUnits::belongs_to(t, to.epoch) {
+        // Every transition publishes its epoch's timer word, timed or not,
+        // so that the tag follows the epoch (see `timer`'s module docs). The
+        // deadline in force is ours, or one a reader published first from its
+        // own clock while we were between our CAS and this point; none if the
+        // episode has already ended (we were preempted through it).
+        let mine = match deadline {
+            Some(d) => self.settings.timer.encode(to.epoch, d),
+            None => TimerUnits::none(to.epoch),
+        };
+        let in_force = match self.timer.publish_for(&self.state, to.epoch, mine) {
+            Published::InForce(t) if deadline.is_some() => {
                 let left = self.settings.timer.remaining(t, now).unwrap_or(0);
-                in_force = Some(now.saturating_add(left));
+                Some(now.saturating_add(left))
             }
-        }
+            _ => None,
+        };
         if to.state == State::Open && matches!(from.state, State::Closed | State::HalfOpen) {
             // Relaxed: a statistic; nothing is ordered by it.
             self.trips.fetch_add(1, Ordering::Relaxed);
@@ -438,8 +438,13 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
             match sw.state {
                 State::Open => {
                     let now = self.clock.now();
-                    if self.open_remaining(sw, now).is_some() {
-                        return State::Open;
+                    match self.open_remaining(sw, now) {
+                        Ok(Some(_)) => return State::Open,
+                        Ok(None) => {}
+                        Err(x) => {
+                            w = x;
+                            continue;
+                        }
                     }
                     let next = sw.next(State::HalfOpen, sw.k);
                     match self.cas(w, next) {
@@ -520,7 +525,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
         };
         let (open_until, probe_eligible) = if sw.state == State::Open {
             let t = self.timer.load();
-            if TimerUnits::belongs_to(t, sw.epoch) {
+            if TimerUnits::deadline_of(t, sw.epoch) {
                 match self.settings.timer.remaining(t, now) {
                     Some(left) => (Some(now.saturating_add(left)), false),
                     None => (None, true),

@@ -96,7 +96,9 @@ pub struct Transition {
     pub consecutive_failures: u32,
     /// Backoff level after the transition.
     pub backoff_level: u32,
-    /// For a transition into `Open`: the deadline in ticks.
+    /// For a transition into `Open`: the deadline in force, in ticks. `None`
+    /// if the episode had already ended when its opener got to report it
+    /// (it was preempted through the whole episode).
     pub open_until: Option<u64>,
 }
 

@@ -304,7 +304,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
                 return;
             }
             let t = self.timer.load();
-            if !TimerUnits::belongs_to(t, sw.epoch) {
+            if !TimerUnits::deadline_of(t, sw.epoch) {
                 return;
             }
             let at = now.get();

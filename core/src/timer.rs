@@ -12,15 +12,58 @@
 //!         +---------+--------------------+
 //! ```
 //!
-//! The state and the deadline live in different words, so a reader acts on a
-//! deadline only when its tag equals the low bits of the epoch it read from
-//! the state word, and acting is always a compare-and-swap on the state word
-//! with the full epoch: a deadline from another episode can at most make that
-//! CAS fail. The thread that opens the breaker publishes the deadline right
-//! after its CAS; a reader that finds the state open with an older-tagged
-//! deadline (the opener was preempted in between) publishes one itself from
-//! its own clock reading, by a CAS over exactly the word it saw. Nobody spins
-//! waiting for the opener, which an interrupt may have preempted.
+//! A word whose deadline field is 0 carries no deadline: it is the word of an
+//! episode without one (`Closed`, the operator modes, a half-open episode
+//! without `max_half_open_wait`), or the placeholder of a timed episode whose
+//! deadline is not published yet. [`TimerUnits::encode`] never yields 0 (a
+//! deadline that would round to 0 goes one unit later).
+//!
+//! # Why a reader never acts on another episode's deadline
+//!
+//! The state and the deadline live in different words. A reader acts on a
+//! deadline only when it reads the state word in episode `E` and then a timer
+//! word that carries a deadline and `E`'s tag; acting is a compare-and-swap
+//! on the state word with the full epoch, so a deadline from a later episode
+//! can at most make that CAS fail. The danger is an *earlier* episode `j`
+//! with the same tag (`E - j` a multiple of `2^T`, `T` = 16 / 8 bits), and
+//! the publication protocol ([`Timer::publish_for`]) rules it out:
+//!
+//! 1. **Every transition publishes.** The winner of the CAS into any epoch,
+//!    timed or not, then installs that epoch's word (its deadline, or the
+//!    no-deadline word), so the tag follows the epoch: operator calls, mode
+//!    changes and closes leave no old deadline behind to be aliased.
+//! 2. **Only for the current full epoch, over exactly the word seen.** A
+//!    publisher reads the timer word, then the state word (Acquire, so the
+//!    state is at least as new as the epoch of the timer word it read); it
+//!    installs its word only if the state is still in its epoch, by a CAS over
+//!    exactly the timer word it read, never a blind store. A transition that
+//!    happened after its check and has published since makes that CAS fail.
+//! 3. **Overtaken publishers step aside, and leave the tag current.** If the
+//!    state has moved on, the publisher installs nothing of its own: where the
+//!    timer word is not yet tagged with the epoch it found, it installs that
+//!    epoch's no-deadline placeholder (harmless: nobody acts on it; a reader of
+//!    an open episode replaces it with a deadline from its own clock).
+//! 4. **Re-check after installing.** After a successful CAS the publisher
+//!    reads the state again; if the epoch moved on in between, it swaps its
+//!    word back to the no-deadline word of the epoch it now sees (a CAS over
+//!    exactly its own word, so a newer word is never touched).
+//!
+//! Each context (a thread, an interrupt priority level) finishes its
+//! publication before it can make another transition, and a publication ends
+//! with the timer word tagged for the epoch its last state read saw. So the
+//! timer word trails the state word by at most `P` transitions, `P` being the
+//! number of contexts that can be suspended inside a breaker call at once; a
+//! timer word tagged like the current epoch is that epoch's own. The one way
+//! around this is an ABA: a context suspended inside one publication, between
+//! its load of the timer word and its CAS (a few instructions, no clock read),
+//! while the tag goes round and the very same word value comes back.
+//!
+//! **Bound:** the argument holds as long as no context stays suspended inside
+//! one publication while `2^T - P` transitions happen: 65 536 - `P` on 64-bit
+//! targets, 256 - `P` on 32-bit ones (`P` is a handful: thread mode plus the
+//! interrupt priorities that use the breaker). No config can bound how fast
+//! operator calls move the epoch, so this is a bound on scheduling, stated in
+//! `docs/design.md` beside the permit-holding bound of the epoch itself.
 //!
 //! A unit is `2^shift` ticks, chosen at construction: the longest possible
 //! open period fits in a quarter of the unit range (and, on 64-bit targets,
@@ -32,7 +75,7 @@
 //! deadline as pending again, for at most the longest open period.
 
 use crate::config::ConfigError;
-use crate::state::EPOCH_MASK;
+use crate::state::{StateWord, EPOCH_MASK};
 use crate::sync::{atomic_word, AtomicWord, Ordering, Word, WORD_BITS};
 #[cfg(test)]
 use core::time::Duration;
@@ -94,13 +137,27 @@ impl TimerUnits {
     #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
     pub(crate) const fn encode(&self, epoch: Word, deadline: u64) -> Word {
         let units = deadline.div_ceil(1 << self.shift) as Word & UNIT_MASK;
+        // 0 means "no deadline": a deadline there goes one unit later.
+        let units = if units == 0 { 1 } else { units };
         ((epoch & TAG_MASK) << UNIT_BITS) | units
     }
 
-    /// Whether `word` belongs to the episode `epoch`.
+    /// The word of the episode `epoch` when it has no deadline (yet).
+    #[inline]
+    pub(crate) const fn none(epoch: Word) -> Word {
+        (epoch & TAG_MASK) << UNIT_BITS
+    }
+
+    /// Whether `word` is tagged for the episode `epoch`.
     #[inline]
     pub(crate) const fn belongs_to(word: Word, epoch: Word) -> bool {
         (word >> UNIT_BITS) == (epoch & TAG_MASK & EPOCH_MASK)
+    }
+
+    /// Whether `word` is a deadline of the episode `epoch`.
+    #[inline]
+    pub(crate) const fn deadline_of(word: Word, epoch: Word) -> bool {
+        Self::belongs_to(word, epoch) && word & UNIT_MASK != 0
     }
 
     /// Ticks left until the deadline in `word`, or `None` once it is due.
@@ -125,14 +182,24 @@ impl TimerUnits {
     }
 }
 
+/// What [`Timer::publish_for`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Published {
+    /// The state is still in the epoch, and this is its word in force: the
+    /// caller's, or one published first by another caller.
+    InForce(Word),
+    /// The state has left the epoch; the fresh state word, to re-decide on.
+    Overtaken(Word),
+}
+
 /// The atomic timer word.
 pub(crate) struct Timer {
     word: AtomicWord,
 }
 
 impl Timer {
-    /// Tagged with an epoch no episode has yet, so it matches none.
-    const INITIAL: Word = TAG_MASK << UNIT_BITS;
+    /// The word of epoch 0, a new breaker's `Closed` episode.
+    const INITIAL: Word = TimerUnits::none(0);
 
     #[cfg(not(fusebox_loom))]
     pub(crate) const fn new() -> Timer {
@@ -149,29 +216,60 @@ impl Timer {
 
     #[inline]
     pub(crate) fn load(&self) -> Word {
-        // Acquire: pairs with the Release in `publish`; the deadline is read
-        // after the state word, and only used when its tag matches that epoch.
+        // Acquire: pairs with the Release in `replace`; a state word read
+        // after it is at least as new as the epoch this word was installed
+        // for (its installer read or wrote that state before installing).
         self.word.load(Ordering::Acquire)
     }
 
-    /// Replaces exactly `seen` with `new`; false if someone else got there.
+    /// Installs `mine`, the word of the episode `epoch`, unless that episode
+    /// already has one in force or the state word `state` has left it. See
+    /// the module docs for the protocol and why it is safe. Lock-free: each
+    /// retry follows a CAS that another caller won.
     ///
-    /// Out of line on 32-bit chips with compare-and-swap, where the
-    /// LDREX/STREX loop is worth sharing; a critical section (Cortex-M0)
-    /// folds better inline.
-    #[cfg_attr(
-        any(target_pointer_width = "64", not(target_has_atomic = "ptr")),
-        inline
-    )]
-    #[cfg_attr(
-        all(target_has_atomic = "ptr", not(target_pointer_width = "64")),
-        inline(never)
-    )]
-    pub(crate) fn publish(&self, seen: Word, new: Word) -> bool {
-        // Release: makes the deadline visible with its tag to `load`.
-        // Relaxed on failure: the caller only learns that someone else won.
+    /// Out of line on 32-bit targets: a few callers per breaker share it.
+    #[cfg_attr(target_pointer_width = "64", inline)]
+    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
+    pub(crate) fn publish_for(&self, state: &AtomicWord, epoch: Word, mine: Word) -> Published {
+        let timed = mine & UNIT_MASK != 0;
+        let mut t = self.load();
+        loop {
+            // Acquire: pairs with the Release of every transition CAS; read
+            // after `t` (whose load is Acquire), so never older than `t`'s epoch.
+            let s = state.load(Ordering::Acquire);
+            let current = StateWord::unpack(s).epoch;
+            if current != epoch {
+                // Overtaken: install nothing of ours, but leave the tag current.
+                if TimerUnits::belongs_to(t, current) || self.replace(t, TimerUnits::none(current))
+                {
+                    return Published::Overtaken(s);
+                }
+            } else if TimerUnits::belongs_to(t, epoch) && (!timed || t & UNIT_MASK != 0) {
+                return Published::InForce(t);
+            } else if self.replace(t, mine) {
+                // Acquire: the Acquire half of `replace` keeps this read after it.
+                let s = state.load(Ordering::Acquire);
+                let now = StateWord::unpack(s).epoch;
+                if now == epoch {
+                    return Published::InForce(mine);
+                }
+                // The state moved on between our check and our CAS: take our
+                // word back, unless a newer one has already replaced it.
+                let _ = self.replace(mine, TimerUnits::none(now));
+                return Published::Overtaken(s);
+            }
+            t = self.load();
+        }
+    }
+
+    /// Replaces exactly `seen` with `new`; false if someone else got there.
+    #[inline]
+    fn replace(&self, seen: Word, new: Word) -> bool {
+        // AcqRel on success: Release makes the word visible, after the state
+        // CAS of its epoch, to `load`; Acquire keeps `publish_for`'s re-check
+        // of the state after it. Relaxed on failure: the caller reloads.
         self.word
-            .compare_exchange(seen, new, Ordering::Release, Ordering::Relaxed)
+            .compare_exchange(seen, new, Ordering::AcqRel, Ordering::Relaxed)
             .is_ok()
     }
 }
@@ -191,6 +289,54 @@ mod tests {
         assert_eq!(u.remaining(w, 1_499), Some(1));
         assert_eq!(u.remaining(w, 1_500), None);
         assert_eq!(u.remaining(w, 90_000), None);
+    }
+
+    #[test]
+    fn a_deadline_never_encodes_as_the_no_deadline_word() {
+        let u = TimerUnits::new(10_000, 1_000, 1_000).unwrap();
+        let w = u.encode(7, (UNIT_MASK as u64) + 1); // units wrap to 0
+        assert!(TimerUnits::deadline_of(w, 7));
+        assert!(!TimerUnits::deadline_of(TimerUnits::none(7), 7));
+        assert!(TimerUnits::belongs_to(TimerUnits::none(7), 7));
+    }
+
+    fn open_in(epoch: Word) -> AtomicWord {
+        let w = StateWord {
+            state: crate::state::State::Open,
+            k: 0,
+            counts: 0,
+            epoch,
+        };
+        atomic_word(w.pack())
+    }
+
+    #[test]
+    fn a_publisher_installs_only_for_the_current_epoch() {
+        let u = TimerUnits::new(10_000, 1_000, 1_000).unwrap();
+        let timer = Timer::new();
+        let state = open_in(3);
+        // Overtaken: epoch 2's deadline is not installed; epoch 3's
+        // placeholder is, so that no older word stays behind.
+        let s = state.load(Ordering::Relaxed);
+        assert_eq!(
+            timer.publish_for(&state, 2, u.encode(2, 500)),
+            Published::Overtaken(s)
+        );
+        assert_eq!(timer.load(), TimerUnits::none(3));
+        // Current: installed over the placeholder, then kept.
+        let mine = u.encode(3, 700);
+        assert_eq!(timer.publish_for(&state, 3, mine), Published::InForce(mine));
+        let later = u.encode(3, 900);
+        assert_eq!(
+            timer.publish_for(&state, 3, later),
+            Published::InForce(mine)
+        );
+        // A late publisher for an older episode leaves it alone.
+        assert_eq!(
+            timer.publish_for(&state, 1, u.encode(1, 100)),
+            Published::Overtaken(s)
+        );
+        assert_eq!(timer.load(), mine);
     }
 
     #[test]

@@ -39,6 +39,18 @@ fn config() -> ProptestConfig {
     }
 }
 
+/// Sequences for the tag-range test: each runs up to a few hundred thousand
+/// operator calls in the 64-bit layout (tag range 2^16), far fewer in the
+/// narrow one (2^8), so the counts scale with the range.
+fn config_across_tag_ranges() -> ProptestConfig {
+    let base = config();
+    let scale = if ops::TAG_RANGE > 256 { 1_000 } else { 10 };
+    ProptestConfig {
+        cases: (base.cases / scale).max(4),
+        ..base
+    }
+}
+
 fn check(setup: Setup, ops: Vec<ops::Op>) -> Result<(), TestCaseError> {
     runner::run(&setup, &ops).map_err(TestCaseError::fail)
 }
@@ -66,6 +78,20 @@ proptest! {
     fn core_matches_model_with_a_time_window(
         setup in ops::setup(ops::TIME_WINDOWS, JITTER),
         ops in ops::ops(MAX_STEPS),
+    ) {
+        check(setup, ops)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(config_across_tag_ranges())]
+
+    /// Issue 12: operator calls and trips mixed so that the epoch passes
+    /// several timer-tag ranges; every open episode keeps its own deadline.
+    #[test]
+    fn core_matches_model_across_timer_tag_ranges(
+        setup in ops::setup(ops::NO_WINDOW, JITTER),
+        ops in ops::ops_across_tag_ranges(32, if ops::TAG_RANGE > 256 { 1 } else { 3 }),
     ) {
         check(setup, ops)?;
     }

@@ -71,10 +71,52 @@ pub enum Op {
     Reset,
     ForceClosed,
     TransitionToHalfOpen,
+    /// Issue 12: advance the clock, then operator calls in a row (cycling
+    /// through them from the `u8` offset) that publish no deadline, ending
+    /// with `reset()` (or `transition_to_half_open()` when the flag is set),
+    /// so that the epoch lands `k` tag ranges, plus the `i8` offset, past the
+    /// last open or timed half-open episode: a trip right after an offset-0
+    /// churn has that episode's tag.
+    Churn {
+        advance: u64,
+        ranges: u32,
+        offset: i8,
+        mix: u8,
+        half_open: bool,
+    },
 }
+
+/// How many epochs the core's timer tag tells apart: 2^16 in the 64-bit
+/// layout, 2^8 in the narrow one.
+pub const TAG_RANGE: u32 = if cfg!(fusebox_narrow) {
+    1 << 8
+} else {
+    1 << 16
+};
 
 pub fn ops(max_len: usize) -> impl Strategy<Value = Vec<Op>> {
     proptest::collection::vec(op(), 1..max_len)
+}
+
+/// Like [`ops`], plus [`Op::Churn`] runs that bring the epoch whole
+/// timer-tag ranges (give or take a few) past the last timed episode.
+pub fn ops_across_tag_ranges(max_len: usize, ranges: u32) -> impl Strategy<Value = Vec<Op>> {
+    let churn = (
+        0u64..1_500,
+        1..=ranges,
+        -2i8..=2,
+        any::<u8>(),
+        any::<bool>(),
+    )
+        .prop_map(|(advance, ranges, offset, mix, half_open)| Op::Churn {
+            advance,
+            ranges,
+            offset,
+            mix,
+            half_open,
+        });
+    let step = prop_oneof![6 => op(), 1 => churn];
+    proptest::collection::vec(step, 1..max_len)
 }
 
 fn outcome() -> impl Strategy<Value = Outcome> {

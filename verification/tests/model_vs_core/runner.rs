@@ -338,6 +338,56 @@ fn run_with<W: AnyWindow>(
                 breaker.transition_to_half_open();
                 model.transition_to_half_open();
             }
+            Op::Churn {
+                advance,
+                ranges,
+                offset,
+                mix,
+                half_open,
+            } => {
+                breaker.clock().advance(advance);
+                model.advance(advance);
+                let timed = |t: &&model::Transition| {
+                    t.to == model::State::Open
+                        || (t.to == model::State::HalfOpen
+                            && setup.cfg.max_half_open_wait.is_some())
+                };
+                let last = model
+                    .transitions()
+                    .iter()
+                    .rev()
+                    .find(timed)
+                    .map_or(0, |t| t.epoch);
+                let range = i128::from(crate::ops::TAG_RANGE);
+                // The epoch after the churn, modulo the tag range: the next
+                // transition's is `last`'s plus the offset.
+                let target = i128::from(last) + i128::from(offset) - i128::from(!half_open);
+                let now = i128::from(model.snapshot().epoch);
+                let n = match (target - now).rem_euclid(range) {
+                    0 => range,
+                    r => r,
+                } + (i128::from(ranges) - 1) * range;
+                let n = n as u64;
+                for i in 1..n {
+                    match (u64::from(mix) + i) % 5 {
+                        0 => (breaker.force_open(), model.force_open()),
+                        1 => (breaker.metrics_only(), model.metrics_only()),
+                        2 => (breaker.disable(), model.disable()),
+                        3 => (
+                            breaker.transition_to_half_open(),
+                            model.transition_to_half_open(),
+                        ),
+                        _ => (breaker.reset(), model.reset()),
+                    };
+                }
+                if half_open {
+                    breaker.transition_to_half_open();
+                    model.transition_to_half_open();
+                } else {
+                    breaker.reset();
+                    model.reset();
+                }
+            }
         }
         compare(step, &breaker, &model)?;
     }

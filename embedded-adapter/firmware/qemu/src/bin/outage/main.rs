@@ -9,9 +9,13 @@
 //!    SysTick preempting it to move the clock.
 //! 3. A permit taken in thread mode goes stale when an interrupt trips the
 //!    breaker under it.
-//! 4. Stress: thread mode and the SysTick handler (10 kHz) hammer one shared
-//!    breaker; afterwards every transition is accounted for and the
-//!    half-open limit held at every sample.
+//! 4. Stress: thread mode, PendSV and the SysTick handler (10 kHz) hammer one
+//!    shared breaker; afterwards every transition is accounted for and the
+//!    half-open limit held at every sample. After every call and every
+//!    transition each context checks the open deadline (one per episode,
+//!    never early, known once the opener is done), while thread mode's
+//!    operator bursts make trips land on the timer tag of the trip before
+//!    (the epoch crosses the 8-bit tag range hundreds of times).
 //!
 //! Exits through semihosting: 0 if every check passed, 1 otherwise (a panic
 //! exits 1 too, and a hang is killed by the runner's `timeout`).
@@ -135,6 +139,7 @@ fn SysTick() {
 
 #[exception]
 fn PendSV() {
+    stress::on_pendsv();
     match PENDSV_JOB.load(Ordering::Acquire) {
         JOB_OUTAGE_SCRIPT => outage_script(&ISR_BREAKER),
         JOB_TRIP_THREAD_BREAKER => {
@@ -426,5 +431,5 @@ fn stale_permit_after_interrupt_trip() {
     while EVENTS.pop().is_some() {}
 }
 
-/// Thread mode and the SysTick handler on one breaker.
+/// Thread mode, PendSV and the SysTick handler on one breaker.
 mod stress;
