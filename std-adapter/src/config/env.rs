@@ -39,6 +39,34 @@ pub fn env_name(breaker: &str) -> String {
         .collect()
 }
 
+/// Refuses breaker names that share an environment form (`db`, `DB` and
+/// `d-b` are all `FUSEBOX_DB_*`): an override would reach one of them and
+/// silently miss the others. Refused whether or not a variable is set, so
+/// that a file is valid or not whatever the environment.
+pub(crate) fn check_collisions<'a>(
+    source: &str,
+    names: impl IntoIterator<Item = &'a String>,
+) -> Result<(), ConfigFileError> {
+    let mut seen: HashMap<String, &String> = HashMap::new();
+    for name in names {
+        if let Some(first) = seen.insert(env_name(name), name) {
+            return Err(ConfigFileError::build(
+                source,
+                Some(name),
+                None,
+                ErrorKind::Inconsistent(format!(
+                    "breakers `{}` and `{}` have the same environment variables \
+                     (FUSEBOX_{}_*), so an override could not tell them apart; rename one",
+                    first.escape_debug(),
+                    name.escape_debug(),
+                    env_name(name)
+                )),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// A variable's value as a config value: an integer, a number, a boolean, or
 /// else a string (`"30s"`, `"exponential"`).
 fn parse_value(s: &str) -> Value {
@@ -80,7 +108,9 @@ pub fn apply(
             let Some(rest) = var.strip_prefix(prefix.as_str()) else {
                 continue;
             };
-            claimed_by.get_or_insert(breaker);
+            if claimed_by.is_none_or(|b| b.len() < breaker.len()) {
+                claimed_by = Some(breaker);
+            }
             if let Some((_, path)) = fields.iter().find(|(suffix, _)| suffix == rest) {
                 if best.is_none_or(|(b, _)| b.len() < breaker.len()) {
                     best = Some((breaker, path));

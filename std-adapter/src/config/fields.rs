@@ -2,6 +2,7 @@
 
 use super::error::{ConfigFileError, ErrorKind};
 use super::presets::{preset, PRESETS};
+use crate::std_breaker::{MAX_COUNT_WINDOW_SIZE, MAX_TIME_WINDOW_BUCKETS};
 use fusebox_core::Abandon;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -106,13 +107,18 @@ impl Origin<'_> {
     }
 
     fn uint(&self, field: &str, v: &Value, min: u64) -> Result<u32, ConfigFileError> {
+        self.bounded(field, v, min, u32::MAX as u64)
+    }
+
+    /// An integer in `min..=max` (`max` at most `u32::MAX`).
+    fn bounded(&self, field: &str, v: &Value, min: u64, max: u64) -> Result<u32, ConfigFileError> {
         match v {
-            Value::Integer(i) if *i >= min as i64 && *i <= u32::MAX as i64 => Ok(*i as u32),
+            Value::Integer(i) if *i >= min as i64 && *i <= max as i64 => Ok(*i as u32),
             Value::Integer(i) => Err(self.err(
                 field,
                 ErrorKind::OutOfRange {
                     value: i.to_string(),
-                    allowed: format!("{min}..={}", u32::MAX),
+                    allowed: format!("{min}..={max}"),
                 },
             )),
             _ => Err(self.wrong(field, "an integer", v)),
@@ -260,7 +266,10 @@ impl Origin<'_> {
                 }
             }
             let size = match t.get("size") {
-                Some(v) => self.uint("window.size", v, 1)? as usize,
+                // Checked here, before any breaker allocates a ring this long.
+                Some(v) => {
+                    self.bounded("window.size", v, 1, MAX_COUNT_WINDOW_SIZE as u64)? as usize
+                }
                 None => {
                     return Err(self.err(
                         "window.size",
@@ -287,7 +296,9 @@ impl Origin<'_> {
                 }
             };
             let buckets = match t.get("buckets") {
-                Some(v) => self.uint("window.buckets", v, 1)? as usize,
+                Some(v) => {
+                    self.bounded("window.buckets", v, 1, MAX_TIME_WINDOW_BUCKETS as u64)? as usize
+                }
                 None => DEFAULT_TIME_BUCKETS,
             };
             Ok(WindowFields::Time { span, buckets })

@@ -58,6 +58,7 @@
 //! assert!(bad.unwrap_err().to_string().starts_with("fusebox.toml: breaker `db`: field `open_for`"));
 //! ```
 
+mod bounds;
 mod effective;
 mod env;
 mod error;
@@ -65,6 +66,7 @@ mod fields;
 pub mod presets;
 mod resolve;
 
+pub use bounds::{MAX_FILE_BYTES, MAX_NESTING};
 pub use env::env_name;
 pub use error::{ConfigFileError, ErrorKind};
 pub use fields::{BACKOFF_FIELDS, BREAKER_FIELDS, DEFAULT_TIME_BUCKETS, WINDOW_FIELDS};
@@ -73,6 +75,7 @@ pub use presets::PRESETS;
 use crate::std_breaker::BreakerSpec;
 use fields::Origin;
 use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
 use std::path::Path;
 use toml::{Table, Value};
 
@@ -121,18 +124,26 @@ impl FileConfig {
         let source = path.display().to_string();
         let format = Format::from_path(path)
             .ok_or_else(|| ConfigFileError::new(&source, ErrorKind::UnknownFormat))?;
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigFileError::new(&source, ErrorKind::Io(e)))?;
+        let io = |e| ConfigFileError::new(&source, ErrorKind::Io(e));
+        // Read at most one byte past the limit: a huge file (or a device
+        // that never ends) is refused without being read whole.
+        let mut text = String::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_FILE_BYTES as u64 + 1).read_to_string(&mut text))
+            .map_err(io)?;
         Self::parse(format, &source, &text, env)
     }
 
-    /// Parses `text`; `source` names it in errors.
+    /// Parses `text`; `source` names it in errors. Text larger than
+    /// [`MAX_FILE_BYTES`] or nested deeper than [`MAX_NESTING`] is refused
+    /// before it is parsed.
     pub fn parse(
         format: Format,
         source: &str,
         text: &str,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<FileConfig, ConfigFileError> {
+        bounds::check(format, source, text)?;
         let syntax = |e: String| ConfigFileError::new(source, ErrorKind::Syntax(e));
         let root: Value = match format {
             Format::Toml => {
@@ -143,6 +154,7 @@ impl FileConfig {
             }
         };
         let mut tables = breaker_tables(source, root)?;
+        env::check_collisions(source, tables.keys())?;
         let origins = env::apply(&mut tables, env)?;
         let no_env = HashMap::new();
         let mut breakers = BTreeMap::new();

@@ -1,0 +1,188 @@
+//! Config files against hostile input (issue 14), through the library:
+//! sizes checked before allocation, names that collide in the environment,
+//! bounded input, and an effective config that is always TOML.
+
+use fusebox_std::config::{ConfigFileError, FileConfig, Format};
+use fusebox_std::{BreakerSpec, Registry, StdBreaker, WindowSpec};
+use std::time::{Duration, Instant};
+
+fn parse(format: Format, text: &str) -> Result<FileConfig, ConfigFileError> {
+    let source = match format {
+        Format::Toml => "f.toml",
+        Format::Yaml => "f.yaml",
+    };
+    FileConfig::parse(format, source, text, [])
+}
+
+fn env(k: &str, v: &str) -> [(String, String); 1] {
+    [(k.to_string(), v.to_string())]
+}
+
+#[test]
+fn a_huge_count_window_is_out_of_range_before_it_is_allocated() {
+    let e = parse(
+        Format::Toml,
+        "[breakers.db]\nfailure_rate = 0.5\nwindow = { kind = \"count\", size = 4294967295 }\n",
+    )
+    .unwrap_err();
+    assert_eq!(e.breaker(), Some("db"));
+    assert_eq!(e.field(), Some("window.size"));
+    assert!(e.to_string().contains("allowed 1..=32767"), "{e}");
+}
+
+#[test]
+fn a_huge_window_from_the_environment_names_the_variable() {
+    let text = "[breakers.db]\nfailure_rate = 0.5\nwindow = { kind = \"time\", span = \"10s\" }\n";
+    let e = FileConfig::parse(
+        Format::Toml,
+        "f.toml",
+        text,
+        env("FUSEBOX_DB_WINDOW_BUCKETS", "4294967295"),
+    )
+    .unwrap_err();
+    assert_eq!(e.origin(), "environment variable FUSEBOX_DB_WINDOW_BUCKETS");
+    assert_eq!(e.field(), Some("window.buckets"));
+    assert!(e.to_string().contains("allowed 1..=4194304"), "{e}");
+}
+
+#[test]
+fn a_breaker_with_a_huge_window_spec_is_refused_without_allocating() {
+    let config = fusebox_core::Config::builder().build().unwrap();
+    for window in [
+        WindowSpec::Count { size: usize::MAX },
+        WindowSpec::Time {
+            buckets: usize::MAX,
+        },
+        WindowSpec::Count { size: 0 },
+    ] {
+        let spec = BreakerSpec { config, window };
+        assert!(StdBreaker::new("x", spec).is_err(), "{window:?}");
+        assert!(Registry::new().insert("x", spec).is_err(), "{window:?}");
+    }
+}
+
+#[test]
+fn names_that_collide_in_the_environment_are_refused_naming_both() {
+    let e = parse(
+        Format::Toml,
+        "[breakers.d_b]\nconsecutive_failures = 3\n[breakers.d-b]\nconsecutive_failures = 4\n",
+    )
+    .unwrap_err();
+    let shown = e.to_string();
+    assert!(
+        shown.contains("`d-b`") && shown.contains("`d_b`"),
+        "{shown}"
+    );
+    assert!(shown.contains("FUSEBOX_D_B_"), "{shown}");
+    let e = parse(Format::Yaml, "breakers:\n  db: {}\n  DB: {}\n").unwrap_err();
+    assert!(e.to_string().contains("`DB` and `db`"), "{e}");
+    // Names that differ in their environment form are still fine.
+    parse(
+        Format::Yaml,
+        "breakers:\n  db: { consecutive_failures: 3 }\n  db2: { consecutive_failures: 4 }\n",
+    )
+    .unwrap();
+}
+
+fn assert_fast_nesting_error(format: Format, text: &str) {
+    let start = Instant::now();
+    let e = parse(format, text).unwrap_err();
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        start.elapsed()
+    );
+    let shown = e.to_string();
+    assert!(shown.contains("nested"), "{shown}");
+    assert!(shown.contains("line "), "{shown}");
+}
+
+#[test]
+fn deep_nesting_is_refused_in_milliseconds_naming_the_line() {
+    let deep = 100_000;
+    let brackets = format!("{}{}", "[".repeat(deep), "]".repeat(deep));
+    let braces = "{a: ".repeat(deep) + &"}".repeat(deep);
+    assert_fast_nesting_error(
+        Format::Yaml,
+        &format!("breakers:\n  db:\n    x: {brackets}\n"),
+    );
+    assert_fast_nesting_error(
+        Format::Yaml,
+        &format!("breakers:\n  db:\n    x: {braces}\n"),
+    );
+    assert_fast_nesting_error(
+        Format::Yaml,
+        &format!("breakers:\n  db:\n    x: {}1\n", "- ".repeat(deep)),
+    );
+    assert_fast_nesting_error(Format::Toml, &format!("[breakers.db]\nx = {brackets}\n"));
+    assert_fast_nesting_error(
+        Format::Toml,
+        &format!("[breakers.db]\n{} = 1\n", vec!["a"; deep].join(".")),
+    );
+    assert_fast_nesting_error(Format::Toml, &format!("[{}]\n", vec!["a"; deep].join(".")));
+}
+
+#[test]
+fn oversized_input_is_refused_before_parsing() {
+    let text = format!(
+        "[breakers.db]\nconsecutive_failures = 3\n{}",
+        "#\n".repeat(1 << 20)
+    );
+    let e = parse(Format::Toml, &text).unwrap_err();
+    assert!(e.to_string().contains("larger than"), "{e}");
+}
+
+/// Each file parses, and its effective config parses back to the same
+/// effective config (names included).
+fn assert_round_trip(format: Format, text: &str) {
+    let file = parse(format, text).unwrap();
+    let shown = file.effective_toml();
+    let back = parse(Format::Toml, &shown).unwrap_or_else(|e| panic!("{e}\n{shown}"));
+    assert_eq!(
+        file.breakers().keys().collect::<Vec<_>>(),
+        back.breakers().keys().collect::<Vec<_>>()
+    );
+    assert_eq!(back.effective_toml(), shown);
+}
+
+#[test]
+fn the_effective_config_is_toml_whatever_the_names() {
+    for name in [
+        "",
+        "a b",
+        "\u{202e}evil",
+        "quote\"d",
+        "back\\slash",
+        "tab\there",
+        "é",
+        "a.b",
+        "new\nline",
+    ] {
+        // A JSON string is a YAML double-quoted scalar.
+        let key = serde_json::Value::String(name.to_string()).to_string();
+        assert_round_trip(
+            Format::Yaml,
+            &format!("breakers:\n  {key}: {{ consecutive_failures: 3, jitter_seed: 1 }}\n"),
+        );
+    }
+}
+
+#[test]
+fn the_effective_config_of_the_samples_parses_back_to_itself() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/traces");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if let Some(format) = Format::from_path(&path) {
+            assert_round_trip(format, &std::fs::read_to_string(&path).unwrap());
+            seen += 1;
+        }
+    }
+    assert!(seen >= 4);
+    for preset in fusebox_std::config::PRESETS {
+        assert_round_trip(
+            Format::Toml,
+            &format!("[breakers.p]\npreset = \"{preset}\"\n"),
+        );
+    }
+}
