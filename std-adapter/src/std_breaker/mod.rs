@@ -246,6 +246,11 @@ impl StdBreaker {
     pub fn reset(&self) {
         self.inner.steer().reset()
     }
+    /// Operator: back to `Closed`; the same as [`reset`](Self::reset)
+    /// (DESIGN.md §2), named for symmetry with [`force_open`](Self::force_open).
+    pub fn force_closed(&self) {
+        self.reset()
+    }
     /// Operator: start a half-open episode now.
     pub fn transition_to_half_open(&self) {
         self.inner.steer().transition_to_half_open()
