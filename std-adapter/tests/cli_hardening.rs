@@ -150,3 +150,28 @@ fn an_oversized_file_is_refused_before_it_is_parsed() {
         .stderr(predicate::str::contains("big.toml"))
         .stderr(predicate::str::contains("larger than"));
 }
+
+#[test]
+fn simulate_speaks_of_a_window_span_as_a_duration_not_clock_ticks() {
+    // Valid on the nanosecond clock of a service; too short for ten buckets
+    // on simulate's millisecond clock.
+    let path = file(
+        "span-ticks",
+        "span.toml",
+        "[breakers.db]\nfailure_rate = 0.5\nwindow = { kind = \"time\", span = \"5ms\", buckets = 10 }\n",
+    );
+    let trace = file("span-ticks", "t.csv", "at_ms,latency_ms,outcome\n0,1,ok\n");
+    fusebox()
+        .args(["simulate", "--config"])
+        .arg(&path)
+        .arg(&trace)
+        .timeout(LIMIT)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "breaker `db`: field `window.span`: 5ms",
+        ))
+        .stderr(predicate::str::contains("10ms"))
+        .stderr(predicate::str::contains("(ticks)").not())
+        .stderr(predicate::str::contains("18446744073709551615").not());
+}

@@ -329,7 +329,8 @@ fn syntax_errors_name_the_file() {
     let e = toml_err("[breakers.db\nopen_for = 1");
     assert!(matches!(e.kind(), ErrorKind::Syntax(_)));
     assert!(
-        e.to_string().starts_with("fusebox.toml: syntax error"),
+        e.to_string()
+            .starts_with("fusebox.toml: line 1: syntax error"),
         "{e}"
     );
     let e = FileConfig::parse(Format::Yaml, "f.yaml", "breakers: [1, 2", []).unwrap_err();

@@ -186,3 +186,98 @@ fn the_effective_config_of_the_samples_parses_back_to_itself() {
         );
     }
 }
+
+/// The error, shown; it must name a line or a field.
+fn error_text(format: Format, text: &str) -> String {
+    let e = parse(format, text).unwrap_err();
+    assert!(
+        e.line().is_some() || e.field().is_some(),
+        "names neither a line nor a field: {e}"
+    );
+    e.to_string()
+}
+
+#[test]
+fn syntax_errors_name_their_line() {
+    let cases: &[(Format, &str, &str)] = &[
+        (
+            Format::Yaml,
+            "breakers:\n  db: { consecutive_failures: 3 }\n---\nbreakers: {}\n",
+            "line 3",
+        ),
+        (
+            Format::Yaml,
+            "breakers:\n  db: { consecutive_failures: 3 }\n  x: a\x07b\n",
+            "line 3",
+        ),
+        (
+            Format::Toml,
+            "[breakers.db]\nconsecutive_failures = 3\n# a\x01b\n",
+            "line 3",
+        ),
+        (
+            Format::Yaml,
+            "breakers:\n  db: { consecutive_failures: 3 }\nbreakers:\n  x: {}\n",
+            "line 3",
+        ),
+        (
+            Format::Toml,
+            "[breakers.db]\nconsecutive_failures = 3\n[breakers.db]\nopen_for = \"1s\"\n",
+            "line 3",
+        ),
+        (
+            Format::Yaml,
+            "breakers:\n  db:\n    consecutive_failures: [1\n",
+            "line 4",
+        ),
+    ];
+    for (format, text, line) in cases {
+        let shown = error_text(*format, text);
+        assert!(shown.contains(line), "{text:?}: {shown}");
+    }
+}
+
+#[test]
+fn yaml_values_toml_cannot_hold_name_their_field() {
+    for (text, field) in [
+        ("breakers:\n  db:\n    open_for:\n", "open_for"),
+        (
+            "breakers:\n  db:\n    window: { kind: count, size: ~ }\n",
+            "window.size",
+        ),
+        (
+            "breakers:\n  db:\n    consecutive_failures: 18446744073709551615\n",
+            "consecutive_failures",
+        ),
+    ] {
+        let e = parse(Format::Yaml, text).unwrap_err();
+        assert_eq!(e.field(), Some(field), "{e}");
+    }
+    // An empty YAML file, like an empty TOML file, has no breakers.
+    assert!(parse(Format::Yaml, "").unwrap().breakers().is_empty());
+    assert!(parse(Format::Yaml, "# nothing\n")
+        .unwrap()
+        .breakers()
+        .is_empty());
+}
+
+#[test]
+fn values_are_reported_in_the_files_units() {
+    let rate = error_text(
+        Format::Toml,
+        "[breakers.db]\nfailure_rate = 1e-300\nwindow = { kind = \"count\", size = 10 }\n",
+    );
+    assert!(rate.contains("field `failure_rate`: 1e-300"), "{rate}");
+    assert!(rate.contains("0.0001"), "{rate}");
+    assert!(!rate.contains("10000"), "basis points: {rate}");
+    let span = error_text(
+        Format::Toml,
+        "[breakers.db]\nfailure_rate = 0.5\nwindow = { kind = \"time\", span = \"1ns\", buckets = 10 }\n",
+    );
+    assert!(span.contains("field `window.span`: 1ns"), "{span}");
+    assert!(span.contains("10ns"), "{span}");
+    assert!(!span.contains("18446744073709551615"), "ticks: {span}");
+    let long = error_text(Format::Toml, "[breakers.db]\nopen_for = \"1000y\"\n");
+    assert!(long.contains("\"1000y\""), "{long}");
+    assert!(!long.contains("584"), "clamped: {long}");
+}

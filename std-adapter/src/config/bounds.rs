@@ -21,9 +21,10 @@ pub const MAX_NESTING: usize = 32;
 
 pub(crate) fn check(format: Format, source: &str, text: &str) -> Result<(), ConfigFileError> {
     check_size(source, text.len())?;
+    control_characters(source, text)?;
     let deepest = match format {
         Format::Toml => toml_scan(text),
-        Format::Yaml => yaml_scan(text),
+        Format::Yaml => yaml_scan(source, text)?,
     };
     match deepest {
         Ok(()) => Ok(()),
@@ -31,6 +32,39 @@ pub(crate) fn check(format: Format, source: &str, text: &str) -> Result<(), Conf
             ConfigFileError::new(source, ErrorKind::TooDeep { max: MAX_NESTING }).with_line(line),
         ),
     }
+}
+
+/// The 1-based line and column (in characters) of byte `offset`.
+pub(crate) fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (
+        before.matches('\n').count() + 1,
+        before[line_start..].chars().count() + 1,
+    )
+}
+
+/// Neither format allows raw control characters other than tab and line
+/// ends (the YAML parser reports them by byte offset only).
+fn control_characters(source: &str, text: &str) -> Result<(), ConfigFileError> {
+    for (n, line) in text.split('\n').enumerate() {
+        let bad = line
+            .char_indices()
+            .find(|(_, c)| c.is_control() && !matches!(c, '\t' | '\r' | '\u{85}'));
+        if let Some((col, c)) = bad {
+            return Err(ConfigFileError::new(
+                source,
+                ErrorKind::Syntax(format!(
+                    "column {}: control character U+{:04X} is not allowed; \
+                     write it as an escape in a quoted string",
+                    line[..col].chars().count() + 1,
+                    c as u32
+                )),
+            )
+            .with_line(n + 1));
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn check_size(source: &str, bytes: usize) -> Result<(), ConfigFileError> {
@@ -135,8 +169,11 @@ fn toml_scan(text: &str) -> Result<(), usize> {
 /// YAML: indentation levels, compact block indicators (`- `, `? `, `: `)
 /// and open `[`/`{`. Returns the 1-based line where the nesting first
 /// passes [`MAX_NESTING`].
-fn yaml_scan(text: &str) -> Result<(), usize> {
+fn yaml_scan(source: &str, text: &str) -> Result<Result<(), usize>, ConfigFileError> {
     let mut indents: Vec<usize> = Vec::new();
+    let mut content = false;
+    let mut ended = false;
+    let mut top_keys: Vec<&str> = Vec::new();
     let mut flow = 0usize;
     // Indentation of the line that opened a block scalar (`|`, `>`).
     let mut block_scalar: Option<usize> = None;
@@ -154,6 +191,41 @@ fn yaml_scan(text: &str) -> Result<(), usize> {
         if blank || raw.trim_start().starts_with('#') {
             continue;
         }
+        let marker = |m: &str| raw == m || raw.starts_with(&format!("{m} "));
+        if marker("---") || marker("...") || (ended && !raw.starts_with('%')) {
+            if content && !marker("...") {
+                return Err(ConfigFileError::new(
+                    source,
+                    ErrorKind::Syntax(
+                        "a second YAML document; a config file holds one".to_string(),
+                    ),
+                )
+                .with_line(line));
+            }
+            ended |= marker("...");
+            if marker("---") && raw.trim_end() == "---" {
+                continue;
+            }
+        }
+        if raw.starts_with('%') && !content {
+            continue;
+        }
+        content = true;
+        if flow == 0 && indent == 0 {
+            if let Some((key, _)) = raw.split_once(':') {
+                let key = key.trim().trim_matches(|c| c == '"' || c == '\'');
+                if top_keys.contains(&key) {
+                    return Err(ConfigFileError::build(
+                        source,
+                        None,
+                        Some(key),
+                        ErrorKind::Syntax(format!("`{key}` appears twice at the top level")),
+                    )
+                    .with_line(line));
+                }
+                top_keys.push(key);
+            }
+        }
         if flow == 0 {
             while indents.last().is_some_and(|top| *top >= indent) {
                 indents.pop();
@@ -163,7 +235,7 @@ fn yaml_scan(text: &str) -> Result<(), usize> {
         let mut compact = 0usize;
         let depth = |compact: usize, flow: usize| indents.len() + compact + flow;
         if depth(0, flow) > MAX_NESTING {
-            return Err(line);
+            return Ok(Err(line));
         }
         let mut scalar_may_start = true;
         let mut i = indent;
@@ -200,7 +272,7 @@ fn yaml_scan(text: &str) -> Result<(), usize> {
                     flow += 1;
                     scalar_may_start = true;
                     if depth(compact, flow) > MAX_NESTING {
-                        return Err(line);
+                        return Ok(Err(line));
                     }
                 }
                 b']' | b'}' => flow = flow.saturating_sub(1),
@@ -209,7 +281,7 @@ fn yaml_scan(text: &str) -> Result<(), usize> {
                     if flow == 0 {
                         compact += 1;
                         if depth(compact, flow) > MAX_NESTING {
-                            return Err(line);
+                            return Ok(Err(line));
                         }
                     }
                     scalar_may_start = true;
@@ -231,7 +303,7 @@ fn yaml_scan(text: &str) -> Result<(), usize> {
             i += 1;
         }
     }
-    Ok(())
+    Ok(Ok(()))
 }
 
 #[cfg(test)]
@@ -249,6 +321,7 @@ mod tests {
             Err(1)
         );
         let yaml = "breakers:\n  db:\n    window: { kind: count, size: 10 }\n    open_for: '[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[['\n    x: |\n      [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\n    - - - x\n";
+        let yaml_scan = |text: &str| yaml_scan("f.yaml", text).unwrap();
         assert_eq!(yaml_scan(yaml), Ok(()));
         assert_eq!(yaml_scan(&format!("a:\n  b: {}", "- ".repeat(40))), Err(2));
         assert_eq!(

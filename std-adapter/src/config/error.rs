@@ -109,6 +109,26 @@ impl ConfigFileError {
         Self::build(origin, Some(breaker), Some(field), kind)
     }
 
+    /// A core [`ConfigError`](fusebox_core::ConfigError) raised while
+    /// building breaker `breaker` of file `source` on a clock of
+    /// `ticks_per_second`, in the file's terms: its field names, durations
+    /// rather than clock ticks (for tools such as `fusebox simulate` that
+    /// build breakers on clocks of their own).
+    pub fn from_core(
+        source: &str,
+        breaker: &str,
+        e: fusebox_core::ConfigError,
+        ticks_per_second: u64,
+    ) -> Self {
+        let env = std::collections::HashMap::new();
+        let origin = super::fields::Origin {
+            file: source,
+            breaker,
+            env: &env,
+        };
+        super::resolve::core_error(&origin, e, ticks_per_second)
+    }
+
     /// The same error, at a line of the file (1-based).
     pub(crate) fn with_line(mut self, line: usize) -> Self {
         self.0.line = Some(line);

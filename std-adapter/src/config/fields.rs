@@ -3,7 +3,7 @@
 use super::error::{ConfigFileError, ErrorKind};
 use super::presets::{preset, PRESETS};
 use crate::std_breaker::{MAX_COUNT_WINDOW_SIZE, MAX_TIME_WINDOW_BUCKETS};
-use fusebox_core::Abandon;
+use fusebox_core::{Abandon, MAX_DURATION};
 use std::collections::HashMap;
 use std::time::Duration;
 use toml::{Table, Value};
@@ -138,13 +138,16 @@ impl Origin<'_> {
             _ => return Err(self.wrong(field, "a number such as 0.5", v)),
         };
         let low_ok = if min_exclusive { x > 0.0 } else { x >= 0.0 };
-        if !low_ok || x > max || x.is_nan() {
+        // Rates are kept in basis points: a positive rate below half of
+        // one would silently become 0 (off).
+        let too_fine = min_exclusive && (x * 10_000.0).round() < 1.0;
+        if !low_ok || x > max || x.is_nan() || too_fine {
             let low = if min_exclusive { "0 < x" } else { "0 <= x" };
             return Err(self.err(
                 field,
                 ErrorKind::OutOfRange {
-                    value: x.to_string(),
-                    allowed: format!("{low} <= {max}"),
+                    value: format!("{x:?}"),
+                    allowed: format!("{low} <= {max} in steps of 0.0001"),
                 },
             ));
         }
@@ -153,15 +156,32 @@ impl Origin<'_> {
 
     fn duration(&self, field: &str, v: &Value) -> Result<Duration, ConfigFileError> {
         match v {
-            Value::String(s) => humantime::parse_duration(s.trim()).map_err(|e| {
-                self.err(
-                    field,
-                    ErrorKind::BadDuration {
-                        value: s.clone(),
-                        reason: e.to_string(),
-                    },
-                )
-            }),
+            Value::String(s) => {
+                let d = humantime::parse_duration(s.trim()).map_err(|e| {
+                    self.err(
+                        field,
+                        ErrorKind::BadDuration {
+                            value: s.clone(),
+                            reason: e.to_string(),
+                        },
+                    )
+                })?;
+                // Checked here, so that the error shows the value as written
+                // (the core's own check sees it clamped to 584 years).
+                if d > MAX_DURATION {
+                    return Err(self.err(
+                        field,
+                        ErrorKind::OutOfRange {
+                            value: format!("{s:?}"),
+                            allowed: format!(
+                                "durations up to {}",
+                                humantime::format_duration(MAX_DURATION)
+                            ),
+                        },
+                    ));
+                }
+                Ok(d)
+            }
             _ => Err(self.wrong(field, "a duration string such as \"30s\"", v)),
         }
     }

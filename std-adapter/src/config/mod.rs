@@ -65,6 +65,7 @@ mod error;
 mod fields;
 pub mod presets;
 mod resolve;
+mod yaml;
 
 pub use bounds::{MAX_FILE_BYTES, MAX_NESTING};
 pub use env::env_name;
@@ -146,14 +147,31 @@ impl FileConfig {
         bounds::check(format, source, text)?;
         let syntax = |e: String| ConfigFileError::new(source, ErrorKind::Syntax(e));
         let root: Value = match format {
-            Format::Toml => {
-                Value::Table(toml::from_str::<Table>(text).map_err(|e| syntax(e.to_string()))?)
-            }
-            Format::Yaml => {
-                serde_norway::from_str::<Value>(text).map_err(|e| syntax(e.to_string()))?
-            }
+            Format::Toml => Value::Table(toml::from_str::<Table>(text).map_err(|e| {
+                let message = e.message().trim_end();
+                match e.span() {
+                    Some(span) => {
+                        let (line, column) = bounds::line_and_column(text, span.start);
+                        syntax(format!("column {column}: {message}")).with_line(line)
+                    }
+                    None => syntax(message.to_string()),
+                }
+            })?),
+            Format::Yaml => yaml::parse(source, text)?,
         };
-        let mut tables = breaker_tables(source, root)?;
+        let mut tables = breaker_tables(source, root).map_err(|e| {
+            // Only a root that is not a table names no field: point at where
+            // the document starts.
+            if e.field().is_none() && e.breaker().is_none() {
+                let first = text.lines().position(|l| {
+                    let l = l.trim();
+                    !l.is_empty() && !l.starts_with('#') && !l.starts_with("---")
+                });
+                e.with_line(first.map_or(1, |i| i + 1))
+            } else {
+                e
+            }
+        })?;
         env::check_collisions(source, tables.keys())?;
         let origins = env::apply(&mut tables, env)?;
         let no_env = HashMap::new();

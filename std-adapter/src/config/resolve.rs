@@ -98,13 +98,13 @@ pub(crate) fn spec(
     if let Some(a) = f.on_abandon {
         b = b.on_abandon(a);
     }
-    let config = b.build().map_err(|e| core_error(origin, e))?;
+    let config = b.build().map_err(|e| core_error(origin, e, NANOS))?;
     let spec = BreakerSpec { config, window };
     // The core checks what depends on the window (its size, minimum_calls
     // against its capacity, a span of at least one tick per bucket) when a
     // breaker is built; build one now so that the file is blamed, not the
     // first call.
-    StdBreaker::new(origin.breaker, spec).map_err(|e| core_error(origin, e))?;
+    StdBreaker::new(origin.breaker, spec).map_err(|e| core_error(origin, e, NANOS))?;
     Ok(spec)
 }
 
@@ -118,12 +118,37 @@ fn file_field(core: &str) -> &str {
     }
 }
 
-fn core_error(origin: &Origin<'_>, e: ConfigError) -> ConfigFileError {
+/// [`StdClock`](crate::StdClock)'s ticks per second.
+const NANOS: u64 = 1_000_000_000;
+
+/// A core error in the file's terms: its field names and units (`ticks_per_second`
+/// is the rate of the clock the breaker was built on).
+pub(crate) fn core_error(
+    origin: &Origin<'_>,
+    e: ConfigError,
+    ticks_per_second: u64,
+) -> ConfigFileError {
+    let ticks_to_ns = |t: u64| t as u128 * 1_000_000_000 / ticks_per_second.max(1) as u128;
     let human = |ns: u128| {
         humantime::format_duration(Duration::from_nanos(ns.min(u64::MAX as u128) as u64))
             .to_string()
     };
     match e {
+        // The core counts a span in clock ticks; the file writes a duration.
+        ConfigError::OutOfRange {
+            field, value, min, ..
+        } if field.starts_with("window_span") => origin.err(
+            "window.span",
+            ErrorKind::OutOfRange {
+                value: human(ticks_to_ns(value)),
+                allowed: format!(
+                    "{}..={} (at least one clock tick, {}, per bucket)",
+                    human(ticks_to_ns(min)),
+                    human(fusebox_core::MAX_DURATION.as_nanos()),
+                    human(ticks_to_ns(1)),
+                ),
+            },
+        ),
         ConfigError::OutOfRange {
             field,
             value,

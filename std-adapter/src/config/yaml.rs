@@ -1,0 +1,111 @@
+//! YAML to the TOML value model both formats share, naming the field of
+//! every value TOML cannot hold (a null, a tag, a non-string key, an
+//! integer beyond 64 bits).
+
+use super::error::{ConfigFileError, ErrorKind};
+use serde_norway::Value as Yaml;
+use toml::{Table, Value};
+
+/// Parses one YAML document. An empty document is an empty table, as an
+/// empty TOML file is.
+pub(crate) fn parse(source: &str, text: &str) -> Result<Value, ConfigFileError> {
+    let yaml: Yaml = serde_norway::from_str(text).map_err(|e| {
+        let err = ConfigFileError::new(source, ErrorKind::Syntax(e.to_string()));
+        match e.location() {
+            Some(at) => err.with_line(at.line()),
+            None => err,
+        }
+    })?;
+    match yaml {
+        Yaml::Null => Ok(Value::Table(Table::new())),
+        other => convert(source, &mut Vec::new(), other),
+    }
+}
+
+/// An error at `path` (`breakers`, `breakers.NAME`, `breakers.NAME.field...`).
+fn at(source: &str, path: &[String], kind: ErrorKind) -> ConfigFileError {
+    match path {
+        [] => ConfigFileError::new(source, kind),
+        [breakers, name] if breakers == "breakers" => {
+            ConfigFileError::build(source, Some(name), None, kind)
+        }
+        [breakers, name, field @ ..] if breakers == "breakers" => {
+            ConfigFileError::at(source, name, &field.join("."), kind)
+        }
+        other => ConfigFileError::build(source, None, Some(&other.join(".")), kind),
+    }
+}
+
+fn convert(source: &str, path: &mut Vec<String>, v: Yaml) -> Result<Value, ConfigFileError> {
+    let wrong = |found: String, path: &[String]| {
+        at(
+            source,
+            path,
+            ErrorKind::WrongType {
+                expected: "a value",
+                found,
+            },
+        )
+    };
+    Ok(match v {
+        Yaml::Null => return Err(wrong("nothing (null)".into(), path)),
+        Yaml::Bool(b) => Value::Boolean(b),
+        Yaml::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => Value::Integer(i),
+            (None, Some(f)) if !n.is_u64() => Value::Float(f),
+            _ => {
+                return Err(at(
+                    source,
+                    path,
+                    ErrorKind::OutOfRange {
+                        value: n.to_string(),
+                        allowed: format!("integers up to {}", i64::MAX),
+                    },
+                ))
+            }
+        },
+        Yaml::String(s) => Value::String(s),
+        Yaml::Sequence(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for (i, item) in items.into_iter().enumerate() {
+                path.push(i.to_string());
+                out.push(convert(source, path, item)?);
+                path.pop();
+            }
+            Value::Array(out)
+        }
+        Yaml::Mapping(map) => {
+            let mut out = Table::new();
+            for (key, value) in map {
+                let Yaml::String(key) = key else {
+                    return Err(at(
+                        source,
+                        path,
+                        ErrorKind::WrongType {
+                            expected: "string keys",
+                            found: format!("{} as a key", describe(&key)),
+                        },
+                    ));
+                };
+                path.push(key);
+                let value = convert(source, path, value)?;
+                let key = path.pop().expect("pushed above");
+                out.insert(key, value);
+            }
+            Value::Table(out)
+        }
+        Yaml::Tagged(t) => return Err(wrong(format!("a value tagged {}", t.tag), path)),
+    })
+}
+
+fn describe(v: &Yaml) -> String {
+    match v {
+        Yaml::Null => "null".into(),
+        Yaml::Bool(b) => format!("boolean {b}"),
+        Yaml::Number(n) => format!("number {n}"),
+        Yaml::String(s) => format!("string {s:?}"),
+        Yaml::Sequence(_) => "a sequence".into(),
+        Yaml::Mapping(_) => "a mapping".into(),
+        Yaml::Tagged(t) => format!("a value tagged {}", t.tag),
+    }
+}
