@@ -11,8 +11,12 @@ use toml::{Table, Value};
 pub(crate) fn parse(source: &str, text: &str) -> Result<Value, ConfigFileError> {
     let yaml: Yaml = serde_norway::from_str(text).map_err(|e| {
         let err = ConfigFileError::new(source, ErrorKind::Syntax(e.to_string()));
-        match e.location() {
-            Some(at) => err.with_line(at.line()),
+        match e
+            .location()
+            .map(|at| at.line())
+            .or_else(|| second_document(text))
+        {
+            Some(line) => err.with_line(line),
             None => err,
         }
     })?;
@@ -22,10 +26,40 @@ pub(crate) fn parse(source: &str, text: &str) -> Result<Value, ConfigFileError> 
     }
 }
 
+/// Where the parser gives no location (it says "more than one document"
+/// without saying where the second starts): the first line at which a
+/// prefix of the file already holds two documents, by bisection over lines
+/// (a few parses of a file the bounds check has kept small and shallow).
+fn second_document(text: &str) -> Option<usize> {
+    let two = |lines: usize| {
+        let end = text
+            .match_indices('\n')
+            .nth(lines.wrapping_sub(1))
+            .map_or(text.len(), |(i, _)| i + 1);
+        serde_norway::from_str::<Yaml>(&text[..end])
+            .is_err_and(|e| e.to_string().contains("more than one document"))
+    };
+    let (mut lo, mut hi) = (1, text.lines().count());
+    if hi == 0 || !two(hi) {
+        return None;
+    }
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if two(mid) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    Some(lo)
+}
+
 /// An error at `path` (`breakers`, `breakers.NAME`, `breakers.NAME.field...`).
 fn at(source: &str, path: &[String], kind: ErrorKind) -> ConfigFileError {
     match path {
-        [] => ConfigFileError::new(source, kind),
+        // Only a key of the root mapping has no path; the root starts at
+        // the first line (the bounds check has refused stray documents).
+        [] => ConfigFileError::new(source, kind).with_line(1),
         [breakers, name] if breakers == "breakers" => {
             ConfigFileError::build(source, Some(name), None, kind)
         }
@@ -77,6 +111,12 @@ fn convert(source: &str, path: &mut Vec<String>, v: Yaml) -> Result<Value, Confi
         Yaml::Mapping(map) => {
             let mut out = Table::new();
             for (key, value) in map {
+                // A number or boolean key is its text, as a TOML key would be.
+                let key = match key {
+                    Yaml::Number(n) => Yaml::String(n.to_string()),
+                    Yaml::Bool(b) => Yaml::String(b.to_string()),
+                    other => other,
+                };
                 let Yaml::String(key) = key else {
                     return Err(at(
                         source,
