@@ -21,6 +21,7 @@ use fusebox_core::State;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, NoLabelSet};
 use prometheus_client::metrics::MetricType;
+use std::borrow::Cow;
 
 const ALL_STATES: [State; 6] = [
     State::Closed,
@@ -55,6 +56,26 @@ impl RegistryCollector {
     }
 }
 
+/// A label value in the exposition's escaping (`\\`, `\"`, `\n`): the
+/// encoder writes label values as given, and a breaker's name may hold any
+/// character (a name with a quote and a newline could otherwise end the
+/// label and write lines of its own).
+fn label(value: &str) -> Cow<'_, str> {
+    if !value.contains(['\\', '"', '\n']) {
+        return Cow::Borrowed(value);
+    }
+    let mut out = String::with_capacity(value.len() + 8);
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
 fn state_code(s: State) -> i64 {
     state_index(s) as i64
 }
@@ -71,7 +92,7 @@ impl Collector for RegistryCollector {
             MetricType::Gauge,
         )?;
         for (b, s) in &snaps {
-            m.encode_family(&[("name", b.name())])?
+            m.encode_family(&[("name", label(b.name()).as_ref())])?
                 .encode_gauge(&state_code(s.state))?;
         }
 
@@ -89,7 +110,7 @@ impl Collector for RegistryCollector {
                 ("ignored", t.ignored),
                 ("rejected", t.rejected),
             ] {
-                m.encode_family(&[("name", b.name()), ("result", result)])?
+                m.encode_family(&[("name", label(b.name()).as_ref()), ("result", result)])?
                     .encode_counter::<NoLabelSet, _, u64>(&v, None)?;
             }
         }
@@ -109,7 +130,7 @@ impl Collector for RegistryCollector {
             let mut m = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
             for (b, _) in &snaps {
                 let v = pick(&b.observer().totals().snapshot());
-                m.encode_family(&[("name", b.name())])?
+                m.encode_family(&[("name", label(b.name()).as_ref())])?
                     .encode_counter::<NoLabelSet, _, u64>(&v, None)?;
             }
         }
@@ -126,7 +147,7 @@ impl Collector for RegistryCollector {
                     let v = b.observer().transitions(from, to);
                     if v > 0 {
                         m.encode_family(&[
-                            ("name", b.name()),
+                            ("name", label(b.name()).as_ref()),
                             ("from", from.as_str()),
                             ("to", to.as_str()),
                         ])?
@@ -156,7 +177,7 @@ impl Collector for RegistryCollector {
                     s.failure_rate
                 };
                 if let Some(r) = rate {
-                    m.encode_family(&[("name", b.name())])?
+                    m.encode_family(&[("name", label(b.name()).as_ref())])?
                         .encode_gauge(&(r.basis_points() as f64 / 10_000.0))?;
                 }
             }
@@ -170,7 +191,7 @@ impl Collector for RegistryCollector {
         )?;
         for (b, _) in &snaps {
             let (sum, count, buckets) = b.observer().durations().buckets();
-            m.encode_family(&[("name", b.name())])?
+            m.encode_family(&[("name", label(b.name()).as_ref())])?
                 .encode_histogram::<NoLabelSet>(sum, count, &buckets, None)?;
         }
         Ok(())

@@ -281,3 +281,25 @@ fn values_are_reported_in_the_files_units() {
     assert!(long.contains("\"1000y\""), "{long}");
     assert!(!long.contains("584"), "clamped: {long}");
 }
+
+#[test]
+fn the_windows_of_one_file_together_are_bounded_too() {
+    // Each within its own limit (256 MiB on four stripes); four of them are
+    // more than a file may ask for, and the fourth is named.
+    let text: String = (1..=4)
+        .map(|i| {
+            format!(
+                "[breakers.b{i}]\nfailure_rate = 0.5\nwindow = {{ kind = \"time\", span = \"1h\", buckets = 4194304 }}\n"
+            )
+        })
+        .collect();
+    let e = parse(Format::Toml, &text).unwrap_err();
+    assert_eq!(e.breaker(), Some("b4"), "{e}");
+    assert_eq!(e.field(), Some("window"), "{e}");
+    assert!(e.to_string().contains("1024 MiB"), "{e}");
+    parse(
+        Format::Toml,
+        &text.replace("buckets = 4194304", "buckets = 65536"),
+    )
+    .unwrap();
+}

@@ -72,6 +72,7 @@ pub use env::env_name;
 pub use error::{ConfigFileError, ErrorKind};
 pub use fields::{BACKOFF_FIELDS, BREAKER_FIELDS, DEFAULT_TIME_BUCKETS, WINDOW_FIELDS};
 pub use presets::PRESETS;
+pub use resolve::MAX_FILE_WINDOW_BYTES;
 
 use crate::std_breaker::BreakerSpec;
 use fields::Origin;
@@ -176,6 +177,7 @@ impl FileConfig {
         let origins = env::apply(&mut tables, env)?;
         let no_env = HashMap::new();
         let mut breakers = BTreeMap::new();
+        let mut window_bytes = 0;
         for (name, table) in &tables {
             let origin = Origin {
                 file: source,
@@ -183,7 +185,10 @@ impl FileConfig {
                 env: origins.get(name).unwrap_or(&no_env),
             };
             let fields = origin.breaker(table)?;
-            breakers.insert(name.clone(), resolve::spec(&origin, fields)?);
+            breakers.insert(
+                name.clone(),
+                resolve::spec(&origin, fields, &mut window_bytes)?,
+            );
         }
         Ok(FileConfig {
             source: source.to_string(),

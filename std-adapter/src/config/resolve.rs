@@ -7,6 +7,11 @@ use crate::std_breaker::{BreakerSpec, StdBreaker, WindowSpec};
 use fusebox_core::{Backoff, Config, ConfigError, Ratio};
 use std::time::Duration;
 
+/// The most memory the windows of one file's breakers may take together:
+/// 1 GiB (three time windows at the bucket limit, each 256 MiB on four
+/// stripes; a count window at its limit takes 128 KiB).
+pub const MAX_FILE_WINDOW_BYTES: usize = 1 << 30;
+
 fn ratio(x: f64) -> Ratio {
     Ratio::from_basis_points((x * 10_000.0).round() as u32)
 }
@@ -18,9 +23,12 @@ fn seed(name: &str) -> u32 {
     })
 }
 
+/// `window_bytes`: what the file's breakers before this one take; this
+/// one's window is added, and refused past [`MAX_FILE_WINDOW_BYTES`].
 pub(crate) fn spec(
     origin: &Origin<'_>,
     fields: BreakerFields,
+    window_bytes: &mut usize,
 ) -> Result<BreakerSpec, ConfigFileError> {
     let f = fields.with_preset();
     let mut b = Config::builder();
@@ -100,6 +108,20 @@ pub(crate) fn spec(
     }
     let config = b.build().map_err(|e| core_error(origin, e, NANOS))?;
     let spec = BreakerSpec { config, window };
+    // Every program that loads the file holds all its breakers at once.
+    *window_bytes = window_bytes.saturating_add(window.max_bytes());
+    if *window_bytes > MAX_FILE_WINDOW_BYTES {
+        let mib = |b: usize| b.div_ceil(1 << 20);
+        return Err(origin.err(
+            "window",
+            ErrorKind::Inconsistent(format!(
+                "the windows of the file's breakers up to this one would take {} MiB, \
+                 more than the {} MiB a config file may ask for",
+                mib(*window_bytes),
+                mib(MAX_FILE_WINDOW_BYTES)
+            )),
+        ));
+    }
     // The core checks what depends on the window (its size, minimum_calls
     // against its capacity, a span of at least one tick per bucket) when a
     // breaker is built; build one now so that the file is blamed, not the

@@ -60,6 +60,24 @@ pub const MAX_TIME_WINDOW_BUCKETS: usize = 1 << 22;
 pub const MAX_TIME_WINDOW_BUCKETS: usize = 1 << 10;
 
 impl WindowSpec {
+    /// The most heap a breaker's window takes: with [`MAX_TIME_STRIPES`]
+    /// stripes for a time window (fewer on a machine with fewer cores).
+    ///
+    /// ```
+    /// use fusebox_std::WindowSpec;
+    /// assert_eq!(WindowSpec::Count { size: 100 }.max_bytes(), 400);
+    /// ```
+    pub fn max_bytes(&self) -> usize {
+        match *self {
+            WindowSpec::None => 0,
+            WindowSpec::Count { size } => size.saturating_mul(std::mem::size_of::<RingCell>()),
+            WindowSpec::Time { buckets } => buckets
+                .saturating_add(DynTimeWindow::<Box<[BucketCell]>>::PAD)
+                .saturating_mul(MAX_TIME_STRIPES)
+                .saturating_mul(std::mem::size_of::<BucketCell>()),
+        }
+    }
+
     /// Checks the size against its limit ([`MAX_COUNT_WINDOW_SIZE`],
     /// [`MAX_TIME_WINDOW_BUCKETS`]) without allocating anything.
     ///
