@@ -63,9 +63,10 @@ fn assert_names(e: &ConfigFileError, breaker: &str, field: &str) {
     assert_eq!(e.breaker(), Some(breaker), "{e}");
     assert_eq!(e.field(), Some(field), "{e}");
     let shown = e.to_string();
+    let line = e.line().expect("an error in the file names its line");
     assert!(
         shown.starts_with(&format!(
-            "fusebox.toml: breaker `{breaker}`: field `{field}`: "
+            "fusebox.toml: line {line}: breaker `{breaker}`: field `{field}`: "
         )),
         "{shown}"
     );

@@ -3,10 +3,10 @@
 use std::fmt;
 
 /// A bad config file or environment override. `Display` names the file (or
-/// the environment variable), the breaker and the field:
+/// the environment variable) and the line, the breaker and the field:
 ///
 /// ```text
-/// fusebox.toml: breaker `payments`: field `open_for`: "30 seconds" is not a duration: ...
+/// fusebox.toml: line 7: breaker `payments`: field `open_for`: "30 seconds" is not a duration: ...
 /// ```
 #[derive(Debug)]
 pub struct ConfigFileError(Box<Located>);

@@ -35,8 +35,11 @@
 //!   `FUSEBOX_SENTINEL_WINDOW_SIZE=200`, `FUSEBOX_SENTINEL_BACKOFF_MAX=10m`.
 //! - Presets: see [`presets`].
 //!
-//! Every mistake is a [`ConfigFileError`] that names the file (or the
-//! environment variable), the breaker and the field.
+//! Every mistake is a [`ConfigFileError`] that names the file and the line
+//! (or the environment variable), the breaker and the field, in the file's
+//! units. Files larger than [`MAX_FILE_BYTES`] or nested deeper than
+//! [`MAX_NESTING`] are refused before they are parsed; breaker names that
+//! share an environment form (`db` and `DB`) are refused.
 //!
 //! ```
 //! use fusebox_std::config::{FileConfig, Format};
@@ -55,7 +58,7 @@
 //! assert_eq!(payments.window, WindowSpec::Time { buckets: 60 });
 //!
 //! let bad = FileConfig::parse(Format::Toml, "fusebox.toml", "[breakers.db]\nopen_for = \"soon\"", []);
-//! assert!(bad.unwrap_err().to_string().starts_with("fusebox.toml: breaker `db`: field `open_for`"));
+//! assert!(bad.unwrap_err().to_string().starts_with("fusebox.toml: line 2: breaker `db`: field `open_for`"));
 //! ```
 
 mod bounds;
@@ -63,6 +66,7 @@ mod effective;
 mod env;
 mod error;
 mod fields;
+mod locate;
 pub mod presets;
 mod resolve;
 mod yaml;
@@ -146,6 +150,20 @@ impl FileConfig {
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<FileConfig, ConfigFileError> {
         bounds::check(format, source, text)?;
+        let breakers = Self::read(format, source, text, env)
+            .map_err(|e| locate::place(e, format, source, text))?;
+        Ok(FileConfig {
+            source: source.to_string(),
+            breakers,
+        })
+    }
+
+    fn read(
+        format: Format,
+        source: &str,
+        text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<BTreeMap<String, BreakerSpec>, ConfigFileError> {
         let syntax = |e: String| ConfigFileError::new(source, ErrorKind::Syntax(e));
         let root: Value = match format {
             Format::Toml => Value::Table(toml::from_str::<Table>(text).map_err(|e| {
@@ -190,10 +208,7 @@ impl FileConfig {
                 resolve::spec(&origin, fields, &mut window_bytes)?,
             );
         }
-        Ok(FileConfig {
-            source: source.to_string(),
-            breakers,
-        })
+        Ok(breakers)
     }
 
     /// Where it came from.

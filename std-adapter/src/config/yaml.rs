@@ -22,6 +22,8 @@ pub(crate) fn parse(source: &str, text: &str) -> Result<Value, ConfigFileError> 
     })?;
     match yaml {
         Yaml::Null => Ok(Value::Table(Table::new())),
+        // Not a table, whatever it holds: the caller says so.
+        Yaml::Sequence(_) => Ok(Value::Array(Vec::new())),
         other => convert(source, &mut Vec::new(), other),
     }
 }
