@@ -303,3 +303,21 @@ fn the_windows_of_one_file_together_are_bounded_too() {
     )
     .unwrap();
 }
+
+#[test]
+fn a_yaml_alias_bomb_is_refused_quickly_naming_the_line_of_an_alias() {
+    let mut text = String::from("breakers: {}\na0: &a0 [x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..10 {
+        let row = vec![format!("*a{}", i - 1); 9].join(", ");
+        text.push_str(&format!("a{i}: &a{i} [{row}]\n"));
+    }
+    let start = Instant::now();
+    let e = parse(Format::Yaml, &text).unwrap_err();
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(e.line(), Some(3), "{e}");
+    assert!(e.to_string().contains("aliases"), "{e}");
+}

@@ -10,12 +10,20 @@ use toml::{Table, Value};
 /// empty TOML file is.
 pub(crate) fn parse(source: &str, text: &str) -> Result<Value, ConfigFileError> {
     let yaml: Yaml = serde_norway::from_str(text).map_err(|e| {
-        let err = ConfigFileError::new(source, ErrorKind::Syntax(e.to_string()));
-        match e
-            .location()
-            .map(|at| at.line())
-            .or_else(|| second_document(text))
-        {
+        let message = e.to_string();
+        // The parser answers an alias bomb (`*a` nested into billions of
+        // nodes) with no location: point at the first alias.
+        let (message, alias) = if message.contains("repetition limit") {
+            (
+                format!("{message}: aliases (`*name`) expand to too many values"),
+                first_alias(text),
+            )
+        } else {
+            (message, None)
+        };
+        let err = ConfigFileError::new(source, ErrorKind::Syntax(message));
+        let line = e.location().map(|at| at.line()).or(alias);
+        match line.or_else(|| second_document(text)) {
             Some(line) => err.with_line(line),
             None => err,
         }
@@ -26,6 +34,16 @@ pub(crate) fn parse(source: &str, text: &str) -> Result<Value, ConfigFileError> 
         Yaml::Sequence(_) => Ok(Value::Array(Vec::new())),
         other => convert(source, &mut Vec::new(), other),
     }
+}
+
+/// The line of the first `*alias`.
+fn first_alias(text: &str) -> Option<usize> {
+    text.lines()
+        .position(|l| {
+            l.match_indices('*')
+                .any(|(i, _)| i == 0 || l[..i].ends_with([' ', '[', '{', ',', '-', ':']))
+        })
+        .map(|n| n + 1)
 }
 
 /// Where the parser gives no location (it says "more than one document"
