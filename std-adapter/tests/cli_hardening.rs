@@ -175,3 +175,22 @@ fn simulate_speaks_of_a_window_span_as_a_duration_not_clock_ticks() {
         .stderr(predicate::str::contains("(ticks)").not())
         .stderr(predicate::str::contains("18446744073709551615").not());
 }
+
+#[test]
+fn an_override_naming_no_breaker_of_the_file_is_an_error() {
+    let path = file(
+        "no-breaker",
+        "one.toml",
+        "[breakers.payments]\nconsecutive_failures = 3\n",
+    );
+    fusebox()
+        .arg("check-config")
+        .arg(&path)
+        .env("FUSEBOX_PAYMENT_OPEN_FOR", "5s")
+        .timeout(LIMIT)
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicate::str::contains("FUSEBOX_PAYMENT_OPEN_FOR"))
+        .stderr(predicate::str::contains("FUSEBOX_PAYMENTS_"));
+}

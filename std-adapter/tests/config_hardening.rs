@@ -321,3 +321,25 @@ fn a_yaml_alias_bomb_is_refused_quickly_naming_the_line_of_an_alias() {
     assert_eq!(e.line(), Some(3), "{e}");
     assert!(e.to_string().contains("aliases"), "{e}");
 }
+
+#[test]
+fn an_override_for_a_field_of_no_breaker_is_an_error_not_ignored() {
+    let text = "[breakers.payments]\nconsecutive_failures = 3\n";
+    let e = FileConfig::parse(
+        Format::Toml,
+        "f.toml",
+        text,
+        env("FUSEBOX_PAYMENT_OPEN_FOR", "5s"),
+    )
+    .unwrap_err();
+    assert_eq!(e.origin(), "environment variable FUSEBOX_PAYMENT_OPEN_FOR");
+    assert!(e.to_string().contains("PAYMENTS"), "{e}");
+    // Variables that name no field are someone else's.
+    FileConfig::parse(
+        Format::Toml,
+        "f.toml",
+        text,
+        env("FUSEBOX_ADMIN_TOKEN", "x"),
+    )
+    .unwrap();
+}

@@ -1,7 +1,7 @@
 //! Property test over mutated config files, TOML and YAML, from the samples
 //! and from a generator: parsing never panics, answers quickly, and every
-//! error says where (the line in the file, or the environment variable and
-//! its breaker); every file that parses prints an effective config that parses
+//! error says where (the line in the file, or the environment variable);
+//! every file that parses prints an effective config that parses
 //! back to itself. Modest case counts, so that it runs in seconds in a
 //! debug build.
 
@@ -262,10 +262,10 @@ fn seed() -> impl Strategy<Value = (Format, String)> {
 }
 
 /// An error in the file names its line; one from an environment variable
-/// names the variable and the breaker.
+/// names the variable (and its field, or else why it names none).
 fn says_where(e: &ConfigFileError) -> bool {
-    if e.origin().starts_with("environment variable") {
-        e.breaker().is_some()
+    if e.origin().starts_with("environment variable FUSEBOX_") {
+        e.field().is_some() || matches!(e.kind(), ErrorKind::Inconsistent(_))
     } else {
         e.line().is_some()
     }

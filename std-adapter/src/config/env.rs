@@ -86,8 +86,11 @@ fn parse_value(s: &str) -> Value {
 ///
 /// A variable applies to the breaker with the longest name whose prefix
 /// `FUSEBOX_<NAME>_` it starts with and whose rest is a field. A variable
-/// with a breaker's prefix but no such field is an error; `FUSEBOX_*`
-/// variables that match no breaker of the file are left alone.
+/// with a breaker's prefix but no such field is an error, and so is one that
+/// ends in `_<FIELD>` but has no breaker's prefix (a misspelt name); other
+/// `FUSEBOX_*` variables (`FUSEBOX_ADMIN_TOKEN`) are left alone. A program
+/// that loads several files from one environment passes each file its own
+/// variables ([`FileConfig::load_with_env`](super::FileConfig::load_with_env)).
 pub fn apply(
     breakers: &mut BTreeMap<String, Table>,
     vars: impl IntoIterator<Item = (String, String)>,
@@ -118,6 +121,30 @@ pub fn apply(
             }
         }
         let Some((breaker, path)) = best else {
+            if claimed_by.is_none() {
+                // `FUSEBOX_<X>_<FIELD>` with no breaker `X`: a misspelt name
+                // would otherwise be ignored without a word.
+                if let Some((suffix, _)) = fields
+                    .iter()
+                    .find(|(suffix, _)| var.ends_with(&format!("_{suffix}")))
+                {
+                    let names: Vec<String> = breakers
+                        .keys()
+                        .map(|b| format!("FUSEBOX_{}_", env_name(b)))
+                        .collect();
+                    return Err(ConfigFileError::new(
+                        &format!("environment variable {var}"),
+                        ErrorKind::Inconsistent(format!(
+                            "sets `{suffix}` of no breaker of the file; its breakers' variables start with: {}",
+                            if names.is_empty() {
+                                "(none: the file has no breakers)".to_string()
+                            } else {
+                                names.join(", ")
+                            }
+                        )),
+                    ));
+                }
+            }
             if let Some(b) = claimed_by {
                 let allowed: Vec<&str> = fields.iter().map(|(s, _)| s.as_str()).collect();
                 return Err(ConfigFileError::build(

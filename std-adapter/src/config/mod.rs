@@ -33,6 +33,9 @@
 //!   character than a letter or digit as `_`, and `FIELD` the field's name in
 //!   upper case, nested ones joined by `_`: `FUSEBOX_SENTINEL_OPEN_FOR=60s`,
 //!   `FUSEBOX_SENTINEL_WINDOW_SIZE=200`, `FUSEBOX_SENTINEL_BACKOFF_MAX=10m`.
+//!   A variable that ends in a field but names no breaker of the file is an
+//!   error, as is one that names a breaker but no field; two breakers whose
+//!   `NAME`s are the same (`db`, `DB`) make the file invalid.
 //! - Presets: see [`presets`].
 //!
 //! Every mistake is a [`ConfigFileError`] that names the file and the line
