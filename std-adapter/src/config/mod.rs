@@ -136,10 +136,17 @@ impl FileConfig {
         let io = |e| ConfigFileError::new(&source, ErrorKind::Io(e));
         // Read at most one byte past the limit: a huge file (or a device
         // that never ends) is refused without being read whole.
-        let mut text = String::new();
+        let mut bytes = Vec::new();
         std::fs::File::open(path)
-            .and_then(|f| f.take(MAX_FILE_BYTES as u64 + 1).read_to_string(&mut text))
+            .and_then(|f| f.take(MAX_FILE_BYTES as u64 + 1).read_to_end(&mut bytes))
             .map_err(io)?;
+        bounds::check_size(&source, bytes.len())?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            io(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                e.utf8_error(),
+            ))
+        })?;
         Self::parse(format, &source, &text, env)
     }
 
