@@ -4,7 +4,9 @@
 //!
 //! It serves on 127.0.0.1 for `FUSEBOX_EXAMPLE_SECONDS` seconds (default 2),
 //! sending itself a few requests so that there is something to see; set it
-//! higher and try `curl 127.0.0.1:PORT/admin/breakers`.
+//! higher and try `curl -H "Authorization: Bearer change-me"
+//! 127.0.0.1:PORT/admin/breakers` (the admin routes, reads included, need
+//! the token `FUSEBOX_ADMIN_TOKEN`, default `change-me`).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -59,7 +61,7 @@ async fn main() {
             registry: registry.clone(),
             calls: Arc::new(AtomicU32::new(0)),
         })
-        .nest("/admin", admin::router_with_token(registry, token));
+        .nest("/admin", admin::router_with_token(registry, &token));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     println!("serving on http://{addr} (admin under /admin)");
@@ -70,23 +72,27 @@ async fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(2);
     for _ in 0..6 {
-        let body = get_text(addr, "/").await;
+        let body = get_text(addr, "/", None).await;
         println!("GET / -> {body}");
     }
     println!(
         "GET /admin/breakers/recommendations -> {}",
-        get_text(addr, "/admin/breakers/recommendations").await
+        get_text(addr, "/admin/breakers/recommendations", Some(&token)).await
     );
     tokio::time::sleep(Duration::from_secs(seconds)).await;
 }
 
-async fn get_text(addr: std::net::SocketAddr, path: &str) -> String {
+async fn get_text(addr: std::net::SocketAddr, path: &str, token: Option<&str>) -> String {
     use http_body_util::{BodyExt, Empty};
     use hyper::body::Bytes;
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build_http::<Empty<Bytes>>();
+    let mut req = http::Request::get(format!("http://{addr}{path}"));
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
     let res = client
-        .get(format!("http://{addr}{path}").parse().unwrap())
+        .request(req.body(Empty::new()).unwrap())
         .await
         .unwrap();
     let body = res.into_body().collect().await.unwrap().to_bytes();

@@ -5,22 +5,52 @@
 //! |---|---|
 //! | `GET /breakers` | every breaker's snapshot, as a JSON array |
 //! | `GET /breakers/{name}` | one breaker's snapshot as JSON, or 404 |
+//! | `GET /health` | [`Registry::health`]: the worst health, counts, and each breaker's health and why |
 //! | `GET /metrics` | [`Registry::metrics_text`] (OpenMetrics text) |
 //! | `POST /breakers/{name}/force-open` | [`StdBreaker::force_open`] |
+//! | `POST /breakers/{name}/force-closed` | [`StdBreaker::force_closed`] (the same as `reset`) |
 //! | `POST /breakers/{name}/metrics-only` | [`StdBreaker::metrics_only`] |
 //! | `POST /breakers/{name}/disable` | [`StdBreaker::disable`] |
 //! | `POST /breakers/{name}/half-open` | [`StdBreaker::transition_to_half_open`] |
 //! | `POST /breakers/{name}/reset` | [`StdBreaker::reset`] |
 //!
-//! Mutating routes need `Authorization: Bearer <token>`, compared in
-//! constant time. Without a configured token ([`router`]) they answer 403
-//! and change nothing; with one ([`router_with_token`]) a missing or wrong
-//! token answers 401 and changes nothing, whether or not the breaker exists
-//! (so that names do not leak); a right token and an unknown breaker answer
-//! 404. Mount the router under a path of your own with `Router::nest`.
+//! # Access
+//!
+//! Every route needs `Authorization: Bearer <token>` by default, reads
+//! included: breaker names, states and totals tell an outsider what the
+//! service depends on and how it is doing. Build the router with
+//! [`AdminRouter`]:
+//!
+//! - [`token`](AdminRouter::token): the admin token, good for every route.
+//! - [`read_token`](AdminRouter::read_token): a second token, good for the
+//!   `GET` routes only (for dashboards and health checkers).
+//! - [`public_reads`](AdminRouter::public_reads): the `GET` routes need no
+//!   token. An explicit opt-out, for a port that only a trusted network
+//!   reaches.
+//!
+//! A request without a token that the route accepts answers 401 and
+//! changes nothing, before the breaker is looked up, so that a 404 never
+//! tells an outsider which names exist; with a right token, an unknown
+//! breaker answers 404. Mutating routes of a router without an admin token
+//! answer 403; so do reads of a router with neither a token nor
+//! `public_reads`.
+//!
+//! Tokens are compared as SHA-256 digests in constant time ([`subtle`]), so
+//! that the time taken tells neither how much of a guess was right nor how
+//! long the token is. Mount the router under a path of your own with
+//! `Router::nest`.
+//!
+//! ```
+//! use fusebox_std::{admin::AdminRouter, Registry};
+//! let registry = Registry::new();
+//! let router: axum::Router = AdminRouter::new(registry)
+//!     .token("a long random admin secret")
+//!     .read_token("the dashboard's secret")
+//!     .build();
+//! ```
 
 use crate::clock::StdClock;
-use crate::registry::Registry;
+use crate::registry::{Health, Registry};
 use crate::std_breaker::StdBreaker;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -29,46 +59,154 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use fusebox_core::Clock;
 use serde_json::{json, Value};
-use std::sync::Arc;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
+/// A token, kept as its SHA-256 digest: comparing two digests of fixed
+/// length in constant time tells nothing about the token's length.
+#[derive(Clone, Copy)]
+struct Token([u8; 32]);
+
+impl Token {
+    /// # Panics
+    /// If `token` is empty: it would accept anyone.
+    fn new(token: &str) -> Token {
+        assert!(
+            !token.is_empty(),
+            "an empty admin token would accept anyone"
+        );
+        Token(Sha256::digest(token.as_bytes()).into())
+    }
+
+    fn matches(&self, given: &[u8]) -> bool {
+        let given: [u8; 32] = Sha256::digest(given).into();
+        self.0.ct_eq(&given).into()
+    }
+}
+
+/// Who may do what: see the [module docs](self).
 #[derive(Clone)]
-struct Admin {
+pub struct AdminRouter {
     registry: Registry,
-    token: Option<Arc<[u8]>>,
+    admin: Option<Token>,
+    read: Option<Token>,
+    public_reads: bool,
 }
 
-/// A read-only admin router: mutating routes answer 403.
-pub fn router(registry: Registry) -> Router {
-    build(Admin {
-        registry,
-        token: None,
-    })
+impl AdminRouter {
+    /// A router over `registry` that accepts nothing until given a token
+    /// (or [`public_reads`](Self::public_reads)).
+    pub fn new(registry: Registry) -> AdminRouter {
+        AdminRouter {
+            registry,
+            admin: None,
+            read: None,
+            public_reads: false,
+        }
+    }
+
+    /// The admin token: every route accepts it.
+    ///
+    /// # Panics
+    /// If `token` is empty.
+    pub fn token(mut self, token: impl AsRef<str>) -> AdminRouter {
+        self.admin = Some(Token::new(token.as_ref()));
+        self
+    }
+
+    /// A token for the `GET` routes only.
+    ///
+    /// # Panics
+    /// If `token` is empty.
+    pub fn read_token(mut self, token: impl AsRef<str>) -> AdminRouter {
+        self.read = Some(Token::new(token.as_ref()));
+        self
+    }
+
+    /// The `GET` routes need no token: only for a port that no untrusted
+    /// client can reach. Mutating routes still need the admin token.
+    pub fn public_reads(mut self) -> AdminRouter {
+        self.public_reads = true;
+        self
+    }
+
+    /// The router.
+    pub fn build(self) -> Router {
+        Router::new()
+            .route("/breakers", get(list))
+            .route("/breakers/{name}", get(one))
+            .route("/breakers/{name}/{action}", post(steer))
+            .route("/health", get(health))
+            .route("/metrics", get(metrics))
+            .with_state(self)
+    }
+
+    /// `None` if a read may go on, else the answer.
+    fn refuse_read(&self, headers: &HeaderMap) -> Option<Response> {
+        if self.public_reads {
+            return None;
+        }
+        if self.admin.is_none() && self.read.is_none() {
+            return Some(forbidden(
+                "reads are disabled: no admin or read token is configured",
+            ));
+        }
+        let given = bearer(headers);
+        // Both tokens are checked, so the time does not say which matched.
+        let admin = self
+            .admin
+            .is_some_and(|t| given.is_some_and(|g| t.matches(g)));
+        let read = self
+            .read
+            .is_some_and(|t| given.is_some_and(|g| t.matches(g)));
+        if admin | read {
+            None
+        } else {
+            Some(unauthorized())
+        }
+    }
+
+    /// `None` if a mutation may go on, else the answer.
+    fn refuse_write(&self, headers: &HeaderMap) -> Option<Response> {
+        let Some(token) = &self.admin else {
+            return Some(forbidden(
+                "mutations are disabled: no admin token is configured",
+            ));
+        };
+        if bearer(headers).is_some_and(|g| token.matches(g)) {
+            None
+        } else {
+            Some(unauthorized())
+        }
+    }
 }
 
-/// An admin router whose mutating routes accept `Authorization: Bearer
-/// <token>`.
+/// An admin router whose routes all accept `Authorization: Bearer <token>`
+/// (and need it): `AdminRouter::new(registry).token(token).build()`.
 ///
 /// # Panics
 /// If `token` is empty.
 pub fn router_with_token(registry: Registry, token: impl AsRef<str>) -> Router {
-    let token = token.as_ref().as_bytes();
-    assert!(
-        !token.is_empty(),
-        "an empty admin token would accept anyone"
-    );
-    build(Admin {
-        registry,
-        token: Some(Arc::from(token)),
-    })
+    AdminRouter::new(registry).token(token).build()
 }
 
-fn build(admin: Admin) -> Router {
-    Router::new()
-        .route("/breakers", get(list))
-        .route("/breakers/{name}", get(one))
-        .route("/breakers/{name}/{action}", post(steer))
-        .route("/metrics", get(metrics))
-        .with_state(admin)
+fn bearer(headers: &HeaderMap) -> Option<&[u8]> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
+}
+
+fn forbidden(why: &str) -> Response {
+    (StatusCode::FORBIDDEN, Json(json!({ "error": why }))).into_response()
+}
+
+fn unauthorized() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        [(header::WWW_AUTHENTICATE, "Bearer")],
+        Json(json!({ "error": "missing or wrong bearer token" })),
+    )
+        .into_response()
 }
 
 /// A breaker as the admin routes show it.
@@ -99,7 +237,10 @@ pub fn snapshot_json(b: &StdBreaker) -> Value {
     })
 }
 
-async fn list(State(admin): State<Admin>) -> Json<Value> {
+async fn list(State(admin): State<AdminRouter>, headers: HeaderMap) -> Response {
+    if let Some(refused) = admin.refuse_read(&headers) {
+        return refused;
+    }
     Json(Value::Array(
         admin
             .registry
@@ -108,16 +249,56 @@ async fn list(State(admin): State<Admin>) -> Json<Value> {
             .map(snapshot_json)
             .collect(),
     ))
+    .into_response()
 }
 
-async fn one(State(admin): State<Admin>, Path(name): Path<String>) -> Response {
+async fn one(
+    State(admin): State<AdminRouter>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(refused) = admin.refuse_read(&headers) {
+        return refused;
+    }
     match admin.registry.get(&name) {
         Some(b) => Json(snapshot_json(&b)).into_response(),
         None => not_found(&name),
     }
 }
 
-async fn metrics(State(admin): State<Admin>) -> Response {
+async fn health(State(admin): State<AdminRouter>, headers: HeaderMap) -> Response {
+    if let Some(refused) = admin.refuse_read(&headers) {
+        return refused;
+    }
+    let report = admin.registry.health();
+    let breakers: serde_json::Map<String, Value> = admin
+        .registry
+        .breakers()
+        .iter()
+        .map(|b| {
+            let (health, reason) = b.health_and_reason();
+            (
+                b.name().to_string(),
+                json!({ "health": health.as_str(), "reason": reason }),
+            )
+        })
+        .collect();
+    Json(json!({
+        "overall": report.overall.as_str(),
+        "counts": {
+            "healthy": report.count(Health::Healthy),
+            "degraded": report.count(Health::Degraded),
+            "critical": report.count(Health::Critical),
+        },
+        "breakers": breakers,
+    }))
+    .into_response()
+}
+
+async fn metrics(State(admin): State<AdminRouter>, headers: HeaderMap) -> Response {
+    if let Some(refused) = admin.refuse_read(&headers) {
+        return refused;
+    }
     (
         [(
             header::CONTENT_TYPE,
@@ -136,44 +317,20 @@ fn not_found(name: &str) -> Response {
         .into_response()
 }
 
-/// Equal without an early exit, so that the time taken does not tell how
-/// much of a guess was right.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
-    std::hint::black_box(diff) == 0
-}
-
 async fn steer(
-    State(admin): State<Admin>,
+    State(admin): State<AdminRouter>,
     Path((name, action)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let Some(token) = &admin.token else {
-        return (
-            StatusCode::FORBIDDEN,
-            Json(json!({ "error": "mutations are disabled: no admin token is configured" })),
-        )
-            .into_response();
-    };
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "));
-    if !given.is_some_and(|g| constant_time_eq(g, token)) {
-        return (
-            StatusCode::UNAUTHORIZED,
-            [(header::WWW_AUTHENTICATE, "Bearer")],
-            Json(json!({ "error": "missing or wrong bearer token" })),
-        )
-            .into_response();
+    if let Some(refused) = admin.refuse_write(&headers) {
+        return refused;
     }
     let Some(b) = admin.registry.get(&name) else {
         return not_found(&name);
     };
     match action.as_str() {
         "force-open" => b.force_open(),
+        "force-closed" => b.force_closed(),
         "metrics-only" => b.metrics_only(),
         "disable" => b.disable(),
         "half-open" => b.transition_to_half_open(),
@@ -182,7 +339,7 @@ async fn steer(
             return (
                 StatusCode::NOT_FOUND,
                 Json(json!({
-                    "error": format!("no action {action:?}; use force-open, metrics-only, disable, half-open or reset")
+                    "error": format!("no action {action:?}; use force-open, force-closed, metrics-only, disable, half-open or reset")
                 })),
             )
                 .into_response()
@@ -193,12 +350,41 @@ async fn steer(
 
 #[cfg(test)]
 mod tests {
-    use super::constant_time_eq;
+    use super::Token;
+
+    fn matches(token: &[u8], guess: &[u8]) -> bool {
+        Token::new(std::str::from_utf8(token).unwrap()).matches(guess)
+    }
+
+    /// The fastest of many runs, in nanoseconds.
+    fn fastest(token: &[u8], guess: &[u8]) -> u128 {
+        (0..200)
+            .map(|_| {
+                let start = std::time::Instant::now();
+                std::hint::black_box(matches(std::hint::black_box(token), guess));
+                start.elapsed().as_nanos()
+            })
+            .min()
+            .unwrap()
+    }
+
+    #[test]
+    fn the_time_to_refuse_a_guess_does_not_tell_the_tokens_length() {
+        let guess = vec![b'x'; 1 << 16];
+        let same_length = vec![b'y'; 1 << 16];
+        let longer = vec![b'y'; (1 << 16) + 1];
+        let (a, b) = (fastest(&same_length, &guess), fastest(&longer, &guess));
+        assert!(
+            a.max(b) < 4 * a.min(b).max(1),
+            "token of the guess's length: {a} ns; one byte longer: {b} ns"
+        );
+    }
 
     #[test]
     fn token_comparison_needs_equal_length_and_bytes() {
-        assert!(constant_time_eq(b"s3cret", b"s3cret"));
-        assert!(!constant_time_eq(b"s3cret", b"s3creT"));
-        assert!(!constant_time_eq(b"s3cret", b"s3cre"));
+        assert!(matches(b"s3cret", b"s3cret"));
+        assert!(!matches(b"s3cret", b"s3creT"));
+        assert!(!matches(b"s3cret", b"s3cre"));
+        assert!(!matches(b"s3cret", b""));
     }
 }

@@ -133,6 +133,13 @@ impl<K> fmt::Debug for KeyedBreakers<K> {
     }
 }
 
+/// A label value as the exposition format writes it.
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
 fn out_of_service(s: State) -> bool {
     matches!(s, State::Open | State::HalfOpen | State::ForcedOpen)
 }
@@ -244,7 +251,7 @@ where
     /// most `key_labels` open keys.
     pub fn metrics_text(&self) -> String {
         let s = self.stats();
-        let n = &self.inner.name;
+        let n = escape(&self.inner.name);
         let mut out = String::new();
         let mut line = |metric: &str, kind: &str, help: &str, value: String| {
             out.push_str(&format!(
@@ -299,10 +306,7 @@ where
                     State::HalfOpen => 2,
                     _ => 3,
                 };
-                let k = k
-                    .replace('\\', "\\\\")
-                    .replace('"', "\\\"")
-                    .replace('\n', "\\n");
+                let k = escape(&k);
                 out.push_str(&format!(
                     "circuit_breaker_key_state{{name=\"{n}\",key=\"{k}\"}} {code}\n"
                 ));

@@ -27,6 +27,7 @@ use fusebox_core::State;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, NoLabelSet};
 use prometheus_client::metrics::MetricType;
+use std::borrow::Cow;
 
 const ALL_STATES: [State; 6] = [
     State::Closed,
@@ -61,6 +62,26 @@ impl RegistryCollector {
     }
 }
 
+/// A label value in the exposition's escaping (`\\`, `\"`, `\n`): the
+/// encoder writes label values as given, and a breaker's name may hold any
+/// character (a name with a quote and a newline could otherwise end the
+/// label and write lines of its own).
+fn label(value: &str) -> Cow<'_, str> {
+    if !value.contains(['\\', '"', '\n']) {
+        return Cow::Borrowed(value);
+    }
+    let mut out = String::with_capacity(value.len() + 8);
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
 fn state_code(s: State) -> i64 {
     state_index(s) as i64
 }
@@ -77,7 +98,7 @@ impl Collector for RegistryCollector {
             MetricType::Gauge,
         )?;
         for (b, s) in &snaps {
-            m.encode_family(&[("name", b.name())])?
+            m.encode_family(&[("name", label(b.name()).as_ref())])?
                 .encode_gauge(&state_code(s.state))?;
         }
 
@@ -95,7 +116,7 @@ impl Collector for RegistryCollector {
                 ("ignored", t.ignored),
                 ("rejected", t.rejected),
             ] {
-                m.encode_family(&[("name", b.name()), ("result", result)])?
+                m.encode_family(&[("name", label(b.name()).as_ref()), ("result", result)])?
                     .encode_counter::<NoLabelSet, _, u64>(&v, None)?;
             }
         }
@@ -115,7 +136,7 @@ impl Collector for RegistryCollector {
             let mut m = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
             for (b, _) in &snaps {
                 let v = pick(&b.observer().totals().snapshot());
-                m.encode_family(&[("name", b.name())])?
+                m.encode_family(&[("name", label(b.name()).as_ref())])?
                     .encode_counter::<NoLabelSet, _, u64>(&v, None)?;
             }
         }
@@ -128,7 +149,7 @@ impl Collector for RegistryCollector {
         )?;
         for (b, _) in &snaps {
             for kind in FALLBACK_KINDS {
-                m.encode_family(&[("name", b.name()), ("type", kind)])?
+                m.encode_family(&[("name", label(b.name()).as_ref()), ("type", kind)])?
                     .encode_counter::<NoLabelSet, _, u64>(&b.observer().fallbacks(kind), None)?;
             }
         }
@@ -145,7 +166,7 @@ impl Collector for RegistryCollector {
                     let v = b.observer().transitions(from, to);
                     if v > 0 {
                         m.encode_family(&[
-                            ("name", b.name()),
+                            ("name", label(b.name()).as_ref()),
                             ("from", from.as_str()),
                             ("to", to.as_str()),
                         ])?
@@ -175,7 +196,7 @@ impl Collector for RegistryCollector {
                     s.failure_rate
                 };
                 if let Some(r) = rate {
-                    m.encode_family(&[("name", b.name())])?
+                    m.encode_family(&[("name", label(b.name()).as_ref())])?
                         .encode_gauge(&(r.basis_points() as f64 / 10_000.0))?;
                 }
             }
@@ -204,7 +225,8 @@ impl Collector for RegistryCollector {
                     w.failure_rate()
                 };
                 if let Some(r) = rate {
-                    m.encode_family(&[("name", b.name())])?.encode_gauge(&r)?;
+                    m.encode_family(&[("name", label(b.name()).as_ref())])?
+                        .encode_gauge(&r)?;
                 }
             }
         }
@@ -219,8 +241,11 @@ impl Collector for RegistryCollector {
         for (b, _) in &snaps {
             for state in ALL_STATES {
                 let ns = b.observer().time_in_state(state, now);
-                m.encode_family(&[("name", b.name()), ("state", state.as_str())])?
-                    .encode_counter::<NoLabelSet, _, u64>(&(ns as f64 / 1e9), None)?;
+                m.encode_family(&[
+                    ("name", label(b.name()).as_ref()),
+                    ("state", state.as_str()),
+                ])?
+                .encode_counter::<NoLabelSet, _, u64>(&(ns as f64 / 1e9), None)?;
             }
         }
 
@@ -232,7 +257,7 @@ impl Collector for RegistryCollector {
         )?;
         for (b, _) in &snaps {
             let (sum, count, buckets) = b.observer().durations().buckets();
-            m.encode_family(&[("name", b.name())])?
+            m.encode_family(&[("name", label(b.name()).as_ref())])?
                 .encode_histogram::<NoLabelSet>(sum, count, &buckets, None)?;
         }
         Ok(())

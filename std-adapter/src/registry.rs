@@ -35,25 +35,65 @@ impl Health {
 
     /// The health a snapshot of a breaker with `config` shows.
     pub fn of(s: &Snapshot, config: &fusebox_core::Config) -> Health {
+        Health::assess(s, config).0
+    }
+
+    /// The health a snapshot of a breaker with `config` shows, and why, in
+    /// words for an operator (`"open: calls are rejected for another 1200 ms"`,
+    /// `"3 consecutive failures, at least half the 5 that trip it"`).
+    pub fn assess(s: &Snapshot, config: &fusebox_core::Config) -> (Health, String) {
+        let pct = |bp: u32| format!("{}%", bp as f64 / 100.0);
         match s.state {
-            State::Open | State::ForcedOpen => Health::Critical,
-            State::HalfOpen | State::Disabled => Health::Degraded,
+            State::Open => (
+                Health::Critical,
+                "open: calls are rejected until a probe succeeds".to_string(),
+            ),
+            State::ForcedOpen => (
+                Health::Critical,
+                "forced open by an operator: every call is rejected".to_string(),
+            ),
+            State::HalfOpen => (
+                Health::Degraded,
+                "half-open: probing whether the dependency has recovered".to_string(),
+            ),
+            State::Disabled => (
+                Health::Degraded,
+                "disabled by an operator: calls are not protected".to_string(),
+            ),
             State::Closed | State::MetricsOnly => {
-                let rate_high = match (s.failure_rate, config.failure_rate()) {
-                    (Some(rate), Some(limit)) => rate.basis_points() * 2 >= limit.basis_points(),
-                    _ => false,
-                };
-                let run_high = match config.consecutive_failures() {
-                    Some(limit) => {
-                        s.consecutive_failures > 0 && s.consecutive_failures * 2 >= limit
-                    }
-                    None => false,
-                };
-                if rate_high || run_high {
-                    Health::Degraded
+                let mode = if s.state == State::MetricsOnly {
+                    "metrics-only (never trips): "
                 } else {
-                    Health::Healthy
+                    ""
+                };
+                if let (Some(rate), Some(limit)) = (s.failure_rate, config.failure_rate()) {
+                    if rate.basis_points() * 2 >= limit.basis_points() {
+                        return (
+                            Health::Degraded,
+                            format!(
+                                "{mode}failure rate {} is at least half the {} that trips it",
+                                pct(rate.basis_points()),
+                                pct(limit.basis_points())
+                            ),
+                        );
+                    }
                 }
+                if let Some(limit) = config.consecutive_failures() {
+                    let run = s.consecutive_failures;
+                    if run > 0 && run * 2 >= limit {
+                        let plural = if run == 1 { "" } else { "s" };
+                        return (
+                            Health::Degraded,
+                            format!(
+                                "{mode}{run} consecutive failure{plural}, at least half the {limit} that trip it"
+                            ),
+                        );
+                    }
+                }
+                (
+                    Health::Healthy,
+                    format!("{mode}closed, failures well below the thresholds"),
+                )
             }
         }
     }
@@ -271,5 +311,10 @@ impl StdBreaker {
     /// How it is doing ([`Health::of`] its snapshot).
     pub fn health(&self) -> Health {
         Health::of(&self.snapshot(), self.config())
+    }
+
+    /// How it is doing, and why ([`Health::assess`] its snapshot).
+    pub fn health_and_reason(&self) -> (Health, String) {
+        Health::assess(&self.snapshot(), self.config())
     }
 }

@@ -50,7 +50,7 @@ async fn send(method: &str, addr: SocketAddr, path: &str, token: Option<&str>) -
 
 #[tokio::test]
 async fn get_breakers_lists_each_snapshot_as_json() {
-    let addr = serve(admin::router(registry())).await;
+    let addr = serve(admin::AdminRouter::new(registry()).public_reads().build()).await;
     let (status, body) = send("GET", addr, "/breakers", None).await;
     assert_eq!(status, 200);
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
@@ -70,7 +70,10 @@ async fn get_breakers_lists_each_snapshot_as_json() {
 #[tokio::test]
 async fn unknown_breaker_is_404() {
     let addr = serve(admin::router_with_token(registry(), TOKEN)).await;
-    assert_eq!(send("GET", addr, "/breakers/nope", None).await.0, 404);
+    assert_eq!(
+        send("GET", addr, "/breakers/nope", Some(TOKEN)).await.0,
+        404
+    );
     assert_eq!(
         send("POST", addr, "/breakers/nope/reset", Some(TOKEN))
             .await
@@ -87,7 +90,7 @@ async fn unknown_breaker_is_404() {
 
 #[tokio::test]
 async fn metrics_route_serves_the_prometheus_text() {
-    let addr = serve(admin::router(registry())).await;
+    let addr = serve(admin::AdminRouter::new(registry()).public_reads().build()).await;
     let (status, body) = send("GET", addr, "/metrics", None).await;
     assert_eq!(status, 200);
     assert!(
@@ -100,7 +103,12 @@ async fn metrics_route_serves_the_prometheus_text() {
 #[tokio::test]
 async fn without_a_configured_token_mutations_are_refused_and_change_nothing() {
     let registry = registry();
-    let addr = serve(admin::router(registry.clone())).await;
+    let addr = serve(
+        admin::AdminRouter::new(registry.clone())
+            .public_reads()
+            .build(),
+    )
+    .await;
     let (status, _) = send("POST", addr, "/breakers/db/force-open", Some("anything")).await;
     assert_eq!(status, 403);
     assert_eq!(registry.get("db").unwrap().state(), State::Closed);
@@ -153,6 +161,107 @@ async fn the_right_token_steers_the_breaker() {
         assert!(
             body.contains(&format!("\"state\":\"{}\"", state.as_str())),
             "{body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn reads_need_the_token_by_default_and_do_not_tell_which_names_exist() {
+    let addr = serve(admin::router_with_token(registry(), TOKEN)).await;
+    for path in [
+        "/breakers",
+        "/breakers/db",
+        "/breakers/nope",
+        "/metrics",
+        "/health",
+    ] {
+        for token in [None, Some("wrong")] {
+            let (status, body) = send("GET", addr, path, token).await;
+            assert_eq!(status, 401, "{path} with {token:?}: {body}");
+            assert!(!body.contains("db"), "{body}");
+        }
+    }
+    assert_eq!(send("GET", addr, "/breakers/db", Some(TOKEN)).await.0, 200);
+    assert_eq!(
+        send("GET", addr, "/breakers/nope", Some(TOKEN)).await.0,
+        404
+    );
+}
+
+#[tokio::test]
+async fn force_closed_closes_a_forced_open_breaker() {
+    let registry = registry();
+    let addr = serve(admin::router_with_token(registry.clone(), TOKEN)).await;
+    let db = registry.get("db").unwrap();
+    db.force_open();
+    let (status, body) = send("POST", addr, "/breakers/db/force-closed", Some(TOKEN)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(db.state(), State::Closed);
+    assert_eq!(
+        db.snapshot().consecutive_failures,
+        0,
+        "the window and run start empty"
+    );
+}
+
+#[tokio::test]
+async fn health_route_reports_the_worst_health_and_why() {
+    let registry = registry();
+    let addr = serve(admin::router_with_token(registry.clone(), TOKEN)).await;
+    registry.get("search").unwrap().force_open();
+    let (status, body) = send("GET", addr, "/health", Some(TOKEN)).await;
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["overall"], "critical", "{body}");
+    assert_eq!(v["counts"]["critical"], 1, "{body}");
+    assert_eq!(v["counts"]["degraded"], 1, "{body}");
+    assert_eq!(v["breakers"]["search"]["health"], "critical", "{body}");
+    assert!(
+        v["breakers"]["search"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("forced open"),
+        "{body}"
+    );
+    assert_eq!(v["breakers"]["db"]["health"], "degraded", "{body}");
+    assert!(
+        v["breakers"]["db"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("1 consecutive failure"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_read_token_reads_and_cannot_steer() {
+    let registry = registry();
+    let router = admin::AdminRouter::new(registry.clone())
+        .token(TOKEN)
+        .read_token("dashboard")
+        .build();
+    let addr = serve(router).await;
+    for path in ["/breakers", "/breakers/db", "/metrics", "/health"] {
+        assert_eq!(
+            send("GET", addr, path, Some("dashboard")).await.0,
+            200,
+            "{path}"
+        );
+        assert_eq!(send("GET", addr, path, Some(TOKEN)).await.0, 200, "{path}");
+    }
+    let (status, _) = send("POST", addr, "/breakers/db/force-open", Some("dashboard")).await;
+    assert_eq!(status, 401);
+    assert_eq!(registry.get("db").unwrap().state(), State::Closed);
+}
+
+#[tokio::test]
+async fn without_any_token_or_public_reads_everything_is_refused() {
+    let addr = serve(admin::AdminRouter::new(registry()).build()).await;
+    for path in ["/breakers", "/breakers/db", "/metrics", "/health"] {
+        assert_eq!(
+            send("GET", addr, path, Some("anything")).await.0,
+            403,
+            "{path}"
         );
     }
 }

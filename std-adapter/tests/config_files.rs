@@ -63,9 +63,10 @@ fn assert_names(e: &ConfigFileError, breaker: &str, field: &str) {
     assert_eq!(e.breaker(), Some(breaker), "{e}");
     assert_eq!(e.field(), Some(field), "{e}");
     let shown = e.to_string();
+    let line = e.line().expect("an error in the file names its line");
     assert!(
         shown.starts_with(&format!(
-            "fusebox.toml: breaker `{breaker}`: field `{field}`: "
+            "fusebox.toml: line {line}: breaker `{breaker}`: field `{field}`: "
         )),
         "{shown}"
     );
@@ -329,7 +330,8 @@ fn syntax_errors_name_the_file() {
     let e = toml_err("[breakers.db\nopen_for = 1");
     assert!(matches!(e.kind(), ErrorKind::Syntax(_)));
     assert!(
-        e.to_string().starts_with("fusebox.toml: syntax error"),
+        e.to_string()
+            .starts_with("fusebox.toml: line 1: syntax error"),
         "{e}"
     );
     let e = FileConfig::parse(Format::Yaml, "f.yaml", "breakers: [1, 2", []).unwrap_err();

@@ -257,3 +257,26 @@ window = { kind = "time", span = "30s", buckets = 30 }
         assert_eq!(b.state(), State::Open, "{name}: 2 of 4 failed");
     }
 }
+
+#[test]
+fn metrics_escape_breaker_names_so_a_name_cannot_write_lines_of_its_own() {
+    let registry = Registry::new();
+    let spec = BreakerSpec {
+        config: Config::builder().consecutive_failures(2).build().unwrap(),
+        window: WindowSpec::None,
+    };
+    registry.insert("a\"b\\c\nd} 1\n# EOF", spec).unwrap();
+    let text = registry.metrics_text();
+    assert!(
+        text.contains("circuit_breaker_state{name=\"a\\\"b\\\\c\\nd} 1\\n# EOF\"} 0\n"),
+        "{text}"
+    );
+    assert_eq!(text.lines().filter(|l| *l == "# EOF").count(), 1, "{text}");
+    assert!(text.ends_with("\n# EOF\n"), "{text}");
+    for line in text.lines() {
+        assert!(
+            line.starts_with("circuit_breaker_") || line.starts_with('#'),
+            "{line:?}"
+        );
+    }
+}

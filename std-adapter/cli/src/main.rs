@@ -16,7 +16,7 @@ mod report;
 mod trace;
 
 use clap::{Parser, Subcommand};
-use fusebox_std::config::FileConfig;
+use fusebox_std::config::{ConfigFileError, FileConfig};
 use replay::ReplayError;
 use report::{OutputFormat, Report};
 use std::io::{self, BufReader, Write};
@@ -179,7 +179,13 @@ fn simulate(
         Ok(t) => t,
         Err(ReplayError::Trace(e)) => return bad_input(format!("{}: {e}", trace.display())),
         Err(ReplayError::Config(e)) => {
-            return bad_input(format!("{}: breaker `{name}`: {e}", cfg.source()))
+            let ticks_per_second = <replay::Millis as fusebox_core::Clock>::TICKS_PER_SECOND;
+            return bad_input(ConfigFileError::from_core(
+                cfg.source(),
+                &name,
+                e,
+                ticks_per_second,
+            ));
         }
         Err(ReplayError::Io(e)) => return bad_input(format!("writing the report: {e}")),
     };

@@ -4,8 +4,8 @@
 
 use crate::trace::{Row, TraceError, TraceReader};
 use fusebox_core::{
-    AnyWindow, Breaker, BucketCell, ConfigError, DynCountWindow, DynTimeWindow, ManualClock,
-    NoWindow, Observer, Outcome, Permit, RingCell, Snapshot, State, Transition,
+    AnyWindow, Breaker, ConfigError, ManualClock, NoWindow, Observer, Outcome, Permit, Snapshot,
+    State, Transition,
 };
 use fusebox_std::{BreakerSpec, WindowSpec};
 use std::cell::RefCell;
@@ -111,17 +111,13 @@ pub fn replay(
             run(&clock, &b, trace, events)
         }
         WindowSpec::Count { size } => {
-            let window: DynCountWindow<Box<[RingCell]>> =
-                DynCountWindow::new((0..size).map(|_| RingCell::new()).collect())?;
+            let window = fusebox_std::count_window(size)?;
             let b = Breaker::with_window(&clock, config, window, Recorder::default())?;
             run(&clock, &b, trace, events)
         }
         WindowSpec::Time { buckets } => {
             // One thread replays, so one stripe.
-            type Cells = DynTimeWindow<Box<[BucketCell]>>;
-            let cells = Cells::cells_needed(buckets, 1);
-            let window: Cells =
-                DynTimeWindow::new((0..cells).map(|_| BucketCell::new()).collect(), buckets, 1)?;
+            let window = fusebox_std::time_window(buckets, 1)?;
             let b = Breaker::with_window(&clock, config, window, Recorder::default())?;
             run(&clock, &b, trace, events)
         }

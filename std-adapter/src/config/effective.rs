@@ -100,16 +100,15 @@ impl FileConfig {
     pub fn effective_toml(&self) -> String {
         let mut out = String::new();
         for (name, spec) in self.breakers() {
-            let key = if name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-            {
-                name.clone()
-            } else {
-                format!("{name:?}")
-            };
-            let _ = writeln!(out, "[breakers.{key}]\n{spec}");
+            let _ = writeln!(out, "[breakers.{}]\n{spec}", toml_key(name));
         }
         out
     }
+}
+
+/// `name` as a TOML key, written by the TOML serializer: bare where TOML
+/// allows it, else a quoted key with whatever escapes TOML needs.
+pub(crate) fn toml_key(name: &str) -> String {
+    use toml_writer::ToTomlKey;
+    name.to_toml_key()
 }

@@ -39,6 +39,34 @@ pub fn env_name(breaker: &str) -> String {
         .collect()
 }
 
+/// Refuses breaker names that share an environment form (`db`, `DB` and
+/// `d-b` are all `FUSEBOX_DB_*`): an override would reach one of them and
+/// silently miss the others. Refused whether or not a variable is set, so
+/// that a file is valid or not whatever the environment.
+pub(crate) fn check_collisions<'a>(
+    source: &str,
+    names: impl IntoIterator<Item = &'a String>,
+) -> Result<(), ConfigFileError> {
+    let mut seen: HashMap<String, &String> = HashMap::new();
+    for name in names {
+        if let Some(first) = seen.insert(env_name(name), name) {
+            return Err(ConfigFileError::build(
+                source,
+                Some(name),
+                None,
+                ErrorKind::Inconsistent(format!(
+                    "breakers `{}` and `{}` have the same environment variables \
+                     (FUSEBOX_{}_*), so an override could not tell them apart; rename one",
+                    first.escape_debug(),
+                    name.escape_debug(),
+                    env_name(name)
+                )),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// A variable's value as a config value: an integer, a number, a boolean, or
 /// else a string (`"30s"`, `"exponential"`).
 fn parse_value(s: &str) -> Value {
@@ -58,8 +86,11 @@ fn parse_value(s: &str) -> Value {
 ///
 /// A variable applies to the breaker with the longest name whose prefix
 /// `FUSEBOX_<NAME>_` it starts with and whose rest is a field. A variable
-/// with a breaker's prefix but no such field is an error; `FUSEBOX_*`
-/// variables that match no breaker of the file are left alone.
+/// with a breaker's prefix but no such field is an error, and so is one that
+/// ends in `_<FIELD>` but has no breaker's prefix (a misspelt name); other
+/// `FUSEBOX_*` variables (`FUSEBOX_ADMIN_TOKEN`) are left alone. A program
+/// that loads several files from one environment passes each file its own
+/// variables ([`FileConfig::load_with_env`](super::FileConfig::load_with_env)).
 pub fn apply(
     breakers: &mut BTreeMap<String, Table>,
     vars: impl IntoIterator<Item = (String, String)>,
@@ -80,7 +111,9 @@ pub fn apply(
             let Some(rest) = var.strip_prefix(prefix.as_str()) else {
                 continue;
             };
-            claimed_by.get_or_insert(breaker);
+            if claimed_by.is_none_or(|b| b.len() < breaker.len()) {
+                claimed_by = Some(breaker);
+            }
             if let Some((_, path)) = fields.iter().find(|(suffix, _)| suffix == rest) {
                 if best.is_none_or(|(b, _)| b.len() < breaker.len()) {
                     best = Some((breaker, path));
@@ -88,6 +121,30 @@ pub fn apply(
             }
         }
         let Some((breaker, path)) = best else {
+            if claimed_by.is_none() {
+                // `FUSEBOX_<X>_<FIELD>` with no breaker `X`: a misspelt name
+                // would otherwise be ignored without a word.
+                if let Some((suffix, _)) = fields
+                    .iter()
+                    .find(|(suffix, _)| var.ends_with(&format!("_{suffix}")))
+                {
+                    let names: Vec<String> = breakers
+                        .keys()
+                        .map(|b| format!("FUSEBOX_{}_", env_name(b)))
+                        .collect();
+                    return Err(ConfigFileError::new(
+                        &format!("environment variable {var}"),
+                        ErrorKind::Inconsistent(format!(
+                            "sets `{suffix}` of no breaker of the file; its breakers' variables start with: {}",
+                            if names.is_empty() {
+                                "(none: the file has no breakers)".to_string()
+                            } else {
+                                names.join(", ")
+                            }
+                        )),
+                    ));
+                }
+            }
             if let Some(b) = claimed_by {
                 let allowed: Vec<&str> = fields.iter().map(|(s, _)| s.as_str()).collect();
                 return Err(ConfigFileError::build(

@@ -3,10 +3,10 @@
 use std::fmt;
 
 /// A bad config file or environment override. `Display` names the file (or
-/// the environment variable), the breaker and the field:
+/// the environment variable) and the line, the breaker and the field:
 ///
 /// ```text
-/// fusebox.toml: breaker `payments`: field `open_for`: "30 seconds" is not a duration: ...
+/// fusebox.toml: line 7: breaker `payments`: field `open_for`: "30 seconds" is not a duration: ...
 /// ```
 #[derive(Debug)]
 pub struct ConfigFileError(Box<Located>);
@@ -14,6 +14,7 @@ pub struct ConfigFileError(Box<Located>);
 #[derive(Debug)]
 struct Located {
     origin: String,
+    line: Option<usize>,
     breaker: Option<String>,
     field: Option<String>,
     kind: ErrorKind,
@@ -70,6 +71,18 @@ pub enum ErrorKind {
     },
     /// Two fields that do not fit together (the message names both).
     Inconsistent(String),
+    /// The file is larger than [`MAX_FILE_BYTES`](super::MAX_FILE_BYTES);
+    /// refused before it is read whole or parsed.
+    TooLarge {
+        /// The limit, in bytes.
+        max: usize,
+    },
+    /// The file nests tables, arrays, indentation or dotted keys deeper than
+    /// [`MAX_NESTING`](super::MAX_NESTING); refused before it is parsed.
+    TooDeep {
+        /// The limit.
+        max: usize,
+    },
 }
 
 impl ConfigFileError {
@@ -81,6 +94,7 @@ impl ConfigFileError {
     ) -> Self {
         ConfigFileError(Box::new(Located {
             origin: origin.to_string(),
+            line: None,
             breaker: breaker.map(str::to_string),
             field: field.map(str::to_string),
             kind,
@@ -93,6 +107,37 @@ impl ConfigFileError {
 
     pub(crate) fn at(origin: &str, breaker: &str, field: &str, kind: ErrorKind) -> Self {
         Self::build(origin, Some(breaker), Some(field), kind)
+    }
+
+    /// A core [`ConfigError`](fusebox_core::ConfigError) raised while
+    /// building breaker `breaker` of file `source` on a clock of
+    /// `ticks_per_second`, in the file's terms: its field names, durations
+    /// rather than clock ticks (for tools such as `fusebox simulate` that
+    /// build breakers on clocks of their own).
+    pub fn from_core(
+        source: &str,
+        breaker: &str,
+        e: fusebox_core::ConfigError,
+        ticks_per_second: u64,
+    ) -> Self {
+        let env = std::collections::HashMap::new();
+        let origin = super::fields::Origin {
+            file: source,
+            breaker,
+            env: &env,
+        };
+        super::resolve::core_error(&origin, e, ticks_per_second)
+    }
+
+    /// The same error, at a line of the file (1-based).
+    pub(crate) fn with_line(mut self, line: usize) -> Self {
+        self.0.line = Some(line);
+        self
+    }
+
+    /// The line of the file (1-based), where the error is known to be at one.
+    pub fn line(&self) -> Option<usize> {
+        self.0.line
     }
 
     /// The file, or `environment variable FUSEBOX_...`.
@@ -116,8 +161,12 @@ impl ConfigFileError {
 impl fmt::Display for ConfigFileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0.origin)?;
+        if let Some(n) = self.0.line {
+            write!(f, ": line {n}")?;
+        }
         if let Some(b) = &self.0.breaker {
-            write!(f, ": breaker `{b}`")?;
+            // Escaped: a name may hold control or bidi characters.
+            write!(f, ": breaker `{}`", b.escape_debug())?;
         }
         if let Some(x) = &self.0.field {
             write!(f, ": field `{x}`")?;
@@ -151,6 +200,14 @@ impl fmt::Display for ConfigFileError {
             }
             ErrorKind::Missing { needed_by } => write!(f, "required by {needed_by}"),
             ErrorKind::Inconsistent(msg) => f.write_str(msg),
+            ErrorKind::TooLarge { max } => write!(
+                f,
+                "the file is larger than {max} bytes; a config file of a thousand breakers takes about 300 KiB"
+            ),
+            ErrorKind::TooDeep { max } => write!(
+                f,
+                "nested deeper than {max} levels (tables, arrays, indentation, dotted keys); a fusebox config needs 5"
+            ),
         }
     }
 }

@@ -2,7 +2,8 @@
 
 use super::error::{ConfigFileError, ErrorKind};
 use super::presets::{preset, PRESETS};
-use fusebox_core::Abandon;
+use crate::std_breaker::{MAX_COUNT_WINDOW_SIZE, MAX_TIME_WINDOW_BUCKETS};
+use fusebox_core::{Abandon, MAX_DURATION};
 use std::collections::HashMap;
 use std::time::Duration;
 use toml::{Table, Value};
@@ -106,13 +107,18 @@ impl Origin<'_> {
     }
 
     fn uint(&self, field: &str, v: &Value, min: u64) -> Result<u32, ConfigFileError> {
+        self.bounded(field, v, min, u32::MAX as u64)
+    }
+
+    /// An integer in `min..=max` (`max` at most `u32::MAX`).
+    fn bounded(&self, field: &str, v: &Value, min: u64, max: u64) -> Result<u32, ConfigFileError> {
         match v {
-            Value::Integer(i) if *i >= min as i64 && *i <= u32::MAX as i64 => Ok(*i as u32),
+            Value::Integer(i) if *i >= min as i64 && *i <= max as i64 => Ok(*i as u32),
             Value::Integer(i) => Err(self.err(
                 field,
                 ErrorKind::OutOfRange {
                     value: i.to_string(),
-                    allowed: format!("{min}..={}", u32::MAX),
+                    allowed: format!("{min}..={max}"),
                 },
             )),
             _ => Err(self.wrong(field, "an integer", v)),
@@ -132,13 +138,16 @@ impl Origin<'_> {
             _ => return Err(self.wrong(field, "a number such as 0.5", v)),
         };
         let low_ok = if min_exclusive { x > 0.0 } else { x >= 0.0 };
-        if !low_ok || x > max || x.is_nan() {
+        // Rates are kept in basis points: a positive rate below half of
+        // one would silently become 0 (off).
+        let too_fine = min_exclusive && (x * 10_000.0).round() < 1.0;
+        if !low_ok || x > max || x.is_nan() || too_fine {
             let low = if min_exclusive { "0 < x" } else { "0 <= x" };
             return Err(self.err(
                 field,
                 ErrorKind::OutOfRange {
-                    value: x.to_string(),
-                    allowed: format!("{low} <= {max}"),
+                    value: format!("{x:?}"),
+                    allowed: format!("{low} <= {max} in steps of 0.0001"),
                 },
             ));
         }
@@ -147,15 +156,32 @@ impl Origin<'_> {
 
     fn duration(&self, field: &str, v: &Value) -> Result<Duration, ConfigFileError> {
         match v {
-            Value::String(s) => humantime::parse_duration(s.trim()).map_err(|e| {
-                self.err(
-                    field,
-                    ErrorKind::BadDuration {
-                        value: s.clone(),
-                        reason: e.to_string(),
-                    },
-                )
-            }),
+            Value::String(s) => {
+                let d = humantime::parse_duration(s.trim()).map_err(|e| {
+                    self.err(
+                        field,
+                        ErrorKind::BadDuration {
+                            value: s.clone(),
+                            reason: e.to_string(),
+                        },
+                    )
+                })?;
+                // Checked here, so that the error shows the value as written
+                // (the core's own check sees it clamped to 584 years).
+                if d > MAX_DURATION {
+                    return Err(self.err(
+                        field,
+                        ErrorKind::OutOfRange {
+                            value: format!("{s:?}"),
+                            allowed: format!(
+                                "durations up to {}",
+                                humantime::format_duration(MAX_DURATION)
+                            ),
+                        },
+                    ));
+                }
+                Ok(d)
+            }
             _ => Err(self.wrong(field, "a duration string such as \"30s\"", v)),
         }
     }
@@ -260,7 +286,10 @@ impl Origin<'_> {
                 }
             }
             let size = match t.get("size") {
-                Some(v) => self.uint("window.size", v, 1)? as usize,
+                // Checked here, before any breaker allocates a ring this long.
+                Some(v) => {
+                    self.bounded("window.size", v, 1, MAX_COUNT_WINDOW_SIZE as u64)? as usize
+                }
                 None => {
                     return Err(self.err(
                         "window.size",
@@ -287,7 +316,9 @@ impl Origin<'_> {
                 }
             };
             let buckets = match t.get("buckets") {
-                Some(v) => self.uint("window.buckets", v, 1)? as usize,
+                Some(v) => {
+                    self.bounded("window.buckets", v, 1, MAX_TIME_WINDOW_BUCKETS as u64)? as usize
+                }
                 None => DEFAULT_TIME_BUCKETS,
             };
             Ok(WindowFields::Time { span, buckets })

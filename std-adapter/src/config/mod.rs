@@ -33,10 +33,16 @@
 //!   character than a letter or digit as `_`, and `FIELD` the field's name in
 //!   upper case, nested ones joined by `_`: `FUSEBOX_SENTINEL_OPEN_FOR=60s`,
 //!   `FUSEBOX_SENTINEL_WINDOW_SIZE=200`, `FUSEBOX_SENTINEL_BACKOFF_MAX=10m`.
+//!   A variable that ends in a field but names no breaker of the file is an
+//!   error, as is one that names a breaker but no field; two breakers whose
+//!   `NAME`s are the same (`db`, `DB`) make the file invalid.
 //! - Presets: see [`presets`].
 //!
-//! Every mistake is a [`ConfigFileError`] that names the file (or the
-//! environment variable), the breaker and the field.
+//! Every mistake is a [`ConfigFileError`] that names the file and the line
+//! (or the environment variable), the breaker and the field, in the file's
+//! units. Files larger than [`MAX_FILE_BYTES`] or nested deeper than
+//! [`MAX_NESTING`] are refused before they are parsed; breaker names that
+//! share an environment form (`db` and `DB`) are refused.
 //!
 //! ```
 //! use fusebox_std::config::{FileConfig, Format};
@@ -55,24 +61,30 @@
 //! assert_eq!(payments.window, WindowSpec::Time { buckets: 60 });
 //!
 //! let bad = FileConfig::parse(Format::Toml, "fusebox.toml", "[breakers.db]\nopen_for = \"soon\"", []);
-//! assert!(bad.unwrap_err().to_string().starts_with("fusebox.toml: breaker `db`: field `open_for`"));
+//! assert!(bad.unwrap_err().to_string().starts_with("fusebox.toml: line 2: breaker `db`: field `open_for`"));
 //! ```
 
+mod bounds;
 mod effective;
 mod env;
 mod error;
 mod fields;
+mod locate;
 pub mod presets;
 mod resolve;
+mod yaml;
 
+pub use bounds::{MAX_FILE_BYTES, MAX_NESTING};
 pub use env::env_name;
 pub use error::{ConfigFileError, ErrorKind};
 pub use fields::{BACKOFF_FIELDS, BREAKER_FIELDS, DEFAULT_TIME_BUCKETS, WINDOW_FIELDS};
 pub use presets::PRESETS;
+pub use resolve::MAX_FILE_WINDOW_BYTES;
 
 use crate::std_breaker::BreakerSpec;
 use fields::Origin;
 use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
 use std::path::Path;
 use toml::{Table, Value};
 
@@ -121,31 +133,79 @@ impl FileConfig {
         let source = path.display().to_string();
         let format = Format::from_path(path)
             .ok_or_else(|| ConfigFileError::new(&source, ErrorKind::UnknownFormat))?;
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigFileError::new(&source, ErrorKind::Io(e)))?;
+        let io = |e| ConfigFileError::new(&source, ErrorKind::Io(e));
+        // Read at most one byte past the limit: a huge file (or a device
+        // that never ends) is refused without being read whole.
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_FILE_BYTES as u64 + 1).read_to_end(&mut bytes))
+            .map_err(io)?;
+        bounds::check_size(&source, bytes.len())?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            io(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                e.utf8_error(),
+            ))
+        })?;
         Self::parse(format, &source, &text, env)
     }
 
-    /// Parses `text`; `source` names it in errors.
+    /// Parses `text`; `source` names it in errors. Text larger than
+    /// [`MAX_FILE_BYTES`] or nested deeper than [`MAX_NESTING`] is refused
+    /// before it is parsed.
     pub fn parse(
         format: Format,
         source: &str,
         text: &str,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<FileConfig, ConfigFileError> {
+        bounds::check(format, source, text)?;
+        let breakers = Self::read(format, source, text, env)
+            .map_err(|e| locate::place(e, format, source, text))?;
+        Ok(FileConfig {
+            source: source.to_string(),
+            breakers,
+        })
+    }
+
+    fn read(
+        format: Format,
+        source: &str,
+        text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<BTreeMap<String, BreakerSpec>, ConfigFileError> {
         let syntax = |e: String| ConfigFileError::new(source, ErrorKind::Syntax(e));
         let root: Value = match format {
-            Format::Toml => {
-                Value::Table(toml::from_str::<Table>(text).map_err(|e| syntax(e.to_string()))?)
-            }
-            Format::Yaml => {
-                serde_norway::from_str::<Value>(text).map_err(|e| syntax(e.to_string()))?
-            }
+            Format::Toml => Value::Table(toml::from_str::<Table>(text).map_err(|e| {
+                let message = e.message().trim_end();
+                match e.span() {
+                    Some(span) => {
+                        let (line, column) = bounds::line_and_column(text, span.start);
+                        syntax(format!("column {column}: {message}")).with_line(line)
+                    }
+                    None => syntax(message.to_string()),
+                }
+            })?),
+            Format::Yaml => yaml::parse(source, text)?,
         };
-        let mut tables = breaker_tables(source, root)?;
+        let mut tables = breaker_tables(source, root).map_err(|e| {
+            // Only a root that is not a table names no field: point at where
+            // the document starts.
+            if e.field().is_none() && e.breaker().is_none() {
+                let first = text.lines().position(|l| {
+                    let l = l.trim();
+                    !l.is_empty() && !l.starts_with('#') && !l.starts_with("---")
+                });
+                e.with_line(first.map_or(1, |i| i + 1))
+            } else {
+                e
+            }
+        })?;
+        env::check_collisions(source, tables.keys())?;
         let origins = env::apply(&mut tables, env)?;
         let no_env = HashMap::new();
         let mut breakers = BTreeMap::new();
+        let mut window_bytes = 0;
         for (name, table) in &tables {
             let origin = Origin {
                 file: source,
@@ -153,12 +213,12 @@ impl FileConfig {
                 env: origins.get(name).unwrap_or(&no_env),
             };
             let fields = origin.breaker(table)?;
-            breakers.insert(name.clone(), resolve::spec(&origin, fields)?);
+            breakers.insert(
+                name.clone(),
+                resolve::spec(&origin, fields, &mut window_bytes)?,
+            );
         }
-        Ok(FileConfig {
-            source: source.to_string(),
-            breakers,
-        })
+        Ok(breakers)
     }
 
     /// Where it came from.

@@ -7,6 +7,11 @@ use crate::std_breaker::{BreakerSpec, StdBreaker, WindowSpec};
 use fusebox_core::{Backoff, Config, ConfigError, Ratio};
 use std::time::Duration;
 
+/// The most memory the windows of one file's breakers may take together:
+/// 1 GiB (three time windows at the bucket limit, each 256 MiB on four
+/// stripes; a count window at its limit takes 128 KiB).
+pub const MAX_FILE_WINDOW_BYTES: usize = 1 << 30;
+
 fn ratio(x: f64) -> Ratio {
     Ratio::from_basis_points((x * 10_000.0).round() as u32)
 }
@@ -18,9 +23,12 @@ fn seed(name: &str) -> u32 {
     })
 }
 
+/// `window_bytes`: what the file's breakers before this one take; this
+/// one's window is added, and refused past [`MAX_FILE_WINDOW_BYTES`].
 pub(crate) fn spec(
     origin: &Origin<'_>,
     fields: BreakerFields,
+    window_bytes: &mut usize,
 ) -> Result<BreakerSpec, ConfigFileError> {
     let f = fields.with_preset();
     let mut b = Config::builder();
@@ -98,13 +106,27 @@ pub(crate) fn spec(
     if let Some(a) = f.on_abandon {
         b = b.on_abandon(a);
     }
-    let config = b.build().map_err(|e| core_error(origin, e))?;
+    let config = b.build().map_err(|e| core_error(origin, e, NANOS))?;
     let spec = BreakerSpec { config, window };
+    // Every program that loads the file holds all its breakers at once.
+    *window_bytes = window_bytes.saturating_add(window.max_bytes());
+    if *window_bytes > MAX_FILE_WINDOW_BYTES {
+        let mib = |b: usize| b.div_ceil(1 << 20);
+        return Err(origin.err(
+            "window",
+            ErrorKind::Inconsistent(format!(
+                "the windows of the file's breakers up to this one would take {} MiB, \
+                 more than the {} MiB a config file may ask for",
+                mib(*window_bytes),
+                mib(MAX_FILE_WINDOW_BYTES)
+            )),
+        ));
+    }
     // The core checks what depends on the window (its size, minimum_calls
     // against its capacity, a span of at least one tick per bucket) when a
     // breaker is built; build one now so that the file is blamed, not the
     // first call.
-    StdBreaker::new(origin.breaker, spec).map_err(|e| core_error(origin, e))?;
+    StdBreaker::new(origin.breaker, spec).map_err(|e| core_error(origin, e, NANOS))?;
     Ok(spec)
 }
 
@@ -118,12 +140,37 @@ fn file_field(core: &str) -> &str {
     }
 }
 
-fn core_error(origin: &Origin<'_>, e: ConfigError) -> ConfigFileError {
+/// [`StdClock`](crate::StdClock)'s ticks per second.
+const NANOS: u64 = 1_000_000_000;
+
+/// A core error in the file's terms: its field names and units (`ticks_per_second`
+/// is the rate of the clock the breaker was built on).
+pub(crate) fn core_error(
+    origin: &Origin<'_>,
+    e: ConfigError,
+    ticks_per_second: u64,
+) -> ConfigFileError {
+    let ticks_to_ns = |t: u64| t as u128 * 1_000_000_000 / ticks_per_second.max(1) as u128;
     let human = |ns: u128| {
         humantime::format_duration(Duration::from_nanos(ns.min(u64::MAX as u128) as u64))
             .to_string()
     };
     match e {
+        // The core counts a span in clock ticks; the file writes a duration.
+        ConfigError::OutOfRange {
+            field, value, min, ..
+        } if field.starts_with("window_span") => origin.err(
+            "window.span",
+            ErrorKind::OutOfRange {
+                value: human(ticks_to_ns(value)),
+                allowed: format!(
+                    "{}..={} (at least one clock tick, {}, per bucket)",
+                    human(ticks_to_ns(min)),
+                    human(fusebox_core::MAX_DURATION.as_nanos()),
+                    human(ticks_to_ns(1)),
+                ),
+            },
+        ),
         ConfigError::OutOfRange {
             field,
             value,

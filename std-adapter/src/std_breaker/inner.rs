@@ -95,7 +95,7 @@ impl Inner {
                 Inner::NoWindow(Arc::new(Core::with_observer(StdClock, config, observer)?))
             }
             WindowSpec::Count { size } => {
-                let window = DynCountWindow::new((0..size).map(|_| RingCell::new()).collect())?;
+                let window = super::count_window(size)?;
                 Inner::Count(Arc::new(Breaker::with_window(
                     StdClock, config, window, observer,
                 )?))
@@ -104,12 +104,7 @@ impl Inner {
                 let stripes = std::thread::available_parallelism()
                     .map_or(1, |n| n.get())
                     .min(MAX_TIME_STRIPES);
-                let cells = TimeCells::cells_needed(buckets, stripes);
-                let window = DynTimeWindow::new(
-                    (0..cells).map(|_| BucketCell::new()).collect(),
-                    buckets,
-                    stripes,
-                )?;
+                let window = super::time_window(buckets, stripes)?;
                 Inner::Time(Arc::new(Breaker::with_window(
                     StdClock, config, window, observer,
                 )?))
