@@ -14,12 +14,13 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Request, Response, Status};
-use tower::{service_fn, Layer, ServiceExt};
+use tower::{service_fn, Layer, Service, ServiceExt};
 
 /// Messages are their bytes.
 #[derive(Clone, Copy, Default)]
@@ -397,4 +398,63 @@ async fn a_transport_error_is_a_failure() {
         assert_eq!(grpc::rejection(status.metadata().as_ref()), None);
     }
     assert_eq!(b.state(), State::Open);
+}
+
+/// Counts the readiness polls of the service it wraps.
+#[derive(Clone)]
+struct CountingPolls<S> {
+    inner: S,
+    polls: Arc<AtomicU32>,
+}
+
+impl<S: Service<R>, R> Service<R> for CountingPolls<S> {
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.polls.fetch_add(1, Ordering::SeqCst);
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: R) -> S::Future {
+        self.inner.call(req)
+    }
+}
+
+#[tokio::test]
+async fn poll_ready_holds_the_probe_until_call_and_a_rejection_never_polls_the_channel() {
+    let hits = Arc::new(AtomicU32::new(0));
+    let addr = server(Arc::clone(&hits)).await;
+    let b = breaker(1, Duration::from_secs(60));
+    b.transition_to_half_open();
+    let polls = Arc::new(AtomicU32::new(0));
+    let counted = CountingPolls {
+        inner: channel(addr).await,
+        polls: Arc::clone(&polls),
+    };
+    let layer = GrpcBreakerLayer::new(Arc::clone(&b));
+    let mut first = tonic::client::Grpc::new(layer.layer(counted.clone()));
+    let mut second = tonic::client::Grpc::new(layer.layer(counted));
+
+    first.ready().await.unwrap();
+    assert_eq!(
+        b.snapshot().half_open_admitted,
+        1,
+        "the permit is taken in poll_ready"
+    );
+    let polled = polls.load(Ordering::SeqCst);
+    let status = call_unary(&mut second, "ok").await.unwrap_err();
+    let r = grpc::rejection(status.metadata().as_ref()).expect("rejected by the breaker");
+    assert_eq!((r.state, r.retry_after), (State::HalfOpen, None));
+    assert_eq!(
+        polls.load(Ordering::SeqCst),
+        polled,
+        "a rejected poll_ready does not poll the channel"
+    );
+    assert_eq!(hits.load(Ordering::SeqCst), 0);
+
+    assert_eq!(call_unary(&mut first, "ok").await.unwrap(), "pong");
+    assert_eq!(b.state(), State::Closed, "the held probe succeeded");
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
 }

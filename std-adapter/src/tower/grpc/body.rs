@@ -9,6 +9,7 @@ use http::HeaderMap;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use std::fmt;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -89,11 +90,21 @@ impl<Inner: Body, B: CircuitBreaker> Body for GrpcBody<Inner, B> {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        let this = self.project();
-        let Some(inner) = this.inner.as_pin_mut() else {
+        let mut this = self.project();
+        let Some(inner) = this.inner.as_mut().as_pin_mut() else {
             return Poll::Ready(None);
         };
-        let polled = inner.poll_frame(cx);
+        // A panic in the inner body is a failure, as in the plain layer.
+        let polled = match catch_unwind(AssertUnwindSafe(|| inner.poll_frame(cx))) {
+            Ok(polled) => polled,
+            Err(panic) => {
+                this.inner.set(None);
+                if let Some(pending) = this.pending.take() {
+                    pending.failure();
+                }
+                resume_unwind(panic)
+            }
+        };
         if let Poll::Ready(end) = &polled {
             let trailers = match end {
                 Some(Ok(frame)) => match frame.trailers_ref() {
@@ -192,6 +203,42 @@ mod tests {
         assert_eq!(read(vec![Ok(Frame::data(&b"m"[..]))]), (0, 1, 0));
         assert_eq!(read(vec![Ok(trailers(&[("x-other", "1")]))]), (0, 1, 0));
         assert_eq!(read(vec![Err("reset")]), (0, 1, 0));
+    }
+
+    /// A body whose first poll panics.
+    struct Panicking;
+
+    impl Body for Panicking {
+        type Data = &'static [u8];
+        type Error = &'static str;
+        fn poll_frame(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+            panic!("body broke")
+        }
+    }
+
+    #[test]
+    fn a_panicking_body_is_a_failure_and_the_panic_goes_on() {
+        let config = Config::builder().consecutive_failures(5).build().unwrap();
+        let spec = BreakerSpec {
+            config,
+            window: WindowSpec::None,
+        };
+        let b = Arc::new(StdBreaker::new("body", spec).unwrap());
+        let pending = Pending {
+            permit: StdBreaker::acquire_owned(&b).unwrap(),
+            classifier: GrpcClassifier::new(),
+            timing: None,
+        };
+        let body: GrpcBody<Panicking, StdBreaker> = GrpcBody::pending(Panicking, pending);
+        let panicked = catch_unwind(AssertUnwindSafe(|| {
+            futures::executor::block_on(body.collect())
+        }));
+        assert!(panicked.is_err());
+        let t = b.observer().totals().snapshot();
+        assert_eq!((t.failure, t.abandoned), (1, 0));
     }
 
     #[test]

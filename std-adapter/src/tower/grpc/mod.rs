@@ -17,7 +17,10 @@
 //! | the body dropped before its end (the caller lost interest) | nothing: the permit is abandoned (never a success; a half-open slot comes back) |
 //!
 //! The response body, [`GrpcBody`], holds the owned permit until then, so
-//! a streaming call counts once, when the stream ends.
+//! a streaming call counts once, when the stream ends; its duration (for
+//! the histogram and the slow-call rule) runs from `call` to the status,
+//! a stream's whole life. A panic in the inner future or body is recorded
+//! as a failure and resumed, as in the plain layer.
 //!
 //! ## What a rejection looks like
 //!
