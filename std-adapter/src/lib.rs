@@ -111,7 +111,9 @@
 //! With feature `tower`, `tower::CircuitBreakerLayer` puts a breaker in
 //! front of any service; the permit is taken in `poll_ready` and a rejection
 //! is returned by `call` without touching the inner service. With feature
-//! `admin`, the `admin` module is an `axum` router to inspect and steer a registry.
+//! `grpc`, `tower::grpc::GrpcBreakerLayer` does the same for gRPC clients,
+//! recording each call when its status arrives (usually in the trailers).
+//! With feature `admin`, the `admin` module is an `axum` router to inspect and steer a registry.
 //!
 //! ## Features
 //!
@@ -122,6 +124,7 @@
 //! | `stream` | `stream::GuardedStream`: one permit for a stream's life (token streams, SSE) (implies `tokio`) |
 //! | `deadpool` | `pool::GuardedPool`: a `deadpool` connection pool (Redis, Postgres, ...) behind a breaker |
 //! | `keyed` | `keyed::KeyedBreakers`: breakers per key (host, tenant, model) in a `moka` cache, with a cap on open keys |
+//! | `grpc` | `tower::grpc::GrpcBreakerLayer`: gRPC clients (tonic's `Channel`), judged by the status in the trailers or a trailers-only response, with `GrpcClassifier` and server pushback (implies `tower`) |
 //! | `retry` | `tower::RetryPolicy`: retries outside the breaker, with a budget and backoff (implies `tower`, `tokio`) |
 //! | `admin` | the `admin` router (implies `tower`) |
 //!
@@ -159,6 +162,11 @@
 //!   not the dependency); a 429 or 503 that names a time (`Retry-After` in
 //!   seconds or as an HTTP date, `retry-after-ms`, `RateLimit-Reset`, the
 //!   providers' reset headers) pauses the breaker for it; each is a knob.
+//! - gRPC (`tower::grpc`): `OK` succeeds; `UNAVAILABLE`, `DEADLINE_EXCEEDED`,
+//!   `RESOURCE_EXHAUSTED`, `INTERNAL`, `UNKNOWN` and `DATA_LOSS` fail; the
+//!   other codes count nowhere; `grpc-retry-pushback-ms` (or `Retry-After`)
+//!   on `UNAVAILABLE` / `RESOURCE_EXHAUSTED` pauses the breaker. A rejection
+//!   is answered as a trailers-only `UNAVAILABLE`, not an error.
 //! - A `tower::timeout` inside the breaker layer is `Error::Timeout`, as a
 //!   call wrapper's own timeout is.
 //! - The tower layer records a panic in the inner future as a failure and

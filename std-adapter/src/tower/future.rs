@@ -76,7 +76,7 @@ fn inner_error<E: 'static>(e: E) -> Error<E> {
 
 /// Ends the permit, if any, through the call wrappers' own timing path.
 #[inline]
-fn finish<B: CircuitBreaker>(
+pub(crate) fn finish<B: CircuitBreaker>(
     permit: Option<B::OwnedPermit>,
     verdict: Verdict,
     timing: &Option<(Instant, Arc<B>)>,

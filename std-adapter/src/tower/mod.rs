@@ -18,6 +18,10 @@
 //! `Elapsed` error (bare or boxed) comes out as `Error::Timeout`, recorded
 //! as a failure.
 //!
+//! gRPC clients need [`grpc::GrpcBreakerLayer`] instead (feature `grpc`):
+//! a gRPC status usually arrives in the trailers, after this layer has
+//! recorded the response's headers.
+//!
 //! A service dropped between `poll_ready` and `call`, or a response future
 //! dropped before it completes, abandons its permit (a half-open slot comes
 //! back). Permits are owned (`'static`), so services and futures can be
@@ -52,6 +56,8 @@ mod classify;
 mod error;
 pub mod fallback;
 mod future;
+#[cfg(feature = "grpc")]
+pub mod grpc;
 mod layer;
 #[cfg(feature = "retry")]
 pub mod retry;

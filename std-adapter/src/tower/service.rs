@@ -11,14 +11,64 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 use tower_service::Service;
 
-/// What `poll_ready` left for `call`.
-enum Readiness<P> {
+/// What `poll_ready` left for `call` (shared with the gRPC service).
+pub(crate) enum Readiness<P> {
     /// `poll_ready` has not asked yet (or `call` took the answer).
     Unasked,
     /// Permitted: the permit waits for `call`.
     Permitted(P),
     /// Rejected: `call` returns this without touching the inner service.
     Rejected(Rejected),
+}
+
+impl<P> Readiness<P> {
+    /// DESIGN.md §13: asks `breaker` once per `call`, then polls `inner`
+    /// only if permitted. A rejection is ready at once: `call` answers it
+    /// without the inner service, which is never called unpolled. An inner
+    /// error abandons the permit.
+    pub(crate) fn poll_ready<B, S, Req>(
+        &mut self,
+        breaker: &Arc<B>,
+        inner: &mut S,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), S::Error>>
+    where
+        B: CircuitBreaker<OwnedPermit = P>,
+        S: Service<Req>,
+    {
+        if let Readiness::Unasked = self {
+            *self = match B::acquire_owned(breaker) {
+                Ok(p) => Readiness::Permitted(p),
+                Err(r) => Readiness::Rejected(r),
+            };
+        }
+        match self {
+            Readiness::Rejected(_) => Poll::Ready(Ok(())),
+            _ => match inner.poll_ready(cx) {
+                Poll::Ready(Ok(())) => Poll::Ready(Ok(())),
+                Poll::Pending => Poll::Pending,
+                Poll::Ready(Err(e)) => {
+                    // The service is failed; its permit is abandoned.
+                    *self = Readiness::Unasked;
+                    Poll::Ready(Err(e))
+                }
+            },
+        }
+    }
+
+    /// The answer for `call`, leaving `Unasked`.
+    pub(crate) fn take(&mut self) -> Readiness<P> {
+        std::mem::replace(self, Readiness::Unasked)
+    }
+
+    /// For `Debug`.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Readiness::Unasked => "unasked",
+            Readiness::Permitted(_) => "permitted",
+            Readiness::Rejected(_) => "rejected",
+        }
+    }
 }
 
 /// A service behind a circuit breaker. See the [module docs](super).
@@ -63,30 +113,13 @@ where
     type Future = ResponseFuture<S::Future, B, K>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        if let Readiness::Unasked = self.readiness {
-            self.readiness = match B::acquire_owned(&self.breaker) {
-                Ok(p) => Readiness::Permitted(p),
-                Err(r) => Readiness::Rejected(r),
-            };
-        }
-        match self.readiness {
-            // Ready: `call` answers with the rejection; the inner service is
-            // not polled, so it is never called without being ready.
-            Readiness::Rejected(_) => Poll::Ready(Ok(())),
-            _ => match self.inner.poll_ready(cx) {
-                Poll::Ready(Ok(())) => Poll::Ready(Ok(())),
-                Poll::Pending => Poll::Pending,
-                Poll::Ready(Err(e)) => {
-                    // The service is failed; its permit is abandoned.
-                    self.readiness = Readiness::Unasked;
-                    Poll::Ready(Err(Error::Inner(e)))
-                }
-            },
-        }
+        self.readiness
+            .poll_ready(&self.breaker, &mut self.inner, cx)
+            .map_err(Error::Inner)
     }
 
     fn call(&mut self, req: Req) -> Self::Future {
-        match std::mem::replace(&mut self.readiness, Readiness::Unasked) {
+        match self.readiness.take() {
             Readiness::Permitted(permit) => {
                 let started = self.breaker.call_durations().map(|_| Instant::now());
                 ResponseFuture::called(
@@ -117,14 +150,9 @@ impl<S: Clone, B: CircuitBreaker, K: Clone> Clone for CircuitBreakerService<S, B
 
 impl<S: fmt::Debug, B: CircuitBreaker, K> fmt::Debug for CircuitBreakerService<S, B, K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let readiness = match self.readiness {
-            Readiness::Unasked => "unasked",
-            Readiness::Permitted(_) => "permitted",
-            Readiness::Rejected(_) => "rejected",
-        };
         f.debug_struct("CircuitBreakerService")
             .field("inner", &self.inner)
-            .field("readiness", &readiness)
+            .field("readiness", &self.readiness.name())
             .finish_non_exhaustive()
     }
 }
