@@ -6,7 +6,6 @@
 //! ([`Breaker::committed`]): publish a deadline, count the trip, re-tag the
 //! window, tell the observer.
 
-use crate::arith::div_rem;
 use crate::clock::{ticks_to_duration, Clock};
 use crate::config::{Config, ConfigError, Ratio};
 use crate::observer::{NoObserver, Observer, Rejection, Transition, TransitionReason};
@@ -63,23 +62,41 @@ fn empty_window<W: Window>() -> W {
     W::empty()
 }
 
-/// A config error as a panic message a `const` context can show.
+/// A config error as a panic message a `const` context can show. A `const`
+/// panic cannot format, so the text is chosen by the field at fault (the
+/// errors [`Settings::new`] can return), not by the variant alone.
 const fn refuse(e: ConfigError) -> ! {
-    match e {
-        ConfigError::NeedsWindow { .. } => {
-            panic!("fusebox: a rate rule or trip predicate needs a window: use CountWindow<N> or TimeWindow<B>")
-        }
-        ConfigError::Missing { .. } => panic!("fusebox: a TimeWindow needs Config::window_span"),
-        ConfigError::Inconsistent { .. } => {
-            panic!("fusebox: minimum_calls exceeds the window's capacity")
-        }
-        ConfigError::OutOfRange { .. } => {
-            panic!("fusebox: window_span is shorter than one tick per bucket")
-        }
-        ConfigError::DurationOutOfRange { .. } => {
-            panic!("fusebox: open_for is too short for this target's deadline range (see Breaker::try_new)")
-        }
+    let field = e.field();
+    if same(field, "failure_rate") || same(field, "slow_call_rate") || same(field, "trip_predicate")
+    {
+        panic!("fusebox: a rate rule or trip predicate needs a window: use CountWindow<N> or TimeWindow<B>")
+    } else if same(field, "window_span") {
+        panic!("fusebox: a TimeWindow needs Config::window_span")
+    } else if same(field, "window_span (ticks)") {
+        panic!("fusebox: window_span is shorter than one tick per bucket")
+    } else if same(field, "minimum_calls") {
+        panic!("fusebox: minimum_calls exceeds the window's capacity")
+    } else if same(field, "open_for") {
+        panic!("fusebox: open_for (or max_half_open_wait) is too short for this target's deadline range (see Breaker::try_new)")
+    } else {
+        panic!("fusebox: the config does not fit this breaker (see Breaker::try_new for the field and range)")
     }
+}
+
+/// `a == b`, in a `const fn`.
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 impl<C: Clock, W: Window> Breaker<C, W, NoObserver> {
@@ -555,19 +572,18 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
             open_until,
             backoff_level: sw.k,
             probe_eligible,
-            failure_rate: self.rate(window, window.failures),
-            slow_call_rate: self.rate(window, window.slow),
+            failure_rate: self.rate(window, window.failure_rate_bp()),
+            slow_call_rate: self.rate(window, window.slow_call_rate_bp()),
         }
     }
 
-    fn rate(&self, w: WindowCounts, part: u32) -> Option<Ratio> {
-        if W::KIND == WindowKind::None || w.calls < self.settings.minimum_calls || w.calls == 0 {
-            None
-        } else {
-            Some(Ratio::from_basis_points(
-                div_rem(part as u64 * 10_000, w.calls as u64).0 as u32,
-            ))
+    /// A window rate as a [`Ratio`], `None` without a window or below
+    /// `minimum_calls`.
+    fn rate(&self, w: WindowCounts, rate_bp: Option<u32>) -> Option<Ratio> {
+        if W::KIND == WindowKind::None || w.calls < self.settings.minimum_calls {
+            return None;
         }
+        rate_bp.map(Ratio::from_basis_points)
     }
 
     /// The window's failure rate, `None` below `minimum_calls` or without a window.

@@ -11,7 +11,7 @@ use crate::observer::{Observer, OutcomeEvent, TransitionReason};
 use crate::permit::{Finish, Grant, Guard, Outcome, Recorded};
 use crate::state::{State, StateWord};
 use crate::timer::TimerUnits;
-use crate::window::{AnyWindow, Ctx, Entry, Put, WindowCounts, WindowKind};
+use crate::window::{reaches, AnyWindow, Ctx, Entry, Put, WindowCounts, WindowKind};
 use crate::Breaker;
 use core::time::Duration;
 
@@ -204,11 +204,10 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
         if c.calls == 0 || c.calls < s.minimum_calls {
             return None;
         }
-        let calls = c.calls as u64;
-        if s.failure_rate_bp > 0 && c.failures as u64 * 10_000 >= s.failure_rate_bp as u64 * calls {
+        if s.failure_rate_bp > 0 && reaches(c.failures, c.calls, s.failure_rate_bp) {
             return Some(TransitionReason::FailureRate);
         }
-        if s.slow_rate_bp > 0 && c.slow as u64 * 10_000 >= s.slow_rate_bp as u64 * calls {
+        if s.slow_rate_bp > 0 && reaches(c.slow, c.calls, s.slow_rate_bp) {
             return Some(TransitionReason::SlowCallRate);
         }
         match s.predicate {

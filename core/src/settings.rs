@@ -2,7 +2,7 @@
 
 use crate::backoff::BackoffTicks;
 use crate::clock::duration_to_ticks;
-use crate::config::{Abandon, Config, ConfigError, TripPredicate};
+use crate::config::{check_window, Abandon, Config, ConfigError, TripPredicate};
 use crate::timer::TimerUnits;
 use crate::window::{SlotClock, WindowKind};
 
@@ -60,46 +60,10 @@ impl Settings {
             Ok(t) => t,
             Err(e) => return Err(e),
         };
-        if c.uses_window() && matches!(kind, WindowKind::None) {
-            let field = if c.failure_rate.is_some() {
-                "failure_rate"
-            } else if c.slow_call_rate.is_some() {
-                "slow_call_rate"
-            } else {
-                "trip_predicate"
-            };
-            return Err(ConfigError::NeedsWindow { field });
-        }
-        let mut width = 1;
-        if let WindowKind::Time = kind {
-            let span = match c.window_span {
-                Some(s) => duration_to_ticks(s, hz),
-                None => {
-                    return Err(ConfigError::Missing {
-                        field: "window_span",
-                        needed_by: "TimeWindow",
-                    })
-                }
-            };
-            width = span / capacity as u64;
-            if width == 0 {
-                return Err(ConfigError::OutOfRange {
-                    field: "window_span (ticks)",
-                    value: span,
-                    min: capacity as u64,
-                    max: u64::MAX,
-                });
-            }
-        }
-        let rates = c.failure_rate.is_some() || c.slow_call_rate.is_some();
-        if matches!(kind, WindowKind::Count) && rates && c.minimum_calls as usize > capacity {
-            return Err(ConfigError::Inconsistent {
-                field: "minimum_calls",
-                value: c.minimum_calls as u64,
-                other: "the window capacity",
-                limit: capacity as u64,
-            });
-        }
+        let width = match check_window(c, hz, kind, capacity) {
+            Ok(w) => w,
+            Err(e) => return Err(e),
+        };
         Ok(Settings {
             consecutive_failures: match c.consecutive_failures {
                 Some(n) => n,

@@ -64,6 +64,29 @@ pub enum State {
 }
 
 impl State {
+    /// Every state, in the order of [`index`](Self::index): the one list
+    /// that tables, metrics and reports iterate over.
+    pub const ALL: [State; 6] = [
+        State::Closed,
+        State::Open,
+        State::HalfOpen,
+        State::ForcedOpen,
+        State::MetricsOnly,
+        State::Disabled,
+    ];
+
+    /// The position of this state in [`State::ALL`] (0 to 5), for arrays
+    /// indexed by state.
+    ///
+    /// ```
+    /// use fusebox_core::State;
+    /// assert!(State::ALL.iter().enumerate().all(|(i, s)| s.index() == i));
+    /// ```
+    #[inline]
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
     /// The lower-case name used in logs, metrics and the command-line tool
     /// (`closed`, `open`, `half_open`, `forced_open`, `metrics_only`, `disabled`).
     pub const fn as_str(self) -> &'static str {
@@ -269,15 +292,7 @@ mod tests {
 
     #[test]
     fn pack_round_trips_every_field_at_its_limits() {
-        let states = [
-            State::Closed,
-            State::Open,
-            State::HalfOpen,
-            State::ForcedOpen,
-            State::MetricsOnly,
-            State::Disabled,
-        ];
-        for state in states {
+        for state in State::ALL {
             for k in [0, 1, K_MAX] {
                 for counts in [0, 1, RUN_MAX] {
                     for epoch in [0, 1, EPOCH_MASK] {

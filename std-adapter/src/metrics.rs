@@ -19,7 +19,7 @@
 //! observers' striped counters: the hot path does no metrics work of its
 //! own beyond the observer's relaxed adds.
 
-use crate::observe::{state_index, FALLBACK_KINDS};
+use crate::observe::FALLBACK_KINDS;
 use crate::registry::Registry;
 use crate::StdClock;
 use fusebox_core::Clock;
@@ -28,15 +28,6 @@ use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, NoLabelSet};
 use prometheus_client::metrics::MetricType;
 use std::borrow::Cow;
-
-const ALL_STATES: [State; 6] = [
-    State::Closed,
-    State::Open,
-    State::HalfOpen,
-    State::ForcedOpen,
-    State::MetricsOnly,
-    State::Disabled,
-];
 
 /// A `prometheus-client` [`Collector`] over every breaker of a registry,
 /// for programs that already have a `prometheus_client` registry:
@@ -83,7 +74,7 @@ fn label(value: &str) -> Cow<'_, str> {
 }
 
 fn state_code(s: State) -> i64 {
-    state_index(s) as i64
+    s.index() as i64
 }
 
 impl Collector for RegistryCollector {
@@ -161,8 +152,8 @@ impl Collector for RegistryCollector {
             MetricType::Counter,
         )?;
         for (b, _) in &snaps {
-            for from in ALL_STATES {
-                for to in ALL_STATES {
+            for from in State::ALL {
+                for to in State::ALL {
                     let v = b.observer().transitions(from, to);
                     if v > 0 {
                         m.encode_family(&[
@@ -239,7 +230,7 @@ impl Collector for RegistryCollector {
             MetricType::Counter,
         )?;
         for (b, _) in &snaps {
-            for state in ALL_STATES {
+            for state in State::ALL {
                 let ns = b.observer().time_in_state(state, now);
                 m.encode_family(&[
                     ("name", label(b.name()).as_ref()),

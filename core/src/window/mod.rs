@@ -42,12 +42,23 @@ impl WindowCounts {
     }
 }
 
+/// `part / calls` in basis points, rounded down; `None` when empty. The one
+/// place a rate is computed; [`reaches`] is the same comparison without the
+/// division, for the failure path.
 const fn rate_bp(part: u32, calls: u32) -> Option<u32> {
     if calls == 0 {
         None
     } else {
         Some(crate::arith::div_rem(part as u64 * 10_000, calls as u64).0 as u32)
     }
+}
+
+/// Whether `part / calls` reaches `bp` basis points (DESIGN §3:
+/// `part * 10_000 >= bp * calls`), which is `rate_bp(part, calls) >= bp`
+/// for a non-empty window, in integer arithmetic with no division.
+#[inline]
+pub(crate) const fn reaches(part: u32, calls: u32, bp: u32) -> bool {
+    part as u64 * 10_000 >= bp as u64 * calls as u64
 }
 
 /// A breaker with no window: only consecutive failures can trip it.

@@ -40,23 +40,9 @@ pub struct Totals {
     pub permitted: u64,
     pub rejected: u64,
     pub trips: u64,
-    /// Milliseconds spent in each state, in [`STATES`] order, from 0 to the
+    /// Milliseconds spent in each state, in [`State::ALL`] order, from 0 to the
     /// last event (last attempt or last completion).
-    pub ms_in: [u64; 6],
-}
-
-/// Every state, in the order of [`Totals::ms_in`].
-pub const STATES: [State; 6] = [
-    State::Closed,
-    State::Open,
-    State::HalfOpen,
-    State::ForcedOpen,
-    State::MetricsOnly,
-    State::Disabled,
-];
-
-fn index(s: State) -> usize {
-    STATES.iter().position(|&x| x == s).unwrap_or(0)
+    pub ms_in: [u64; State::ALL.len()],
 }
 
 /// Why a replay stopped.
@@ -161,7 +147,7 @@ struct Tally {
 pub struct TimeInState {
     state: State,
     since: u64,
-    ms_in: [u64; 6],
+    ms_in: [u64; State::ALL.len()],
 }
 
 impl TimeInState {
@@ -177,15 +163,15 @@ impl TimeInState {
     /// The state becomes `s` at `at` (an earlier `at` than the last counts
     /// as the last).
     pub fn enter(&mut self, at: u64, s: State) {
-        self.ms_in[index(self.state)] += at.saturating_sub(self.since);
+        self.ms_in[self.state.index()] += at.saturating_sub(self.since);
         self.state = s;
         self.since = self.since.max(at);
     }
 
-    /// Milliseconds in each state, in [`STATES`] order, up to `end`.
-    pub fn until(&self, end: u64) -> [u64; 6] {
+    /// Milliseconds in each state, in [`State::ALL`] order, up to `end`.
+    pub fn until(&self, end: u64) -> [u64; State::ALL.len()] {
         let mut ms_in = self.ms_in;
-        ms_in[index(self.state)] += end.saturating_sub(self.since);
+        ms_in[self.state.index()] += end.saturating_sub(self.since);
         ms_in
     }
 }

@@ -3,7 +3,7 @@
 //! stdout only once the whole trace has been read without error: bad input
 //! leaves stdout empty, and memory stays flat however long the trace.
 
-use crate::replay::{Events, Totals, STATES};
+use crate::replay::{Events, Totals};
 use clap::ValueEnum;
 use fusebox_core::{State, Transition};
 use std::fs::{File, OpenOptions};
@@ -115,7 +115,7 @@ impl Report {
                     "],\"totals\":{{\"permitted\":{},\"rejected\":{},\"trips\":{},\"ms_in_state\":{{",
                     totals.permitted, totals.rejected, totals.trips
                 )?;
-                for (i, (s, ms)) in STATES.iter().zip(totals.ms_in).enumerate() {
+                for (i, (s, ms)) in State::ALL.iter().zip(totals.ms_in).enumerate() {
                     let comma = if i == 0 { "" } else { "," };
                     write!(out, "{comma}\"{}\":{ms}", s.as_str())?;
                 }
@@ -140,7 +140,7 @@ fn totals_list(t: &Totals) -> Vec<(String, u64)> {
         ("trips".to_string(), t.trips),
     ];
     v.extend(
-        STATES
+        State::ALL
             .iter()
             .zip(t.ms_in)
             .map(|(s, ms)| (format!("{}_ms", s.as_str()), ms)),

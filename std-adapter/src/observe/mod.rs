@@ -104,18 +104,7 @@ impl TrippedWindow {
 pub const FALLBACK_KINDS: [&str; 4] = ["value", "cached", "function", "service"];
 
 /// Number of [`State`]s.
-pub(crate) const STATES: usize = 6;
-
-pub(crate) fn state_index(s: State) -> usize {
-    match s {
-        State::Closed => 0,
-        State::Open => 1,
-        State::HalfOpen => 2,
-        State::ForcedOpen => 3,
-        State::MetricsOnly => 4,
-        State::Disabled => 5,
-    }
-}
+const STATES: usize = State::ALL.len();
 
 impl StdObserver {
     /// An observer for the breaker `name`, broadcasting on `events`.
@@ -160,8 +149,7 @@ impl StdObserver {
     /// Transitions from `from` to `to` so far.
     pub fn transitions(&self, from: State, to: State) -> u64 {
         // Relaxed: a statistic.
-        self.transitions[state_index(from)][state_index(to)]
-            .load(std::sync::atomic::Ordering::Relaxed)
+        self.transitions[from.index()][to.index()].load(std::sync::atomic::Ordering::Relaxed)
     }
     /// Counts one execution of a fallback of type `kind` (one of
     /// [`FALLBACK_KINDS`]; any other counts as `function`), for
@@ -188,7 +176,7 @@ impl StdObserver {
     /// know: that time counts from the first transition only.
     pub fn time_in_state(&self, state: State, now: u64) -> u64 {
         let h = self.history.lock().unwrap_or_else(|p| p.into_inner());
-        let mut t = h.in_state[state_index(state)];
+        let mut t = h.in_state[state.index()];
         if let Some((current, since)) = h.current {
             if current == state {
                 t += now.saturating_sub(since);
@@ -225,7 +213,7 @@ impl StdObserver {
         // moves nothing back.
         match h.current {
             Some((from, since)) if t.at >= since => {
-                h.in_state[state_index(from)] += t.at - since;
+                h.in_state[from.index()] += t.at - since;
                 h.current = Some((t.to, t.at));
             }
             Some(_) => {}
@@ -249,7 +237,7 @@ impl Observer for StdObserver {
             hook.feed(&self.name, AlertHook::level_of(t.to), t.reason.as_str());
         }
         // Relaxed: a statistic.
-        self.transitions[state_index(t.from)][state_index(t.to)]
+        self.transitions[t.from.index()][t.to.index()]
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let name = &*self.name;
         if matches!(t.to, State::Open | State::ForcedOpen) {

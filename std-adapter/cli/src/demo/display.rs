@@ -150,8 +150,8 @@ impl Track {
         applied
     }
 
-    /// Milliseconds in each state, in `STATES` order, up to `end_ms`.
-    pub fn ms_in(&self, end_ms: u64) -> [u64; 6] {
+    /// Milliseconds in each state, in `State::ALL` order, up to `end_ms`.
+    pub fn ms_in(&self, end_ms: u64) -> [u64; State::ALL.len()] {
         self.time.until(end_ms)
     }
 }

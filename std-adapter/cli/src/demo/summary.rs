@@ -3,7 +3,7 @@
 use super::clients::Latencies;
 use super::service::Dependency;
 use super::Ran;
-use crate::replay::STATES;
+use fusebox_core::State;
 use std::path::Path;
 
 pub struct Summary<'a> {
@@ -110,7 +110,7 @@ impl Summary<'_> {
             .zip(&ran.seen)
             .map(|((d, t), s)| {
                 let c = t.breaker.observer().totals().snapshot();
-                let ms_in: serde_json::Map<_, _> = STATES
+                let ms_in: serde_json::Map<_, _> = State::ALL
                     .iter()
                     .zip(t.ms_in(ran.end_ms))
                     .map(|(st, ms)| (st.as_str().to_string(), ms.into()))

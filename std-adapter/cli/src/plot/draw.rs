@@ -2,7 +2,6 @@
 //! axis, into an SVG or PNG file.
 
 use super::{Column, Plot};
-use crate::replay::STATES;
 use fusebox_core::{Config, State};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -79,7 +78,7 @@ impl Panel<'_> {
                 .map(|s| Rectangle::new([(x, 0.0), (x + col_s, 1.0)], colour(s).filled()))
         }))
         .map_err(|e| err(&e))?;
-        for s in STATES {
+        for s in State::ALL {
             if plot.columns.iter().any(|c| c.state == Some(s)) {
                 top.draw_series(std::iter::empty::<Rectangle<(f64, f64)>>())
                     .map_err(|e| err(&e))?

@@ -1,0 +1,209 @@
+//! Configuration: what trips the breaker and how long it stays open.
+//!
+//! A [`Config`] is made only by [`ConfigBuilder::build`], which checks every
+//! field and names the bad one. The builder is `const`, so a firmware's
+//! configuration is checked when the firmware is compiled:
+//!
+//! ```
+//! use core::time::Duration;
+//! use fusebox_core::{Config, Ratio};
+//!
+//! const CONFIG: Config = match Config::builder()
+//!     .consecutive_failures(5)
+//!     .failure_rate(Ratio::percent(50))
+//!     .minimum_calls(10)
+//!     .open_for(Duration::from_secs(30))
+//!     .build()
+//! {
+//!     Ok(c) => c,
+//!     Err(_) => panic!("bad breaker config"),
+//! };
+//! assert_eq!(CONFIG.consecutive_failures(), Some(5));
+//! ```
+
+mod builder;
+mod error;
+mod ratio;
+mod validate;
+
+pub use builder::ConfigBuilder;
+pub use error::ConfigError;
+pub use ratio::Ratio;
+pub(crate) use validate::check_window;
+
+use crate::window::WindowCounts;
+use core::time::Duration;
+
+/// How the open period grows with each failed half-open episode.
+///
+/// `k` counts the re-openings since the breaker was last closed (0 for a trip
+/// from `Closed`). Bases default to `open_for`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Backoff {
+    /// Always `open_for`.
+    Constant,
+    /// `base * multiplier^k`, at most `max`.
+    Exponential {
+        /// First open period; `None` means `open_for`.
+        base: Option<Duration>,
+        /// Growth per re-opening; `Ratio::from_basis_points(20_000)` doubles.
+        multiplier: Ratio,
+        /// Longest open period.
+        max: Duration,
+    },
+    /// `base + k * step`, at most `max`.
+    Linear {
+        /// First open period; `None` means `open_for`.
+        base: Option<Duration>,
+        /// Growth per re-opening.
+        step: Duration,
+        /// Longest open period.
+        max: Duration,
+    },
+}
+
+/// What a permit dropped without an outcome means (a cancelled future, a
+/// panic the adapter did not turn into a failure). Never a success.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Abandon {
+    /// Like [`Outcome::Ignored`](crate::Outcome::Ignored): counts nowhere and
+    /// gives a half-open probe slot back. The default.
+    Ignore,
+    /// Like [`Outcome::Failure`](crate::Outcome::Failure).
+    Failure,
+}
+
+/// A custom trip rule over the window counts (gobreaker's `ReadyToTrip`),
+/// judged like the built-in rules: when a failure or slow outcome is recorded.
+pub type TripPredicate = fn(&WindowCounts) -> bool;
+
+/// Longest duration any field accepts.
+pub const MAX_DURATION: Duration = Duration::from_secs(366 * 24 * 3600);
+/// Largest backoff multiplier (100x).
+pub const MAX_MULTIPLIER: Ratio = Ratio(1_000_000);
+/// Largest jitter (90 %).
+pub const MAX_JITTER: Ratio = Ratio(9_000);
+
+/// A checked breaker configuration, made only by [`ConfigBuilder::build`],
+/// which checks every field and names the bad one. The builder is `const`,
+/// so a firmware's configuration is checked when the firmware is compiled
+/// (see the crate's quick start).
+#[derive(Clone, Copy, Debug)]
+pub struct Config {
+    pub(crate) consecutive_failures: Option<u32>,
+    pub(crate) failure_rate: Option<Ratio>,
+    pub(crate) slow_call_rate: Option<Ratio>,
+    pub(crate) slow_call_duration: Option<Duration>,
+    pub(crate) minimum_calls: u32,
+    pub(crate) window_span: Option<Duration>,
+    pub(crate) open_for: Duration,
+    pub(crate) backoff: Backoff,
+    pub(crate) jitter: Ratio,
+    pub(crate) jitter_seed: u32,
+    pub(crate) half_open_permits: u32,
+    pub(crate) success_threshold: u32,
+    pub(crate) max_half_open_wait: Option<Duration>,
+    pub(crate) max_trip_hint: Duration,
+    pub(crate) on_abandon: Abandon,
+    pub(crate) trip_predicate: Option<TripPredicate>,
+}
+
+impl Config {
+    /// A builder with every rule off and the documented defaults.
+    pub const fn builder() -> ConfigBuilder {
+        ConfigBuilder::from_defaults(Config {
+            consecutive_failures: None,
+            failure_rate: None,
+            slow_call_rate: None,
+            slow_call_duration: None,
+            minimum_calls: 1,
+            window_span: None,
+            open_for: Duration::from_secs(30),
+            backoff: Backoff::Constant,
+            jitter: Ratio(0),
+            jitter_seed: 0,
+            half_open_permits: 1,
+            success_threshold: 1,
+            max_half_open_wait: None,
+            max_trip_hint: Duration::from_secs(600),
+            on_abandon: Abandon::Ignore,
+            trip_predicate: None,
+        })
+    }
+
+    /// Rule 1: trip after this many failures in a row.
+    pub const fn consecutive_failures(&self) -> Option<u32> {
+        self.consecutive_failures
+    }
+    /// Rule 2: trip when the window's failure rate reaches this.
+    pub const fn failure_rate(&self) -> Option<Ratio> {
+        self.failure_rate
+    }
+    /// Rule 3: trip when the window's slow-call rate reaches this.
+    pub const fn slow_call_rate(&self) -> Option<Ratio> {
+        self.slow_call_rate
+    }
+    /// A call at least this long is slow.
+    pub const fn slow_call_duration(&self) -> Option<Duration> {
+        self.slow_call_duration
+    }
+    /// Rate rules need at least this many outcomes in the window.
+    pub const fn minimum_calls(&self) -> u32 {
+        self.minimum_calls
+    }
+    /// Span of a time window.
+    pub const fn window_span(&self) -> Option<Duration> {
+        self.window_span
+    }
+    /// The first open period.
+    pub const fn open_for(&self) -> Duration {
+        self.open_for
+    }
+    /// Growth of the open period.
+    pub const fn backoff(&self) -> Backoff {
+        self.backoff
+    }
+    /// Jitter fraction of the open period.
+    pub const fn jitter(&self) -> Ratio {
+        self.jitter
+    }
+    /// Seed of the jitter function.
+    pub const fn jitter_seed(&self) -> u32 {
+        self.jitter_seed
+    }
+    /// Probes admitted per half-open episode.
+    pub const fn half_open_permits(&self) -> u32 {
+        self.half_open_permits
+    }
+    /// Successful probes that close the breaker.
+    pub const fn success_threshold(&self) -> u32 {
+        self.success_threshold
+    }
+    /// A half-open episode undecided after this re-opens.
+    pub const fn max_half_open_wait(&self) -> Option<Duration> {
+        self.max_half_open_wait
+    }
+    /// Longest open period a [`trip_for`](crate::Permit::trip_for) hint asks.
+    pub const fn max_trip_hint(&self) -> Duration {
+        self.max_trip_hint
+    }
+    /// What an unrecorded dropped permit means.
+    pub const fn on_abandon(&self) -> Abandon {
+        self.on_abandon
+    }
+    /// The custom trip rule, if any.
+    pub const fn trip_predicate(&self) -> Option<TripPredicate> {
+        self.trip_predicate
+    }
+    /// Whether any rule reads the window.
+    pub const fn uses_window(&self) -> bool {
+        self.failure_rate.is_some()
+            || self.slow_call_rate.is_some()
+            || self.trip_predicate.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests;
