@@ -46,17 +46,22 @@
 //!
 //! | rule (`shared/DESIGN.md`) | module |
 //! |---|---|
-//! | §2 states, modes, epochs; §7 the state word and its bit layout | `state` |
-//! | §3 detection rules (consecutive, failure rate, slow-call rate, minimum calls, custom predicate) | `record` |
+//! | §2 states, modes, epochs; §7 the state word and its bit layout | `state` ([`State::ALL`]) |
+//! | §2–§6 every transition rule, as pure functions of the state word | `machine` |
+//! | §7 the one compare-and-swap loop on the state word, and the follow-up of a transition | `machine::driver` |
+//! | §3 recording outcomes (window first, then the rules), slow calls | `record` |
+//! | §3 the rates, in integer basis points | `window` (`rate_bp`, `reaches`) |
 //! | §3 count window (exact, tagged ring) | `window::count` ([`CountWindow`]) |
 //! | §3 time window (stamped buckets, stripes) | `window::time` ([`TimeWindow`]) |
 //! | §4 open deadline, publication, wrap-aware compare | `timer` |
 //! | §4 backoff and deterministic jitter | [`backoff`] |
-//! | §5 half-open probes, threshold, max wait | `breaker` (admission), `record` (outcomes) |
+//! | §4–§5 the moves that fall due with time (open → half-open, max wait) and probe admission | `breaker::admit` |
+//! | §2 operator calls | `breaker::operator` |
 //! | §6 permits, stale results, release on drop, `trip_for` | [`Permit`], `record` |
 //! | §8 clock | [`Clock`], [`ManualClock`] |
-//! | §9 construction, const generics, config errors | [`Breaker::new`], [`Config`], [`ConfigError`] |
-//! | §10 observers and snapshots | [`Observer`], [`Snapshot`] |
+//! | §9 construction, const generics | [`Breaker::new`] (`breaker::new`) |
+//! | §9 config, its builder, its checks and errors | [`Config`], [`ConfigBuilder`], [`ConfigError`] (`config::{builder, validate, error}`), [`Ratio`] |
+//! | §10 observers and snapshots | [`Observer`], [`Snapshot`] (`snapshot`) |
 //! | every atomic import | `sync` (portable-atomic, or loom under `--cfg fusebox_loom`) |
 //!
 //! Semantics users rely on, and the decisions where the design is silent,
@@ -103,6 +108,7 @@ pub mod backoff;
 mod breaker;
 mod clock;
 mod config;
+mod machine;
 mod observer;
 mod permit;
 mod record;

@@ -1,4 +1,7 @@
-//! Recording outcomes: the closed-state rules, half-open probes, hints.
+//! Recording outcomes: a permit's [`Guard`] implementation. The outcome goes
+//! into the window first (its tagged install decides whether it counted);
+//! then the rules of [`crate::machine`] decide on the state word, through
+//! the one CAS driver.
 //!
 //! The rules are evaluated only when a failure or a slow outcome is recorded:
 //! a success can never trip the breaker, so the success path never reads the
@@ -7,11 +10,12 @@
 
 use crate::clock::{duration_to_ticks, Clock};
 use crate::config::Abandon;
+use crate::machine::{self, ClosedStep, Decision, HalfOpenStep};
 use crate::observer::{Observer, OutcomeEvent, TransitionReason};
 use crate::permit::{Finish, Grant, Guard, Outcome, Recorded};
 use crate::state::{State, StateWord};
 use crate::timer::TimerUnits;
-use crate::window::{reaches, AnyWindow, Ctx, Entry, Put, WindowCounts, WindowKind};
+use crate::window::{AnyWindow, Ctx, Entry, Put, WindowCounts, WindowKind};
 use crate::Breaker;
 use core::time::Duration;
 
@@ -152,67 +156,29 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
                 Put::Stale => return Recorded::Stale,
             }
         }
-        let mut w = self.current_word();
-        loop {
-            let sw = StateWord::unpack(w);
-            if sw.epoch != grant.epoch() {
-                // The window took it before the episode ended.
-                return if in_window {
-                    Recorded::Counted
-                } else {
-                    Recorded::Stale
-                };
+        let judge = if judge {
+            Some((&self.settings, counts, f.hint))
+        } else {
+            None
+        };
+        let step = self.drive(self.current_word(), |sw| {
+            match machine::closed_outcome(sw, grant.epoch(), failure, judge) {
+                ClosedStep::Run(next) => Decision::Write(next, ClosedStep::Run(next)),
+                trip @ ClosedStep::Trip { to, .. } => Decision::Write(to, trip),
+                step => Decision::Done(step),
             }
-            let run = if failure { sw.run() + 1 } else { 0 };
-            if judge {
-                if let Some(reason) = self.trip_reason(run, counts, failure, f.hint) {
-                    let next = sw.next(State::Open, 0);
-                    if let Err(x) = self.cas(w, next) {
-                        w = x;
-                        continue;
-                    }
-                    let at = now.get();
-                    let deadline = self.deadline(next, at, f.hint);
-                    self.committed(sw.with_run(run), next, reason, at, counts, Some(deadline));
-                    return Recorded::Counted;
-                }
+        });
+        match step {
+            // The window took it before the episode ended.
+            ClosedStep::Ended if in_window => Recorded::Counted,
+            ClosedStep::Ended => Recorded::Stale,
+            ClosedStep::Keep | ClosedStep::Run(_) => Recorded::Counted,
+            ClosedStep::Trip { from, to, reason } => {
+                let at = now.get();
+                let deadline = self.deadline(to, at, f.hint);
+                self.committed(from, to, reason, at, counts, Some(deadline));
+                Recorded::Counted
             }
-            if run == sw.run() {
-                return Recorded::Counted; // a success on a zero run writes nothing
-            }
-            match self.cas(w, sw.with_run(run)) {
-                Ok(()) => return Recorded::Counted,
-                Err(x) => w = x,
-            }
-        }
-    }
-
-    fn trip_reason(
-        &self,
-        run: u32,
-        c: WindowCounts,
-        failure: bool,
-        hint: Option<u64>,
-    ) -> Option<TransitionReason> {
-        let s = &self.settings;
-        if hint.is_some() {
-            return Some(TransitionReason::TripHint);
-        }
-        if failure && s.consecutive_failures > 0 && run >= s.consecutive_failures {
-            return Some(TransitionReason::ConsecutiveFailures);
-        }
-        if c.calls == 0 || c.calls < s.minimum_calls {
-            return None;
-        }
-        if s.failure_rate_bp > 0 && reaches(c.failures, c.calls, s.failure_rate_bp) {
-            return Some(TransitionReason::FailureRate);
-        }
-        if s.slow_rate_bp > 0 && reaches(c.slow, c.calls, s.slow_rate_bp) {
-            return Some(TransitionReason::SlowCallRate);
-        }
-        match s.predicate {
-            Some(p) if p(&c) => Some(TransitionReason::TripPredicate),
-            _ => None,
         }
     }
 
@@ -233,61 +199,46 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
         slow: bool,
         now: &mut Now<'_, C>,
     ) -> Recorded {
-        let mut w = self.current_word();
-        loop {
-            let sw = StateWord::unpack(w);
-            if sw.epoch != grant.epoch() {
-                return Recorded::Stale;
+        let threshold = self.settings.success_threshold;
+        let hint = f.hint.is_some();
+        let mut from = StateWord::INITIAL;
+        let step = self.drive(self.current_word(), |sw| {
+            from = sw;
+            let step =
+                machine::half_open_outcome(sw, grant.epoch(), f.outcome, slow, hint, threshold);
+            match step {
+                HalfOpenStep::Ended => Decision::Done(step),
+                HalfOpenStep::Reopen { to, .. }
+                | HalfOpenStep::Close { to }
+                | HalfOpenStep::Count(to) => Decision::Write(to, step),
             }
-            let (admitted, succeeded) = (sw.admitted(), sw.succeeded());
-            let reopen = match f.outcome {
-                _ if f.hint.is_some() => Some(TransitionReason::TripHint),
-                Outcome::Failure => Some(TransitionReason::ProbeFailed),
-                Outcome::Success if slow => Some(TransitionReason::ProbeSlow),
-                _ => None,
-            };
-            if let Some(reason) = reopen {
-                let next = sw.next(State::Open, sw.k + 1);
-                if let Err(x) = self.cas(w, next) {
-                    w = x;
-                    continue;
-                }
+        });
+        match step {
+            HalfOpenStep::Ended => Recorded::Stale,
+            HalfOpenStep::Count(_) => Recorded::Counted,
+            HalfOpenStep::Reopen { to, reason } => {
                 let at = now.get();
-                let deadline = self.deadline(next, at, f.hint);
+                let deadline = self.deadline(to, at, f.hint);
                 self.committed(
-                    sw,
-                    next,
+                    from,
+                    to,
                     reason,
                     at,
                     WindowCounts::default(),
                     Some(deadline),
                 );
-                return Recorded::Counted;
+                Recorded::Counted
             }
-            if f.outcome == Outcome::Success && succeeded + 1 >= self.settings.success_threshold {
-                let next = sw.next(State::Closed, 0);
-                if let Err(x) = self.cas(w, next) {
-                    w = x;
-                    continue;
-                }
+            HalfOpenStep::Close { to } => {
                 self.committed(
-                    sw,
-                    next,
+                    from,
+                    to,
                     TransitionReason::ProbesSucceeded,
                     now.get(),
                     WindowCounts::default(),
                     None,
                 );
-                return Recorded::Counted;
-            }
-            let next = match f.outcome {
-                Outcome::Success => sw.with_half(admitted, succeeded + 1),
-                // Ignored or abandoned: give the probe slot back.
-                _ => sw.with_half(admitted.saturating_sub(1), succeeded),
-            };
-            match self.cas(w, next) {
-                Ok(()) => return Recorded::Counted,
-                Err(x) => w = x,
+                Recorded::Counted
             }
         }
     }
@@ -296,37 +247,32 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     /// for a later deadline. That is an Open → Open transition with a new
     /// epoch, so nobody half-opens on the deadline it replaces.
     fn extend_open(&self, hint: u64, now: &mut Now<'_, C>) {
-        let mut w = self.current_word();
-        loop {
-            let sw = StateWord::unpack(w);
+        let extended = self.drive(self.current_word(), |sw| {
             if sw.state != State::Open {
-                return;
+                return Decision::Done(None);
             }
             let t = self.timer.load();
             if !TimerUnits::deadline_of(t, sw.epoch) {
-                return;
+                return Decision::Done(None);
             }
             let at = now.get();
             let asked = at.saturating_add(hint.min(self.settings.max_hint_ticks));
             let current = at.saturating_add(self.settings.timer.remaining(t, at).unwrap_or(0));
             if asked <= current {
-                return;
+                return Decision::Done(None);
             }
-            let next = sw.next(State::Open, sw.k);
-            match self.cas(w, next) {
-                Ok(()) => {
-                    self.committed(
-                        sw,
-                        next,
-                        TransitionReason::HintExtended,
-                        at,
-                        WindowCounts::default(),
-                        Some(asked),
-                    );
-                    return;
-                }
-                Err(x) => w = x,
-            }
+            let next = machine::hint_extended(sw);
+            Decision::Write(next, Some((sw, next, at, asked)))
+        });
+        if let Some((from, to, at, asked)) = extended {
+            self.committed(
+                from,
+                to,
+                TransitionReason::HintExtended,
+                at,
+                WindowCounts::default(),
+                Some(asked),
+            );
         }
     }
 }

@@ -184,8 +184,8 @@ pub(crate) const EPOCH_MASK: Word = if EPOCH_BITS == WORD_BITS {
     ((1 as Word) << EPOCH_BITS) - 1
 };
 
-/// The decoded state word. Pure value: the transition rules work on it and
-/// [`crate::breaker`] owns the atomic.
+/// The decoded state word. Pure value: the transition rules of
+/// [`crate::machine`] work on it and its CAS driver owns the atomic.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct StateWord {
     pub(crate) state: State,

@@ -1,0 +1,223 @@
+//! Admission (DESIGN §4–§6): `try_acquire`, and the moves that fall due
+//! with time, made by whichever reader notices them first (`try_acquire`
+//! or `state()`): open → half-open at the deadline, half-open → open after
+//! `max_half_open_wait`.
+
+use super::Breaker;
+use crate::clock::{ticks_to_duration, Clock};
+use crate::machine::{self, Decision};
+use crate::observer::{Observer, Rejection, TransitionReason};
+use crate::permit::{Grant, Permit, Rejected};
+use crate::state::{State, StateWord};
+use crate::sync::{Ordering, Word};
+use crate::timer::{Published, TimerUnits};
+use crate::window::{AnyWindow, WindowCounts};
+use core::ops::Deref;
+
+/// A move that fell due, installed by the reader that noticed it.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Due {
+    /// Open → HalfOpen at the deadline.
+    HalfOpened {
+        from: StateWord,
+        to: StateWord,
+        now: u64,
+    },
+    /// HalfOpen → Open after `max_half_open_wait`.
+    Expired {
+        from: StateWord,
+        to: StateWord,
+        now: u64,
+    },
+}
+
+/// What `admit_slow` decided on one state word.
+#[derive(Clone, Copy, Debug)]
+enum Admit {
+    /// Permitted in this epoch and state.
+    Granted(Word, State),
+    /// Rejected in this state, with the ticks left when open.
+    Refused(State, Option<u64>),
+    /// A due move was installed.
+    Moved(Due),
+}
+
+impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
+    /// Asks for a permit.
+    ///
+    /// Closed, metrics-only and disabled breakers permit at once, with one
+    /// atomic load (plus a clock read when slow-call detection is on). Open
+    /// breakers reject with the time left, or move to half-open when the
+    /// deadline has passed and admit this call as a probe.
+    #[inline]
+    pub fn try_acquire(&self) -> Result<Permit<&Self>, Rejected> {
+        match self.admit() {
+            Ok(g) => Ok(Permit::new(self, g)),
+            Err(r) => Err(r),
+        }
+    }
+
+    /// Like [`try_acquire`](Self::try_acquire), with a permit that owns its
+    /// handle (`Arc<Breaker>`, say), for futures and services that must be
+    /// `'static`.
+    #[inline]
+    pub fn try_acquire_owned<H: Deref<Target = Self>>(handle: H) -> Result<Permit<H>, Rejected> {
+        match handle.admit() {
+            Ok(g) => Ok(Permit::new(handle, g)),
+            Err(r) => Err(r),
+        }
+    }
+
+    #[inline]
+    fn admit(&self) -> Result<Grant, Rejected> {
+        // Acquire: pairs with the Release of every transition CAS.
+        let w = self.state.load(Ordering::Acquire);
+        let sw = StateWord::unpack(w);
+        // The common case inlines to one load and a compare: no call.
+        if matches!(sw.state, State::Closed | State::MetricsOnly) {
+            return Ok(Grant::new(sw.epoch, sw.state, self.start_time()));
+        }
+        self.admit_slow(w)
+    }
+
+    /// Every state but the closed ones: rare, so kept out of line.
+    #[cold]
+    #[inline(never)]
+    fn admit_slow(&self, mut w: Word) -> Result<Grant, Rejected> {
+        loop {
+            let admitted = self.drive(w, |sw| match sw.state {
+                State::Closed | State::MetricsOnly | State::Disabled => {
+                    Decision::Done(Admit::Granted(sw.epoch, sw.state))
+                }
+                State::ForcedOpen => Decision::Done(Admit::Refused(State::ForcedOpen, None)),
+                State::Open => match self.open_due(sw, true) {
+                    Ok(left) => Decision::Done(Admit::Refused(State::Open, Some(left))),
+                    Err(d) => d.map(Admit::Moved),
+                },
+                State::HalfOpen => match self.half_open_due(sw) {
+                    Some(d) => d.map(Admit::Moved),
+                    None => match machine::admit_probe(sw, self.settings.half_open_permits) {
+                        Some(next) => {
+                            Decision::Write(next, Admit::Granted(sw.epoch, State::HalfOpen))
+                        }
+                        None => Decision::Done(Admit::Refused(State::HalfOpen, None)),
+                    },
+                },
+            });
+            match admitted {
+                // Disabled reads no clock at the grant: its calls are never timed.
+                Admit::Granted(epoch, State::Disabled) => {
+                    return Ok(Grant::new(epoch, State::Disabled, 0))
+                }
+                Admit::Granted(epoch, state) => {
+                    return Ok(Grant::new(epoch, state, self.start_time()))
+                }
+                Admit::Refused(state, left) => return Err(self.reject(state, left)),
+                Admit::Moved(due) => {
+                    self.after_due(due);
+                    if let Due::HalfOpened { to, .. } = due {
+                        // This call is the episode's first probe.
+                        return Ok(Grant::new(to.epoch, State::HalfOpen, self.start_time()));
+                    }
+                    w = self.current_word();
+                }
+            }
+        }
+    }
+
+    #[inline]
+    fn start_time(&self) -> u64 {
+        if self.settings.slow_ticks.is_some() {
+            self.clock.now()
+        } else {
+            0
+        }
+    }
+
+    fn reject(&self, state: State, left: Option<u64>) -> Rejected {
+        self.observer.on_reject(&Rejection {
+            state,
+            retry_after: left,
+        });
+        Rejected {
+            state,
+            retry_after: left.map(|t| ticks_to_duration(t, C::TICKS_PER_SECOND)),
+        }
+    }
+
+    /// In the open episode `sw`: the ticks left, or the move to half-open
+    /// once due (`probe`: admitting the caller as the first probe), or a
+    /// fresher word to decide on.
+    pub(super) fn open_due(&self, sw: StateWord, probe: bool) -> Result<u64, Decision<Due>> {
+        let now = self.clock.now();
+        match self.open_remaining(sw, now) {
+            Ok(Some(left)) => Ok(left),
+            Ok(None) => {
+                let to = machine::deadline_reached(sw, probe);
+                Err(Decision::Write(to, Due::HalfOpened { from: sw, to, now }))
+            }
+            Err(x) => Err(Decision::Reread(x)),
+        }
+    }
+
+    /// Ticks left in the open episode `sw`, or `None` once due. Publishes the
+    /// deadline from `now` if its opener has not yet. `Err` carries the fresh
+    /// state word when the episode has already ended.
+    fn open_remaining(&self, sw: StateWord, now: u64) -> Result<Option<u64>, Word> {
+        let t = self.timer.load();
+        if TimerUnits::deadline_of(t, sw.epoch) {
+            return Ok(self.settings.timer.remaining(t, now));
+        }
+        let deadline = now.saturating_add(self.settings.backoff.open_ticks(sw.k, sw.epoch as u64));
+        let mine = self.settings.timer.encode(sw.epoch, deadline);
+        match self.timer.publish_for(&self.state, sw.epoch, mine) {
+            Published::InForce(t) => Ok(self.settings.timer.remaining(t, now)),
+            Published::Overtaken(x) => Err(x),
+        }
+    }
+
+    /// In the half-open episode `sw`: `None` while it may go on; the move
+    /// back to open once `max_half_open_wait` has passed, or a fresher word
+    /// to decide on.
+    pub(super) fn half_open_due(&self, sw: StateWord) -> Option<Decision<Due>> {
+        let wait = self.settings.max_wait_ticks?;
+        let now = self.clock.now();
+        let mut t = self.timer.load();
+        if !TimerUnits::deadline_of(t, sw.epoch) {
+            let mine = self
+                .settings
+                .timer
+                .encode(sw.epoch, now.saturating_add(wait));
+            t = match self.timer.publish_for(&self.state, sw.epoch, mine) {
+                Published::InForce(t) => t,
+                Published::Overtaken(x) => return Some(Decision::Reread(x)),
+            };
+        }
+        if self.settings.timer.remaining(t, now).is_some() {
+            return None;
+        }
+        let to = machine::half_open_expired(sw);
+        Some(Decision::Write(to, Due::Expired { from: sw, to, now }))
+    }
+
+    /// Follow-up of a due move this thread installed.
+    pub(super) fn after_due(&self, due: Due) {
+        match due {
+            Due::HalfOpened { from, to, now } => {
+                self.entered_half_open(from, to, TransitionReason::OpenDeadlineReached, now)
+            }
+            Due::Expired { from, to, now } => {
+                let deadline =
+                    now.saturating_add(self.settings.backoff.open_ticks(to.k, to.epoch as u64));
+                self.committed(
+                    from,
+                    to,
+                    TransitionReason::HalfOpenTimeout,
+                    now,
+                    WindowCounts::default(),
+                    Some(deadline),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! Construction: `const` where the types allow (DESIGN §9), and the panic
+//! text a `const` context shows for a config the window cannot hold.
+
+use super::Breaker;
+use crate::clock::Clock;
+use crate::config::{Config, ConfigError};
+use crate::observer::{NoObserver, Observer};
+use crate::settings::Settings;
+use crate::state::StateWord;
+use crate::sync::atomic_word;
+use crate::timer::Timer;
+use crate::window::{AnyWindow, Window};
+
+/// Declares a function `const` outside loom, whose atomics are not `const`.
+macro_rules! const_unless_loom {
+    ($(#[$m:meta])* $vis:vis fn $($rest:tt)*) => {
+        #[cfg(not(fusebox_loom))]
+        $(#[$m])* $vis const fn $($rest)*
+        #[cfg(fusebox_loom)]
+        $(#[$m])* $vis fn $($rest)*
+    };
+}
+
+#[cfg(not(fusebox_loom))]
+const fn empty_window<W: Window>() -> W {
+    W::EMPTY
+}
+#[cfg(fusebox_loom)]
+fn empty_window<W: Window>() -> W {
+    W::empty()
+}
+
+/// A config error as a panic message a `const` context can show. A `const`
+/// panic cannot format, so the text is chosen by the field at fault (the
+/// errors [`Settings::new`] can return), not by the variant alone.
+const fn refuse(e: ConfigError) -> ! {
+    let field = e.field();
+    if same(field, "failure_rate") || same(field, "slow_call_rate") || same(field, "trip_predicate")
+    {
+        panic!("fusebox: a rate rule or trip predicate needs a window: use CountWindow<N> or TimeWindow<B>")
+    } else if same(field, "window_span") {
+        panic!("fusebox: a TimeWindow needs Config::window_span")
+    } else if same(field, "window_span (ticks)") {
+        panic!("fusebox: window_span is shorter than one tick per bucket")
+    } else if same(field, "minimum_calls") {
+        panic!("fusebox: minimum_calls exceeds the window's capacity")
+    } else if same(field, "open_for") {
+        panic!("fusebox: open_for (or max_half_open_wait) is too short for this target's deadline range (see Breaker::try_new)")
+    } else {
+        panic!("fusebox: the config does not fit this breaker (see Breaker::try_new for the field and range)")
+    }
+}
+
+/// `a == b`, in a `const fn`.
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+impl<C: Clock, W: Window> Breaker<C, W, NoObserver> {
+    const_unless_loom! {
+        /// A breaker in `Closed`.
+        ///
+        /// # Panics
+        /// If the window or the target cannot hold `config` (see
+        /// [`try_new`](Self::try_new)). In a `static` or `const` that panic
+        /// is a compile error, which is where this constructor belongs:
+        ///
+        /// ```
+        /// use core::time::Duration;
+        /// use fusebox_core::{Breaker, Config, CountWindow, ManualClock, Ratio};
+        ///
+        /// static CLOCK: ManualClock = ManualClock::new();
+        /// static SENSOR_BUS: Breaker<&ManualClock, CountWindow<20>> = Breaker::new(
+        ///     &CLOCK,
+        ///     match Config::builder()
+        ///         .failure_rate(Ratio::percent(50))
+        ///         .minimum_calls(10)
+        ///         .open_for(Duration::from_secs(5))
+        ///         .build()
+        ///     {
+        ///         Ok(c) => c,
+        ///         Err(_) => panic!("bad config"),
+        ///     },
+        /// );
+        ///
+        /// let permit = SENSOR_BUS.try_acquire().expect("closed");
+        /// let _ = permit.success();
+        /// ```
+        pub fn new(clock: C, config: Config) -> Self {
+            match Settings::new(&config, C::TICKS_PER_SECOND, W::KIND, <W as crate::window::sealed::ConstEmpty>::CAPACITY) {
+                Ok(settings) => Self::from_parts(clock, NoObserver, settings),
+                Err(e) => refuse(e),
+            }
+        }
+    }
+
+    const_unless_loom! {
+        /// A breaker in `Closed`, or why the window or target cannot hold
+        /// `config` (a rate rule without a window, a time window without a
+        /// span, `minimum_calls` above the window's capacity, an open period
+        /// too short for the 32-bit deadline range).
+        pub fn try_new(clock: C, config: Config) -> Result<Self, ConfigError> {
+            Self::with_observer(clock, config, NoObserver)
+        }
+    }
+}
+
+impl<C: Clock, W: Window, O: Observer> Breaker<C, W, O> {
+    const_unless_loom! {
+        /// A breaker in `Closed` that reports to `observer`.
+        pub fn with_observer(clock: C, config: Config, observer: O) -> Result<Self, ConfigError> {
+            match Settings::new(&config, C::TICKS_PER_SECOND, W::KIND, <W as crate::window::sealed::ConstEmpty>::CAPACITY) {
+                Ok(settings) => Ok(Self::from_parts(clock, observer, settings)),
+                Err(e) => {
+                    core::mem::forget(clock);
+                    core::mem::forget(observer);
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    const_unless_loom! {
+        fn from_parts(clock: C, observer: O, settings: Settings) -> Self {
+            Breaker {
+                state: atomic_word(StateWord::INITIAL.pack()),
+                timer: Timer::new(),
+                trips: atomic_word(0),
+                last_transition: atomic_word(0),
+                settings,
+                window: empty_window::<W>(),
+                clock,
+                observer,
+            }
+        }
+    }
+}
+
+impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
+    /// A breaker in `Closed` over a window built at run time
+    /// ([`DynCountWindow`](crate::DynCountWindow),
+    /// [`DynTimeWindow`](crate::DynTimeWindow)); the same checks as
+    /// [`try_new`](Breaker::try_new) against the window's capacity.
+    pub fn with_window(
+        clock: C,
+        config: Config,
+        window: W,
+        observer: O,
+    ) -> Result<Self, ConfigError> {
+        let settings = Settings::new(&config, C::TICKS_PER_SECOND, W::KIND, window.capacity())?;
+        Ok(Breaker {
+            state: atomic_word(StateWord::INITIAL.pack()),
+            timer: Timer::new(),
+            trips: atomic_word(0),
+            last_transition: atomic_word(0),
+            settings,
+            window,
+            clock,
+            observer,
+        })
+    }
+}
