@@ -8,7 +8,7 @@
 //! deadline. No float and no `rand`: this runs on a Cortex-M0.
 
 use crate::arith::{checked_mul, div_rem};
-use crate::config::{Backoff, Ratio};
+use crate::config::{Backoff, BackoffKind, Ratio};
 
 /// The jitter factor, in basis points, of the open episode with `epoch`:
 /// uniform over `10_000 - j ..= 10_000 + j` where `j = jitter` in basis points.
@@ -57,13 +57,6 @@ pub(crate) struct BackoffTicks {
     pub(crate) seed: u32,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum BackoffKind {
-    Constant,
-    Exponential,
-    Linear,
-}
-
 impl BackoffTicks {
     pub(crate) const fn new(
         b: Backoff,
@@ -73,14 +66,13 @@ impl BackoffTicks {
         hz: u64,
     ) -> BackoffTicks {
         use crate::clock::duration_to_ticks as t;
-        let (kind, base, multiplier_bp, step, max) = match b {
-            Backoff::Constant => (BackoffKind::Constant, open_ticks, 10_000, 0, u64::MAX),
+        let (base, multiplier_bp, step, max) = match b {
+            Backoff::Constant => (open_ticks, 10_000, 0, u64::MAX),
             Backoff::Exponential {
                 base,
                 multiplier,
                 max,
             } => (
-                BackoffKind::Exponential,
                 match base {
                     Some(d) => t(d, hz),
                     None => open_ticks,
@@ -90,7 +82,6 @@ impl BackoffTicks {
                 t(max, hz),
             ),
             Backoff::Linear { base, step, max } => (
-                BackoffKind::Linear,
                 match base {
                     Some(d) => t(d, hz),
                     None => open_ticks,
@@ -101,7 +92,7 @@ impl BackoffTicks {
             ),
         };
         BackoffTicks {
-            kind,
+            kind: b.kind(),
             base,
             multiplier_bp,
             step,

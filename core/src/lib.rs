@@ -122,14 +122,15 @@ mod window;
 pub use breaker::Breaker;
 pub use clock::{duration_to_ticks, ticks_to_duration, Clock, ManualClock};
 pub use config::{
-    Abandon, Backoff, Config, ConfigBuilder, ConfigError, Ratio, TripPredicate, MAX_DURATION,
-    MAX_JITTER, MAX_MULTIPLIER,
+    Abandon, Backoff, BackoffKind, Config, ConfigBuilder, ConfigError, Ratio, TripPredicate,
+    MAX_DURATION, MAX_JITTER, MAX_MULTIPLIER,
 };
 pub use observer::{NoObserver, Observer, OutcomeEvent, Rejection, Transition, TransitionReason};
 pub use permit::{Guard, Outcome, Permit, Recorded, Rejected};
 pub use snapshot::Snapshot;
 pub use state::{Mode, State};
 pub use window::{
-    AnyWindow, BucketCell, CountWindow, DynCountWindow, DynTimeWindow, NoWindow, RingCell,
-    TimeWindow, Window, WindowCounts,
+    AnyWindow, BucketCell, BucketRows, BucketSlice, BucketStorage, CountWindow, CountWindowOf,
+    DynCountWindow, DynTimeWindow, NoWindow, RingArray, RingCell, RingStorage, TimeWindow, Window,
+    WindowCounts,
 };

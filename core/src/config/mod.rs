@@ -63,6 +63,66 @@ pub enum Backoff {
     },
 }
 
+impl Backoff {
+    /// Which of the three shapes this is.
+    pub const fn kind(&self) -> BackoffKind {
+        match self {
+            Backoff::Constant => BackoffKind::Constant,
+            Backoff::Exponential { .. } => BackoffKind::Exponential,
+            Backoff::Linear { .. } => BackoffKind::Linear,
+        }
+    }
+}
+
+/// The shape of a [`Backoff`] without its parameters: the one name for it
+/// that the core, the config files and the effective-config writer share.
+///
+/// ```
+/// use fusebox_core::{Backoff, BackoffKind};
+/// assert_eq!(Backoff::Constant.kind(), BackoffKind::Constant);
+/// assert_eq!(BackoffKind::from_name("linear"), Some(BackoffKind::Linear));
+/// assert!(BackoffKind::ALL.iter().all(|k| BackoffKind::from_name(k.as_str()) == Some(*k)));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum BackoffKind {
+    /// [`Backoff::Constant`].
+    Constant,
+    /// [`Backoff::Exponential`].
+    Exponential,
+    /// [`Backoff::Linear`].
+    Linear,
+}
+
+impl BackoffKind {
+    /// Every kind.
+    pub const ALL: [BackoffKind; 3] = [
+        BackoffKind::Constant,
+        BackoffKind::Exponential,
+        BackoffKind::Linear,
+    ];
+
+    /// The lower-case name used in config files (`constant`, `exponential`, `linear`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            BackoffKind::Constant => "constant",
+            BackoffKind::Exponential => "exponential",
+            BackoffKind::Linear => "linear",
+        }
+    }
+
+    /// The kind named `name` (as [`as_str`](Self::as_str) writes it).
+    pub fn from_name(name: &str) -> Option<BackoffKind> {
+        BackoffKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
+impl core::fmt::Display for BackoffKind {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What a permit dropped without an outcome means (a cancelled future, a
 /// panic the adapter did not turn into a failure). Never a success.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -68,9 +68,20 @@ const CELL_TAG_MASK: u32 = (1 << 29) - 1;
 /// Largest `N` a count window can have on this target.
 pub(crate) const MAX_N: usize = (NEGATIVE - 1) as usize;
 
-/// The last `N` recorded outcomes. The protocol (three read-modify-writes
-/// per record, stale writers, limits) is described at the top of its source
-/// file, `core/src/window/count.rs`.
+/// A count window over its storage `S`, the one container behind both
+/// [`CountWindow<N>`] (an inline array, [`RingArray<N>`]) and
+/// [`DynCountWindow<S>`] (a slice the caller owns), in the manner of
+/// heapless's `VecInner`. The protocol (three read-modify-writes per record,
+/// stale writers, limits) is described at the top of its source file,
+/// `core/src/window/count.rs`.
+pub struct CountWindowOf<S> {
+    ticket: AtomicWord,
+    aggregate: AtomicWord,
+    cells: S,
+}
+
+/// The last `N` recorded outcomes, in a ring kept inline (so that a breaker
+/// holding it can live in a `static`).
 ///
 /// An `N` of 0, or above the target's limit, fails to compile:
 ///
@@ -80,10 +91,37 @@ pub(crate) const MAX_N: usize = (NEGATIVE - 1) as usize;
 /// let b: Breaker<&ManualClock, CountWindow<0>> =
 ///     Breaker::new(&CLOCK, Config::builder().build().unwrap());
 /// ```
-pub struct CountWindow<const N: usize> {
-    ticket: AtomicWord,
-    aggregate: AtomicWord,
-    cells: [RingCell; N],
+pub type CountWindow<const N: usize> = CountWindowOf<RingArray<N>>;
+
+/// Where a count window keeps its ring: [`RingArray<N>`], or any
+/// `Deref<Target = [RingCell]>` (`Box<[RingCell]>`, `&'static [RingCell]`...).
+/// Sealed.
+pub trait RingStorage: sealed::Sealed {
+    #[doc(hidden)]
+    fn cells(&self) -> &[RingCell];
+}
+
+/// The inline ring of a [`CountWindow<N>`].
+pub struct RingArray<const N: usize>([RingCell; N]);
+
+mod sealed {
+    pub trait Sealed {}
+    impl<const N: usize> Sealed for super::RingArray<N> {}
+    impl<S: core::ops::Deref<Target = [super::RingCell]>> Sealed for S {}
+}
+
+impl<const N: usize> RingStorage for RingArray<N> {
+    #[inline]
+    fn cells(&self) -> &[RingCell] {
+        &self.0
+    }
+}
+
+impl<S: Deref<Target = [RingCell]>> RingStorage for S {
+    #[inline]
+    fn cells(&self) -> &[RingCell] {
+        self
+    }
 }
 
 /// One slot of a count window's ring: storage for a
@@ -124,13 +162,9 @@ impl Default for RingCell {
 /// let _ = b.try_acquire().unwrap().failure();
 /// assert_eq!(b.snapshot().window.failures, 1);
 /// ```
-pub struct DynCountWindow<S> {
-    ticket: AtomicWord,
-    aggregate: AtomicWord,
-    cells: S,
-}
+pub type DynCountWindow<S> = CountWindowOf<S>;
 
-impl<S: Deref<Target = [RingCell]>> DynCountWindow<S> {
+impl<S: Deref<Target = [RingCell]>> CountWindowOf<S> {
     /// A window over `cells`; its capacity is `cells.len()`, which must be
     /// between 1 and 32 767 (127 on 32-bit targets).
     pub fn new(cells: S) -> Result<Self, ConfigError> {
@@ -143,20 +177,11 @@ impl<S: Deref<Target = [RingCell]>> DynCountWindow<S> {
                 max: MAX_N as u64,
             });
         }
-        Ok(DynCountWindow {
+        Ok(CountWindowOf {
             ticket: atomic_word(0),
             aggregate: atomic_word(INITIAL_AGGREGATE),
             cells,
         })
-    }
-
-    #[inline]
-    fn ring(&self) -> Ring<'_> {
-        Ring {
-            ticket: &self.ticket,
-            aggregate: &self.aggregate,
-            cells: &self.cells,
-        }
     }
 }
 
@@ -168,14 +193,6 @@ impl<const N: usize> CountWindow<N> {
         N >= 1 && N <= MAX_N,
         "CountWindow<N>: N must be between 1 and 32767 (127 on 32-bit targets)"
     );
-
-    fn ring(&self) -> Ring<'_> {
-        Ring {
-            ticket: &self.ticket,
-            aggregate: &self.aggregate,
-            cells: &self.cells,
-        }
-    }
 }
 
 #[inline]
@@ -255,14 +272,8 @@ const fn decode(a: Word, n: usize) -> WindowCounts {
     }
 }
 
-/// The protocol, over the words of either window type.
-struct Ring<'a> {
-    ticket: &'a AtomicWord,
-    aggregate: &'a AtomicWord,
-    cells: &'a [RingCell],
-}
-
-impl Ring<'_> {
+/// The protocol, once, over any storage.
+impl<S: RingStorage> CountWindowOf<S> {
     /// Takes an evicted `entry` of episode tag `tag` out of the aggregate, if
     /// the aggregate still belongs to that episode.
     #[inline]
@@ -283,8 +294,8 @@ impl Ring<'_> {
     }
 
     #[inline]
-    fn put(&self, ctx: &Ctx<'_>, e: Entry) -> Put {
-        let n = self.cells.len();
+    fn put_entry(&self, ctx: &Ctx<'_>, e: Entry) -> Put {
+        let n = self.cells.cells().len();
         // A permit of an ended episode must not spend a ticket: the skipped
         // slot would make the next record evict a current outcome early.
         // (A record that races with the transition past this check can still
@@ -295,7 +306,7 @@ impl Ring<'_> {
         // Relaxed: the ticket only spreads writers over the ring; the cell
         // swap and the aggregate CAS carry the ordering.
         let t = self.ticket.fetch_add(1, Ordering::Relaxed);
-        let slot = &self.cells[(t as usize) % n].0;
+        let slot = &self.cells.cells()[(t as usize) % n].0;
         let mine = cell(ctx.epoch, e);
         // AcqRel: acquire the evicted cell's writer's view (its epoch check),
         // release ours to whoever evicts us.
@@ -343,18 +354,18 @@ impl Ring<'_> {
     }
 
     #[inline]
-    fn counts(&self, epoch: Word) -> WindowCounts {
+    fn episode_counts(&self, epoch: Word) -> WindowCounts {
         // Acquire: a snapshot sees the last install whole.
         let a = self.aggregate.load(Ordering::Acquire);
         if (a >> TAG) == agg_tag(epoch) {
-            decode(a, self.cells.len())
+            decode(a, self.cells.cells().len())
         } else {
             WindowCounts::default()
         }
     }
 
     #[inline]
-    fn after_transition(&self, epoch: Word, state: &AtomicWord) {
+    fn retag_and_sweep(&self, epoch: Word, state: &AtomicWord) {
         // Re-tag the aggregate so an idle window's tag never ages into a
         // match with a later epoch. The full-word CAS fails if anything
         // (a record of a yet newer episode) changed it since we looked.
@@ -371,7 +382,8 @@ impl Ring<'_> {
         }
         // Sweep one cell of an older episode, so that every cell is visited
         // every N transitions.
-        let slot = &self.cells[(epoch as usize) % self.cells.len()].0;
+        let cells = self.cells.cells();
+        let slot = &cells[(epoch as usize) % cells.len()].0;
         // Acquire: if the cell was written in a newer episode, the state load
         // below sees that episode's transition and we leave the cell alone.
         let c = slot.load(Ordering::Acquire);
@@ -389,46 +401,40 @@ impl<const N: usize> ConstEmpty for CountWindow<N> {
     #[cfg(not(fusebox_loom))]
     const EMPTY: Self = {
         let () = Self::VALID_N;
-        CountWindow {
+        CountWindowOf {
             ticket: atomic_word(0),
             aggregate: atomic_word(INITIAL_AGGREGATE),
-            cells: [const { RingCell::new() }; N],
+            cells: RingArray([const { RingCell::new() }; N]),
         }
     };
 
     #[cfg(fusebox_loom)]
     fn empty() -> Self {
         let () = Self::VALID_N;
-        CountWindow {
+        CountWindowOf {
             ticket: atomic_word(0),
             aggregate: atomic_word(INITIAL_AGGREGATE),
-            cells: core::array::from_fn(|_| RingCell::new()),
+            cells: RingArray(core::array::from_fn(|_| RingCell::new())),
         }
     }
 }
 
-/// Both count windows share the protocol through [`Ring`].
-macro_rules! count_window_impl {
-    ($($generics:tt)*) => {
-        impl $($generics)* {
-            const KIND: WindowKind = WindowKind::Count;
-            fn capacity(&self) -> usize {
-                self.cells.len()
-            }
-            fn put(&self, ctx: &Ctx<'_>, e: Entry, _want_counts: bool) -> Put {
-                self.ring().put(ctx, e)
-            }
-            fn counts(&self, epoch: Word, _now: u64, _slots: SlotClock) -> WindowCounts {
-                self.ring().counts(epoch)
-            }
-            fn after_transition(&self, epoch: Word, state: &AtomicWord, _now: u64, _slots: SlotClock) {
-                self.ring().after_transition(epoch, state)
-            }
-        }
-    };
+impl<S: RingStorage> WindowImpl for CountWindowOf<S> {
+    const KIND: WindowKind = WindowKind::Count;
+    fn capacity(&self) -> usize {
+        self.cells.cells().len()
+    }
+    #[inline]
+    fn put(&self, ctx: &Ctx<'_>, e: Entry, _want_counts: bool) -> Put {
+        self.put_entry(ctx, e)
+    }
+    fn counts(&self, epoch: Word, _now: u64, _slots: SlotClock) -> WindowCounts {
+        self.episode_counts(epoch)
+    }
+    fn after_transition(&self, epoch: Word, state: &AtomicWord, _now: u64, _slots: SlotClock) {
+        self.retag_and_sweep(epoch, state)
+    }
 }
-count_window_impl!(<const N: usize> WindowImpl for CountWindow<N>);
-count_window_impl!(<S: Deref<Target = [RingCell]>> WindowImpl for DynCountWindow<S>);
 
 #[cfg(test)]
 mod tests {
@@ -585,7 +591,11 @@ mod tests {
             let st = state_at(epoch);
             w.after_transition(epoch, &st, 0, SlotClock::new(1));
         }
-        assert!(w.cells.iter().all(|c| c.0.load(Ordering::Relaxed) == 0));
+        assert!(w
+            .cells
+            .cells()
+            .iter()
+            .all(|c| c.0.load(Ordering::Relaxed) == 0));
         assert_eq!(w.aggregate.load(Ordering::Relaxed) >> TAG, 2);
     }
 }

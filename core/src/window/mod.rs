@@ -13,8 +13,10 @@
 mod count;
 mod time;
 
-pub use count::{CountWindow, DynCountWindow, RingCell};
-pub use time::{BucketCell, DynTimeWindow, TimeWindow};
+pub use count::{CountWindow, CountWindowOf, DynCountWindow, RingArray, RingCell, RingStorage};
+pub use time::{
+    BucketCell, BucketRows, BucketSlice, BucketStorage, DynTimeWindow, TimeWindow, TimeWindowOf,
+};
 
 use crate::state::StateWord;
 use crate::sync::{AtomicWord, Ordering, Word};
@@ -75,10 +77,8 @@ pub trait AnyWindow: sealed::WindowImpl {}
 pub trait Window: AnyWindow + sealed::ConstEmpty {}
 
 impl AnyWindow for NoWindow {}
-impl<const N: usize> AnyWindow for CountWindow<N> {}
-impl<const B: usize, const S: usize> AnyWindow for TimeWindow<B, S> {}
-impl<S: core::ops::Deref<Target = [RingCell]>> AnyWindow for DynCountWindow<S> {}
-impl<S: core::ops::Deref<Target = [BucketCell]>> AnyWindow for DynTimeWindow<S> {}
+impl<S: RingStorage> AnyWindow for CountWindowOf<S> {}
+impl<G: BucketStorage> AnyWindow for TimeWindowOf<G> {}
 impl Window for NoWindow {}
 impl<const N: usize> Window for CountWindow<N> {}
 impl<const B: usize, const S: usize> Window for TimeWindow<B, S> {}

@@ -93,9 +93,20 @@ impl Default for BucketCell {
     }
 }
 
-/// The outcomes of the last `window_span`, in `B` buckets and `S` stripes.
-/// The protocol (stamped buckets, stripes, limits) is described at the top
-/// of its source file, `core/src/window/time.rs`.
+/// A time window over its bucket storage `G`, the one container behind both
+/// [`TimeWindow<B, S>`] (inline rows, [`BucketRows<B, S>`]) and
+/// [`DynTimeWindow<S>`] (a slice the caller owns, [`BucketSlice<S>`]), in
+/// the manner of heapless's `VecInner`. The protocol (stamped buckets,
+/// stripes, limits) is described at the top of its source file,
+/// `core/src/window/time.rs`.
+pub struct TimeWindowOf<G> {
+    episode: AtomicWord,
+    latest: AtomicWord,
+    grid: G,
+}
+
+/// The outcomes of the last `window_span`, in `B` buckets and `S` stripes,
+/// kept inline (so that a breaker holding it can live in a `static`).
 ///
 /// `B` must be at least 1 (at most 4 194 304; 1 024 on 32-bit targets) and
 /// `S` at least 1, or the breaker fails to compile:
@@ -106,15 +117,72 @@ impl Default for BucketCell {
 /// let b: Breaker<&ManualClock, TimeWindow<0>> =
 ///     Breaker::new(&CLOCK, Config::builder().build().unwrap());
 /// ```
-pub struct TimeWindow<const B: usize, const S: usize = 1> {
-    episode: AtomicWord,
-    latest: AtomicWord,
-    rows: [CachePadded<[BucketCell; B]>; S],
+pub type TimeWindow<const B: usize, const S: usize = 1> = TimeWindowOf<BucketRows<B, S>>;
+
+/// Where a time window keeps its buckets: [`BucketRows<B, S>`] or
+/// [`BucketSlice<S>`]. Sealed.
+pub trait BucketStorage: sealed::Sealed {
+    #[doc(hidden)]
+    fn buckets(&self) -> usize;
+    #[doc(hidden)]
+    fn stripes(&self) -> usize;
+    #[doc(hidden)]
+    fn cell(&self, stripe: usize, bucket: usize) -> &BucketCell;
 }
+
+/// The inline buckets of a [`TimeWindow<B, S>`]: `S` cache-padded rows of `B`.
+pub struct BucketRows<const B: usize, const S: usize>([CachePadded<[BucketCell; B]>; S]);
+
+/// The buckets of a [`DynTimeWindow<S>`]: `stripes` rows of `buckets` cells
+/// in a slice, `DynTimeWindow::PAD` cells apart.
+pub struct BucketSlice<S> {
+    cells: S,
+    buckets: usize,
+    stripes: usize,
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl<const B: usize, const S: usize> Sealed for super::BucketRows<B, S> {}
+    impl<S> Sealed for super::BucketSlice<S> {}
+}
+
+impl<const B: usize, const S: usize> BucketStorage for BucketRows<B, S> {
+    #[inline]
+    fn buckets(&self) -> usize {
+        B
+    }
+    #[inline]
+    fn stripes(&self) -> usize {
+        S
+    }
+    #[inline]
+    fn cell(&self, stripe: usize, bucket: usize) -> &BucketCell {
+        &self.0[stripe].0[bucket]
+    }
+}
+
+impl<S: Deref<Target = [BucketCell]>> BucketStorage for BucketSlice<S> {
+    #[inline]
+    fn buckets(&self) -> usize {
+        self.buckets
+    }
+    #[inline]
+    fn stripes(&self) -> usize {
+        self.stripes
+    }
+    #[inline]
+    fn cell(&self, stripe: usize, bucket: usize) -> &BucketCell {
+        &self.cells[stripe * (self.buckets + ROW_PAD) + bucket]
+    }
+}
+
+/// Cells between two stripe rows' starts beyond the buckets: 128 bytes.
+const ROW_PAD: usize = 128 / core::mem::size_of::<BucketCell>();
 
 /// A time window whose bucket and stripe counts are chosen at run time: the
 /// same protocol as [`TimeWindow`], over a slice of [`BucketCell`]s the
-/// caller owns. Stripe rows are laid out [`PAD`](Self::PAD) cells apart so
+/// caller owns. Stripe rows are laid out `DynTimeWindow::PAD` cells apart so
 /// that no two stripes share a cache line. Build the breaker with
 /// [`Breaker::with_window`](crate::Breaker::with_window).
 ///
@@ -132,17 +200,11 @@ pub struct TimeWindow<const B: usize, const S: usize = 1> {
 /// let _ = b.try_acquire().unwrap().success();
 /// assert_eq!(b.snapshot().window.calls, 1);
 /// ```
-pub struct DynTimeWindow<S> {
-    episode: AtomicWord,
-    latest: AtomicWord,
-    cells: S,
-    buckets: usize,
-    stripes: usize,
-}
+pub type DynTimeWindow<S> = TimeWindowOf<BucketSlice<S>>;
 
 impl<S: Deref<Target = [BucketCell]>> DynTimeWindow<S> {
     /// Cells between two stripe rows' starts beyond the buckets: 128 bytes.
-    pub const PAD: usize = 128 / core::mem::size_of::<BucketCell>();
+    pub const PAD: usize = ROW_PAD;
 
     /// Cells a window of `buckets` buckets in `stripes` stripes needs.
     pub const fn cells_needed(buckets: usize, stripes: usize) -> usize {
@@ -169,12 +231,14 @@ impl<S: Deref<Target = [BucketCell]>> DynTimeWindow<S> {
                 max: Self::cells_needed(buckets, stripes.max(1)) as u64,
             });
         }
-        Ok(DynTimeWindow {
+        Ok(TimeWindowOf {
             episode: atomic_word(INITIAL_EPISODE),
             latest: atomic_word(0),
-            cells,
-            buckets,
-            stripes,
+            grid: BucketSlice {
+                cells,
+                buckets,
+                stripes,
+            },
         })
     }
 }
@@ -294,23 +358,17 @@ fn add_bad(count: Word, delta: Word) -> Word {
     f | (s << HALF_BITS)
 }
 
-/// The protocol, over either window type's buckets.
-trait Grid {
-    fn episode(&self) -> &AtomicWord;
-    fn latest(&self) -> &AtomicWord;
-    fn buckets(&self) -> usize;
-    fn stripes(&self) -> usize;
-    fn cell(&self, stripe: usize, bucket: usize) -> &BucketCell;
-
+/// The protocol, once, over any bucket storage.
+impl<G: BucketStorage> TimeWindowOf<G> {
     /// Advances `latest` to `slot` and resets the buckets crossed on the way.
     fn advance(&self, slot: Word) {
-        let b_count = self.buckets() as Word;
+        let b_count = self.grid.buckets() as Word;
         // Acquire: pairs with the AcqRel below, so the resets we skip were done.
-        let mut l = self.latest().load(Ordering::Acquire);
+        let mut l = self.latest.load(Ordering::Acquire);
         while after(slot, l) {
             // AcqRel: exactly one thread crosses each slot.
             match self
-                .latest()
+                .latest
                 .compare_exchange_weak(l, slot, Ordering::AcqRel, Ordering::Acquire)
             {
                 Ok(_) => {
@@ -319,8 +377,8 @@ trait Grid {
                     for i in 0..gap.min(b_count) {
                         let s = slot.wrapping_sub(i) & OFFSET_MASK;
                         let b = (s % b_count) as usize;
-                        for row in 0..self.stripes() {
-                            let c = self.cell(row, b);
+                        for row in 0..self.grid.stripes() {
+                            let c = self.grid.cell(row, b);
                             reset(&c.calls, s, aliased);
                             reset(&c.bad, s, aliased);
                         }
@@ -333,12 +391,12 @@ trait Grid {
     }
 
     fn sum(&self, slot: Word) -> WindowCounts {
-        let b_count = self.buckets() as Word;
+        let b_count = self.grid.buckets() as Word;
         let (mut calls, mut failures, mut slow) = (0u64, 0u64, 0u64);
         let live = |w: Word| (stamp(slot).wrapping_sub(w >> COUNT_BITS) & STAMP_MASK) < b_count;
-        for row in 0..self.stripes() {
-            for b in 0..self.buckets() {
-                let cell = self.cell(row, b);
+        for row in 0..self.grid.stripes() {
+            for b in 0..self.grid.buckets() {
+                let cell = self.grid.cell(row, b);
                 // Acquire: pairs with the AcqRel of `bump`/`reset`.
                 let c = cell.calls.load(Ordering::Acquire);
                 if live(c) {
@@ -372,19 +430,19 @@ trait Grid {
         let offset = e & OFFSET_MASK;
         let here = (slots.slot(now) as Word).wrapping_add(offset) & OFFSET_MASK;
         // Acquire: every slot numbered so far is at most `latest` (or `here`).
-        let l = self.latest().load(Ordering::Acquire);
+        let l = self.latest.load(Ordering::Acquire);
         let ahead = if after(l, here) {
             l.wrapping_sub(here) & OFFSET_MASK
         } else {
             0
         };
         let fresh = offset
-            .wrapping_add(self.buckets() as Word)
+            .wrapping_add(self.grid.buckets() as Word)
             .wrapping_add(ahead)
             & OFFSET_MASK;
         let ne = (episode_tag(epoch) << OFFSET_BITS) | fresh;
         // AcqRel: publishes the offset with its tag (see `put` for the reader side).
-        self.episode()
+        self.episode
             .compare_exchange(e, ne, Ordering::AcqRel, Ordering::Acquire)
             .map(|_| ne)
     }
@@ -394,7 +452,7 @@ trait Grid {
         // a new episode's offset also sees the transition that started it
         // (the offset was published after it), so it finds itself stale.
         // Acquire: pairs with the AcqRel of `start_episode`.
-        let mut ep = self.episode().load(Ordering::Acquire);
+        let mut ep = self.episode.load(Ordering::Acquire);
         while (ep >> OFFSET_BITS) != episode_tag(ctx.epoch) {
             if !ctx.current() {
                 return Put::Stale;
@@ -408,9 +466,9 @@ trait Grid {
         }
         let slot = (ctx.slots.slot(ctx.now) as Word).wrapping_add(ep & OFFSET_MASK) & OFFSET_MASK;
         self.advance(slot);
-        let cell = self.cell(
-            stripe(self.stripes()),
-            (slot % self.buckets() as Word) as usize,
+        let cell = self.grid.cell(
+            stripe(self.grid.stripes()),
+            (slot % self.grid.buckets() as Word) as usize,
         );
         bump(&cell.calls, slot, 1, add_calls);
         if e.failure || e.slow {
@@ -426,7 +484,7 @@ trait Grid {
 
     fn grid_counts(&self, epoch: Word, now: u64, slots: SlotClock) -> WindowCounts {
         // Acquire: as in `put`.
-        let ep = self.episode().load(Ordering::Acquire);
+        let ep = self.episode.load(Ordering::Acquire);
         if (ep >> OFFSET_BITS) != episode_tag(epoch) {
             return WindowCounts::default();
         }
@@ -439,7 +497,7 @@ trait Grid {
         // ages into a match with a later epoch; a failed CAS means a record
         // (of this or a newer episode) did it.
         // Acquire: as in `put`.
-        let ep = self.episode().load(Ordering::Acquire);
+        let ep = self.episode.load(Ordering::Acquire);
         if (ep >> OFFSET_BITS) != episode_tag(epoch) && current_epoch(state) == epoch {
             let _ = self.start_episode(ep, epoch, now, slots);
         }
@@ -453,95 +511,47 @@ impl<const B: usize, const S: usize> TimeWindow<B, S> {
     );
 }
 
-impl<const B: usize, const S: usize> Grid for TimeWindow<B, S> {
-    fn episode(&self) -> &AtomicWord {
-        &self.episode
-    }
-    fn latest(&self) -> &AtomicWord {
-        &self.latest
-    }
-    #[inline]
-    fn buckets(&self) -> usize {
-        B
-    }
-    #[inline]
-    fn stripes(&self) -> usize {
-        S
-    }
-    #[inline]
-    fn cell(&self, stripe: usize, bucket: usize) -> &BucketCell {
-        &self.rows[stripe].0[bucket]
-    }
-}
-
-impl<S: Deref<Target = [BucketCell]>> Grid for DynTimeWindow<S> {
-    fn episode(&self) -> &AtomicWord {
-        &self.episode
-    }
-    fn latest(&self) -> &AtomicWord {
-        &self.latest
-    }
-    #[inline]
-    fn buckets(&self) -> usize {
-        self.buckets
-    }
-    #[inline]
-    fn stripes(&self) -> usize {
-        self.stripes
-    }
-    #[inline]
-    fn cell(&self, stripe: usize, bucket: usize) -> &BucketCell {
-        &self.cells[stripe * (self.buckets + Self::PAD) + bucket]
-    }
-}
-
 impl<const B: usize, const S: usize> ConstEmpty for TimeWindow<B, S> {
     const CAPACITY: usize = B;
     #[cfg(not(fusebox_loom))]
     const EMPTY: Self = {
         let () = Self::VALID;
-        TimeWindow {
+        TimeWindowOf {
             episode: atomic_word(INITIAL_EPISODE),
             latest: atomic_word(0),
-            rows: [const { CachePadded([const { BucketCell::new() }; B]) }; S],
+            grid: BucketRows([const { CachePadded([const { BucketCell::new() }; B]) }; S]),
         }
     };
 
     #[cfg(fusebox_loom)]
     fn empty() -> Self {
         let () = Self::VALID;
-        TimeWindow {
+        TimeWindowOf {
             episode: atomic_word(INITIAL_EPISODE),
             latest: atomic_word(0),
-            rows: core::array::from_fn(|_| {
+            grid: BucketRows(core::array::from_fn(|_| {
                 CachePadded(core::array::from_fn(|_| BucketCell::new()))
-            }),
+            })),
         }
     }
 }
 
-/// Both time windows share the protocol through [`Grid`].
-macro_rules! time_window_impl {
-    ($($generics:tt)*) => {
-        impl $($generics)* {
-            const KIND: WindowKind = WindowKind::Time;
-            fn capacity(&self) -> usize {
-                Grid::buckets(self)
-            }
-            fn put(&self, ctx: &Ctx<'_>, e: Entry, want_counts: bool) -> Put {
-                self.grid_put(ctx, e, want_counts)
-            }
-            fn counts(&self, epoch: Word, now: u64, slots: SlotClock) -> WindowCounts {
-                self.grid_counts(epoch, now, slots)
-            }
-            fn after_transition(&self, epoch: Word, state: &AtomicWord, now: u64, slots: SlotClock) {
-                self.grid_after_transition(epoch, state, now, slots)
-            }
-        }
-    };
+impl<G: BucketStorage> WindowImpl for TimeWindowOf<G> {
+    const KIND: WindowKind = WindowKind::Time;
+    fn capacity(&self) -> usize {
+        self.grid.buckets()
+    }
+    #[inline]
+    fn put(&self, ctx: &Ctx<'_>, e: Entry, want_counts: bool) -> Put {
+        self.grid_put(ctx, e, want_counts)
+    }
+    fn counts(&self, epoch: Word, now: u64, slots: SlotClock) -> WindowCounts {
+        self.grid_counts(epoch, now, slots)
+    }
+    fn after_transition(&self, epoch: Word, state: &AtomicWord, now: u64, slots: SlotClock) {
+        self.grid_after_transition(epoch, state, now, slots)
+    }
 }
-time_window_impl!(<const B: usize, const S: usize> WindowImpl for TimeWindow<B, S>);
-time_window_impl!(<S: Deref<Target = [BucketCell]>> WindowImpl for DynTimeWindow<S>);
 
 #[cfg(test)]
 mod tests {
@@ -748,21 +758,21 @@ mod tests {
         // The episode starts with this thread's record, in its own stripe.
         put(&w, &st, 0, 0, OK);
         let live: [Word; 4] =
-            core::array::from_fn(|r| w.rows[r].0[0].calls.load(Ordering::Relaxed) & COUNT_MASK);
+            core::array::from_fn(|r| w.grid.0[r].0[0].calls.load(Ordering::Relaxed) & COUNT_MASK);
         let mine = live
             .iter()
             .position(|&c| c == 1)
             .expect("one stripe holds the record");
         assert_eq!(live.iter().sum::<Word>(), 1);
-        let word = w.rows[mine].0[0].calls.load(Ordering::Relaxed);
+        let word = w.grid.0[mine].0[0].calls.load(Ordering::Relaxed);
         let slot = word >> COUNT_BITS;
         // Other threads' records in the same slot land in their own stripes:
         // 2 calls in each other row, 1 failure in the last one.
         for row in (0..4).filter(|&r| r != mine) {
-            bump(&w.rows[row].0[0].calls, slot, 2, add_calls);
+            bump(&w.grid.0[row].0[0].calls, slot, 2, add_calls);
         }
         let other = (mine + 1) % 4;
-        bump(&w.rows[other].0[0].bad, slot, 1, add_bad);
+        bump(&w.grid.0[other].0[0].bad, slot, 1, add_bad);
         assert_eq!(
             w.counts(0, 0, SlotClock::new(10)),
             WindowCounts {

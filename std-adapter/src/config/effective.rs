@@ -45,29 +45,30 @@ impl fmt::Display for BreakerSpec {
             )?,
         }
         writeln!(f, "open_for = {}", dur(c.open_for()))?;
-        let mut backoff = match c.backoff() {
-            Backoff::Constant => "kind = \"constant\"".to_string(),
+        let mut backoff = format!("kind = \"{}\"", c.backoff().kind());
+        match c.backoff() {
+            Backoff::Constant => {}
             Backoff::Exponential {
                 base,
                 multiplier,
                 max,
             } => {
-                let mut s = format!("kind = \"exponential\", multiplier = {}", ratio(multiplier));
+                let s = &mut backoff;
+                write!(s, ", multiplier = {}", ratio(multiplier))?;
                 if let Some(b) = base {
                     write!(s, ", base = {}", dur(b))?;
                 }
                 write!(s, ", max = {}", dur(max))?;
-                s
             }
             Backoff::Linear { base, step, max } => {
-                let mut s = format!("kind = \"linear\", step = {}", dur(step));
+                let s = &mut backoff;
+                write!(s, ", step = {}", dur(step))?;
                 if let Some(b) = base {
                     write!(s, ", base = {}", dur(b))?;
                 }
                 write!(s, ", max = {}", dur(max))?;
-                s
             }
-        };
+        }
         if c.jitter().basis_points() > 0 {
             write!(backoff, ", jitter = {}", ratio(c.jitter()))?;
         }

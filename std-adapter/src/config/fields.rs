@@ -3,7 +3,7 @@
 use super::error::{ConfigFileError, ErrorKind};
 use super::presets::{preset, PRESETS};
 use crate::std_breaker::{MAX_COUNT_WINDOW_SIZE, MAX_TIME_WINDOW_BUCKETS};
-use fusebox_core::{Abandon, MAX_DURATION};
+use fusebox_core::{Abandon, BackoffKind, MAX_DURATION};
 use std::collections::HashMap;
 use std::time::Duration;
 use toml::{Table, Value};
@@ -31,7 +31,11 @@ pub const WINDOW_FIELDS: &[&str] = &["kind", "size", "span", "buckets"];
 /// Fields of a `backoff` table.
 pub const BACKOFF_FIELDS: &[&str] = &["kind", "multiplier", "base", "step", "max", "jitter"];
 const WINDOW_KINDS: &[&str] = &["count", "time"];
-const BACKOFF_KINDS: &[&str] = &["constant", "exponential", "linear"];
+const BACKOFF_KINDS: &[&str] = &[
+    BackoffKind::ALL[0].as_str(),
+    BackoffKind::ALL[1].as_str(),
+    BackoffKind::ALL[2].as_str(),
+];
 const ABANDON: &[&str] = &["ignore", "failure"];
 /// Buckets of a time window that does not say.
 pub const DEFAULT_TIME_BUCKETS: usize = 10;
@@ -60,13 +64,6 @@ pub(crate) struct BreakerFields {
 pub(crate) enum WindowFields {
     Count { size: usize },
     Time { span: Duration, buckets: usize },
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum BackoffKind {
-    Constant,
-    Exponential,
-    Linear,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -345,11 +342,8 @@ impl Origin<'_> {
                 ))
             }
         };
-        b.kind = match kind {
-            "exponential" => BackoffKind::Exponential,
-            "linear" => BackoffKind::Linear,
-            _ => BackoffKind::Constant,
-        };
+        // `name` checked it against BACKOFF_KINDS.
+        b.kind = BackoffKind::from_name(kind).unwrap_or(BackoffKind::Constant);
         for (key, v) in t {
             let field = format!("backoff.{key}");
             let misplaced = || {

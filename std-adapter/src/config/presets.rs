@@ -40,7 +40,8 @@
 //!   cost per record, no global ring), a large minimum so that noise does not
 //!   trip it, many probes so that closing is judged on a meaningful sample.
 
-use super::fields::{BackoffFields, BackoffKind, BreakerFields, WindowFields};
+use super::fields::{BackoffFields, BreakerFields, WindowFields};
+use fusebox_core::BackoffKind;
 use std::time::Duration;
 
 /// The preset names, as written in files.

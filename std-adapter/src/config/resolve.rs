@@ -2,9 +2,9 @@
 //! (which does the checking) and a trial build (window sizes).
 
 use super::error::{ConfigFileError, ErrorKind};
-use super::fields::{BackoffKind, BreakerFields, Origin, WindowFields};
+use super::fields::{BreakerFields, Origin, WindowFields};
 use crate::std_breaker::{BreakerSpec, StdBreaker, WindowSpec};
-use fusebox_core::{Backoff, Config, ConfigError, Ratio};
+use fusebox_core::{Backoff, BackoffKind, Config, ConfigError, Ratio};
 use std::time::Duration;
 
 /// The most memory the windows of one file's breakers may take together:
