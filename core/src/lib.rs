@@ -51,8 +51,8 @@
 //! | §7 the one compare-and-swap loop on the state word, and the follow-up of a transition | `machine::driver` |
 //! | §3 recording outcomes (window first, then the rules), slow calls | `record` |
 //! | §3 the rates, in integer basis points | `window` (`rate_bp`, `reaches`) |
-//! | §3 count window (exact, tagged ring) | `window::count` ([`CountWindow`]) |
-//! | §3 time window (stamped buckets, stripes) | `window::time` ([`TimeWindow`]) |
+//! | §3 count window (exact, tagged ring), one container over its storage | `window::count` ([`CountWindowOf`]; storage in `window::count::storage`) |
+//! | §3 time window (stamped buckets, stripes), one container over its storage | `window::time` ([`TimeWindowOf`]; storage in `window::time::storage`) |
 //! | §4 open deadline, publication, wrap-aware compare | `timer` |
 //! | §4 backoff and deterministic jitter | [`backoff`] |
 //! | §4–§5 the moves that fall due with time (open → half-open, max wait) and probe admission | `breaker::admit` |

@@ -44,11 +44,13 @@
 //! could be mistaken for a current one only if it stalls inside `record`
 //! while 2^16 (2^8) transitions happen.
 
+mod storage;
+
+pub use storage::{DynCountWindow, RingArray, RingCell, RingStorage};
+
 use super::sealed::{ConstEmpty, WindowImpl};
 use super::{current_epoch, Ctx, Entry, Put, SlotClock, WindowCounts, WindowKind};
-use crate::config::ConfigError;
-use crate::sync::{atomic_u32, atomic_word, AtomicU32, AtomicWord, Ordering, Word, WORD_BITS};
-use core::ops::Deref;
+use crate::sync::{atomic_word, AtomicWord, Ordering, Word, WORD_BITS};
 
 const FIELD_BITS: u32 = WORD_BITS / 4;
 const FIELD_MASK: Word = ((1 as Word) << FIELD_BITS) - 1;
@@ -73,7 +75,7 @@ pub(crate) const MAX_N: usize = (NEGATIVE - 1) as usize;
 /// [`DynCountWindow<S>`] (a slice the caller owns), in the manner of
 /// heapless's `VecInner`. The protocol (three read-modify-writes per record,
 /// stale writers, limits) is described at the top of its source file,
-/// `core/src/window/count.rs`.
+/// `core/src/window/count/mod.rs`.
 pub struct CountWindowOf<S> {
     ticket: AtomicWord,
     aggregate: AtomicWord,
@@ -92,98 +94,6 @@ pub struct CountWindowOf<S> {
 ///     Breaker::new(&CLOCK, Config::builder().build().unwrap());
 /// ```
 pub type CountWindow<const N: usize> = CountWindowOf<RingArray<N>>;
-
-/// Where a count window keeps its ring: [`RingArray<N>`], or any
-/// `Deref<Target = [RingCell]>` (`Box<[RingCell]>`, `&'static [RingCell]`...).
-/// Sealed.
-pub trait RingStorage: sealed::Sealed {
-    #[doc(hidden)]
-    fn cells(&self) -> &[RingCell];
-}
-
-/// The inline ring of a [`CountWindow<N>`].
-pub struct RingArray<const N: usize>([RingCell; N]);
-
-mod sealed {
-    pub trait Sealed {}
-    impl<const N: usize> Sealed for super::RingArray<N> {}
-    impl<S: core::ops::Deref<Target = [super::RingCell]>> Sealed for S {}
-}
-
-impl<const N: usize> RingStorage for RingArray<N> {
-    #[inline]
-    fn cells(&self) -> &[RingCell] {
-        &self.0
-    }
-}
-
-impl<S: Deref<Target = [RingCell]>> RingStorage for S {
-    #[inline]
-    fn cells(&self) -> &[RingCell] {
-        self
-    }
-}
-
-/// One slot of a count window's ring: storage for a
-/// [`DynCountWindow`] sized at run time (`Box<[RingCell]>` in std).
-#[repr(transparent)]
-pub struct RingCell(AtomicU32);
-
-impl RingCell {
-    /// An empty slot.
-    #[cfg(not(fusebox_loom))]
-    pub const fn new() -> RingCell {
-        RingCell(atomic_u32(0))
-    }
-    /// An empty slot.
-    #[cfg(fusebox_loom)]
-    pub fn new() -> RingCell {
-        RingCell(atomic_u32(0))
-    }
-}
-
-impl Default for RingCell {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// A count window whose capacity is chosen at run time: the same protocol as
-/// [`CountWindow`], over any slice of [`RingCell`]s the caller owns
-/// (`Box<[RingCell]>`, `&'static [RingCell]`...). Build the breaker with
-/// [`Breaker::with_window`](crate::Breaker::with_window).
-///
-/// ```
-/// use fusebox_core::{Breaker, Config, DynCountWindow, ManualClock, NoObserver, Ratio, RingCell};
-/// static CELLS: [RingCell; 50] = [const { RingCell::new() }; 50];
-/// let window = DynCountWindow::new(&CELLS[..]).unwrap();
-/// let config = Config::builder().failure_rate(Ratio::percent(50)).minimum_calls(10).build().unwrap();
-/// let b = Breaker::with_window(ManualClock::<1000>::new(), config, window, NoObserver).unwrap();
-/// let _ = b.try_acquire().unwrap().failure();
-/// assert_eq!(b.snapshot().window.failures, 1);
-/// ```
-pub type DynCountWindow<S> = CountWindowOf<S>;
-
-impl<S: Deref<Target = [RingCell]>> CountWindowOf<S> {
-    /// A window over `cells`; its capacity is `cells.len()`, which must be
-    /// between 1 and 32 767 (127 on 32-bit targets).
-    pub fn new(cells: S) -> Result<Self, ConfigError> {
-        let n = cells.len();
-        if n == 0 || n > MAX_N {
-            return Err(ConfigError::OutOfRange {
-                field: "window.size",
-                value: n as u64,
-                min: 1,
-                max: MAX_N as u64,
-            });
-        }
-        Ok(CountWindowOf {
-            ticket: atomic_word(0),
-            aggregate: atomic_word(INITIAL_AGGREGATE),
-            cells,
-        })
-    }
-}
 
 /// Tag 1 while epoch 0 is the initial episode: the first record installs tag 0.
 const INITIAL_AGGREGATE: Word = 1 << TAG;
@@ -437,165 +347,4 @@ impl<S: RingStorage> WindowImpl for CountWindowOf<S> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::state::StateWord;
-
-    fn state_at(epoch: Word) -> AtomicWord {
-        atomic_word(
-            StateWord {
-                epoch,
-                ..StateWord::INITIAL
-            }
-            .pack(),
-        )
-    }
-
-    fn ctx(state: &AtomicWord, epoch: Word) -> Ctx<'_> {
-        Ctx {
-            epoch,
-            state,
-            now: 0,
-            slots: SlotClock::new(1),
-        }
-    }
-
-    const F: Entry = Entry {
-        failure: true,
-        slow: false,
-    };
-    const S: Entry = Entry {
-        failure: false,
-        slow: false,
-    };
-
-    fn counts(c: Put) -> WindowCounts {
-        match c {
-            Put::Counted(c) => c,
-            Put::Stale => panic!("stale"),
-        }
-    }
-
-    #[test]
-    fn keeps_exactly_the_last_n_outcomes() {
-        let w = CountWindow::<3>::EMPTY;
-        let st = state_at(0);
-        let cx = ctx(&st, 0);
-        assert_eq!(counts(w.put(&cx, F, true)).failures, 1);
-        w.put(&cx, F, true);
-        let c = counts(w.put(&cx, S, true));
-        assert_eq!((c.calls, c.failures), (3, 2));
-        // The first failure leaves the window.
-        let c = counts(w.put(&cx, S, true));
-        assert_eq!((c.calls, c.failures), (3, 1));
-        let c = counts(w.put(&cx, S, true));
-        assert_eq!((c.calls, c.failures), (3, 0));
-    }
-
-    #[test]
-    fn a_window_of_one_holds_the_latest_outcome() {
-        let w = CountWindow::<1>::EMPTY;
-        let st = state_at(0);
-        let cx = ctx(&st, 0);
-        assert_eq!(
-            counts(w.put(&cx, F, true)),
-            WindowCounts {
-                calls: 1,
-                failures: 1,
-                slow: 0
-            }
-        );
-        assert_eq!(
-            counts(w.put(&cx, S, true)),
-            WindowCounts {
-                calls: 1,
-                failures: 0,
-                slow: 0
-            }
-        );
-    }
-
-    #[test]
-    fn a_new_episode_starts_empty_and_old_cells_are_not_subtracted() {
-        let w = CountWindow::<2>::EMPTY;
-        let st = state_at(0);
-        w.put(&ctx(&st, 0), F, true);
-        w.put(&ctx(&st, 0), F, true);
-        let st = state_at(3);
-        let c = counts(w.put(&ctx(&st, 3), S, true));
-        assert_eq!(
-            c,
-            WindowCounts {
-                calls: 1,
-                failures: 0,
-                slow: 0
-            }
-        );
-        let c = counts(w.put(&ctx(&st, 3), S, true));
-        assert_eq!(
-            c,
-            WindowCounts {
-                calls: 2,
-                failures: 0,
-                slow: 0
-            }
-        );
-        assert_eq!(w.counts(0, 0, SlotClock::new(1)), WindowCounts::default());
-    }
-
-    #[test]
-    fn a_stale_outcome_changes_nothing_and_restores_the_ring() {
-        let w = CountWindow::<2>::EMPTY;
-        let st = state_at(5);
-        w.put(&ctx(&st, 5), F, true);
-        w.put(&ctx(&st, 5), S, true);
-        assert_eq!(w.put(&ctx(&st, 4), F, true), Put::Stale);
-        assert_eq!(
-            w.counts(5, 0, SlotClock::new(1)),
-            WindowCounts {
-                calls: 2,
-                failures: 1,
-                slow: 0
-            }
-        );
-        // The ring still holds both outcomes: two more successes evict them exactly.
-        w.put(&ctx(&st, 5), S, true);
-        let c = counts(w.put(&ctx(&st, 5), S, true));
-        assert_eq!(
-            c,
-            WindowCounts {
-                calls: 2,
-                failures: 0,
-                slow: 0
-            }
-        );
-    }
-
-    #[test]
-    fn transient_negatives_clamp_and_settle() {
-        // Evicting before the evicted outcome was added: calls goes "negative".
-        let a = apply(0, F, false);
-        assert_eq!(decode(a, 4), WindowCounts::default());
-        let a = apply(a, F, true);
-        assert_eq!(decode(a, 4), WindowCounts::default());
-        assert_eq!(a & !(FIELD_MASK << TAG), 0);
-    }
-
-    #[test]
-    fn transitions_sweep_old_cells_and_retag_the_aggregate() {
-        let w = CountWindow::<2>::EMPTY;
-        let st = state_at(0);
-        w.put(&ctx(&st, 0), F, true);
-        w.put(&ctx(&st, 0), F, true);
-        for epoch in 1..=2 {
-            let st = state_at(epoch);
-            w.after_transition(epoch, &st, 0, SlotClock::new(1));
-        }
-        assert!(w
-            .cells
-            .cells()
-            .iter()
-            .all(|c| c.0.load(Ordering::Relaxed) == 0));
-        assert_eq!(w.aggregate.load(Ordering::Relaxed) >> TAG, 2);
-    }
-}
+mod tests;
