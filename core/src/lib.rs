@@ -123,7 +123,7 @@ pub use breaker::Breaker;
 pub use clock::{duration_to_ticks, ticks_to_duration, Clock, ManualClock};
 pub use config::{
     Abandon, Backoff, BackoffKind, Config, ConfigBuilder, ConfigError, Ratio, TripPredicate,
-    MAX_DURATION, MAX_JITTER, MAX_MULTIPLIER,
+    WindowShape, MAX_DURATION, MAX_JITTER, MAX_MULTIPLIER,
 };
 pub use observer::{NoObserver, Observer, OutcomeEvent, Rejection, Transition, TransitionReason};
 pub use permit::{Guard, Outcome, Permit, Recorded, Rejected};

@@ -2,7 +2,7 @@
 
 use crate::backoff::BackoffTicks;
 use crate::clock::duration_to_ticks;
-use crate::config::{check_window, Abandon, Config, ConfigError, TripPredicate};
+use crate::config::{check_window, Abandon, Config, Misfit, TripPredicate};
 use crate::timer::TimerUnits;
 use crate::window::{SlotClock, WindowKind};
 
@@ -33,7 +33,7 @@ impl Settings {
         hz: u64,
         kind: WindowKind,
         capacity: usize,
-    ) -> Result<Settings, ConfigError> {
+    ) -> Result<Settings, Misfit> {
         let open = duration_to_ticks(c.open_for, hz);
         let backoff = BackoffTicks::new(c.backoff, open, c.jitter, c.jitter_seed, hz);
         let max_hint_ticks = duration_to_ticks(c.max_trip_hint, hz);
@@ -58,7 +58,12 @@ impl Settings {
         }
         let timer = match TimerUnits::new(longest, shortest, hz) {
             Ok(t) => t,
-            Err(e) => return Err(e),
+            Err(error) => {
+                return Err(Misfit {
+                    error,
+                    panic: "fusebox: open_for (or max_half_open_wait) is too short for this target's deadline range (see Breaker::try_new)",
+                })
+            }
         };
         let width = match check_window(c, hz, kind, capacity) {
             Ok(w) => w,

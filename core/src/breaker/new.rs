@@ -3,7 +3,7 @@
 
 use super::Breaker;
 use crate::clock::Clock;
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, Misfit};
 use crate::observer::{NoObserver, Observer};
 use crate::settings::Settings;
 use crate::state::StateWord;
@@ -30,41 +30,10 @@ fn empty_window<W: Window>() -> W {
     W::empty()
 }
 
-/// A config error as a panic message a `const` context can show. A `const`
-/// panic cannot format, so the text is chosen by the field at fault (the
-/// errors [`Settings::new`] can return), not by the variant alone.
-const fn refuse(e: ConfigError) -> ! {
-    let field = e.field();
-    if same(field, "failure_rate") || same(field, "slow_call_rate") || same(field, "trip_predicate")
-    {
-        panic!("fusebox: a rate rule or trip predicate needs a window: use CountWindow<N> or TimeWindow<B>")
-    } else if same(field, "window_span") {
-        panic!("fusebox: a TimeWindow needs Config::window_span")
-    } else if same(field, "window_span (ticks)") {
-        panic!("fusebox: window_span is shorter than one tick per bucket")
-    } else if same(field, "minimum_calls") {
-        panic!("fusebox: minimum_calls exceeds the window's capacity")
-    } else if same(field, "open_for") {
-        panic!("fusebox: open_for (or max_half_open_wait) is too short for this target's deadline range (see Breaker::try_new)")
-    } else {
-        panic!("fusebox: the config does not fit this breaker (see Breaker::try_new for the field and range)")
-    }
-}
-
-/// `a == b`, in a `const fn`.
-const fn same(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut i = 0;
-    while i < a.len() {
-        if a[i] != b[i] {
-            return false;
-        }
-        i += 1;
-    }
-    true
+/// A config the window or target cannot hold, as the panic a `const`
+/// context can show: the text chosen by the check that failed.
+const fn refuse(m: Misfit) -> ! {
+    panic!("{}", m.panic)
 }
 
 impl<C: Clock, W: Window> Breaker<C, W, NoObserver> {
@@ -122,10 +91,10 @@ impl<C: Clock, W: Window, O: Observer> Breaker<C, W, O> {
         pub fn with_observer(clock: C, config: Config, observer: O) -> Result<Self, ConfigError> {
             match Settings::new(&config, C::TICKS_PER_SECOND, W::KIND, <W as crate::window::sealed::ConstEmpty>::CAPACITY) {
                 Ok(settings) => Ok(Self::from_parts(clock, observer, settings)),
-                Err(e) => {
+                Err(m) => {
                     core::mem::forget(clock);
                     core::mem::forget(observer);
-                    Err(e)
+                    Err(m.error)
                 }
             }
         }
@@ -158,7 +127,8 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
         window: W,
         observer: O,
     ) -> Result<Self, ConfigError> {
-        let settings = Settings::new(&config, C::TICKS_PER_SECOND, W::KIND, window.capacity())?;
+        let settings = Settings::new(&config, C::TICKS_PER_SECOND, W::KIND, window.capacity())
+            .map_err(|m| m.error)?;
         Ok(Breaker {
             state: atomic_word(StateWord::INITIAL.pack()),
             timer: Timer::new(),
@@ -169,5 +139,43 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
             clock,
             observer,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CountWindow, ManualClock, NoWindow, Ratio, TimeWindow};
+
+    fn rate_config(minimum_calls: u32) -> Config {
+        Config::builder()
+            .failure_rate(Ratio::percent(50))
+            .minimum_calls(minimum_calls)
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    #[should_panic(expected = "minimum_calls exceeds the window's capacity")]
+    fn new_names_minimum_calls_above_the_capacity() {
+        let _ = Breaker::<_, CountWindow<4>>::new(ManualClock::<1000>::new(), rate_config(5));
+    }
+
+    #[test]
+    #[should_panic(expected = "needs a window")]
+    fn new_names_a_rate_rule_without_a_window() {
+        let _ = Breaker::<_, NoWindow>::new(ManualClock::<1000>::new(), rate_config(1));
+    }
+
+    #[test]
+    #[should_panic(expected = "a TimeWindow needs Config::window_span")]
+    fn new_names_a_time_window_without_a_span() {
+        let _ = Breaker::<_, TimeWindow<4>>::new(ManualClock::<1000>::new(), rate_config(1));
+    }
+
+    #[test]
+    fn try_new_returns_the_same_checks_as_errors() {
+        let e = Breaker::<_, CountWindow<4>>::try_new(ManualClock::<1000>::new(), rate_config(5));
+        assert_eq!(e.err().map(|e| e.field()), Some("minimum_calls"));
     }
 }

@@ -29,9 +29,11 @@ mod validate;
 pub use builder::ConfigBuilder;
 pub use error::ConfigError;
 pub use ratio::Ratio;
-pub(crate) use validate::check_window;
+pub use validate::WindowShape;
+pub(crate) use validate::{check_window, Misfit};
 
-use crate::window::WindowCounts;
+use crate::settings::Settings;
+use crate::window::{WindowCounts, WindowKind};
 use core::time::Duration;
 
 /// How the open period grows with each failed half-open episode.
@@ -256,6 +258,49 @@ impl Config {
     /// The custom trip rule, if any.
     pub const fn trip_predicate(&self) -> Option<TripPredicate> {
         self.trip_predicate
+    }
+    /// The checks a breaker's construction makes against its window and its
+    /// clock's rate ([`Breaker::try_new`](crate::Breaker::try_new),
+    /// [`Breaker::with_window`](crate::Breaker::with_window)), without
+    /// building a breaker or allocating a window: a rate rule needs a window,
+    /// a time window a span of at least one tick per bucket, `minimum_calls`
+    /// must fit a count window, and the open periods must fit the target's
+    /// deadline range.
+    ///
+    /// ```
+    /// use fusebox_core::{Config, Ratio, WindowShape};
+    /// let c = Config::builder().failure_rate(Ratio::percent(50)).minimum_calls(10).build().unwrap();
+    /// assert!(c.check_for(WindowShape::Count(20), 1_000).is_ok());
+    /// assert_eq!(c.check_for(WindowShape::Count(5), 1_000).unwrap_err().field(), "minimum_calls");
+    /// assert_eq!(c.check_for(WindowShape::None, 1_000).unwrap_err().field(), "failure_rate");
+    /// assert_eq!(c.check_for(WindowShape::Time(0), 1_000).unwrap_err().field(), "window.buckets");
+    /// ```
+    pub const fn check_for(
+        &self,
+        window: WindowShape,
+        ticks_per_second: u64,
+    ) -> Result<(), ConfigError> {
+        let (kind, capacity) = match window {
+            WindowShape::None => (WindowKind::None, 0),
+            WindowShape::Count(n) => (WindowKind::Count, n),
+            WindowShape::Time(b) => (WindowKind::Time, b),
+        };
+        if capacity == 0 && !matches!(kind, WindowKind::None) {
+            let field = match kind {
+                WindowKind::Time => "window.buckets",
+                _ => "window.size",
+            };
+            return Err(ConfigError::OutOfRange {
+                field,
+                value: 0,
+                min: 1,
+                max: u64::MAX,
+            });
+        }
+        match Settings::new(self, ticks_per_second, kind, capacity) {
+            Ok(_) => Ok(()),
+            Err(m) => Err(m.error),
+        }
     }
     /// Whether any rule reads the window.
     pub const fn uses_window(&self) -> bool {

@@ -173,6 +173,15 @@ const fn check_backoff_bounds(
     Ok(())
 }
 
+/// A config that the window or the target cannot hold: the error, and the
+/// text a `const` construction panics with (a `const` panic cannot format),
+/// chosen where the check fails.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Misfit {
+    pub(crate) error: ConfigError,
+    pub(crate) panic: &'static str,
+}
+
 /// The checks that depend on the window a breaker is built with (its kind
 /// and capacity) and the clock's rate: a rule that reads a window needs one,
 /// a time window needs a span of at least one tick per bucket, and
@@ -183,7 +192,7 @@ pub(crate) const fn check_window(
     hz: u64,
     kind: WindowKind,
     capacity: usize,
-) -> Result<u64, ConfigError> {
+) -> Result<u64, Misfit> {
     if c.uses_window() && matches!(kind, WindowKind::None) {
         let field = if c.failure_rate.is_some() {
             "failure_rate"
@@ -192,37 +201,61 @@ pub(crate) const fn check_window(
         } else {
             "trip_predicate"
         };
-        return Err(ConfigError::NeedsWindow { field });
+        return Err(Misfit {
+            error: ConfigError::NeedsWindow { field },
+            panic: "fusebox: a rate rule or trip predicate needs a window: use CountWindow<N> or TimeWindow<B>",
+        });
     }
     let mut width = 1;
     if let WindowKind::Time = kind {
         let span = match c.window_span {
             Some(s) => duration_to_ticks(s, hz),
             None => {
-                return Err(ConfigError::Missing {
-                    field: "window_span",
-                    needed_by: "TimeWindow",
+                return Err(Misfit {
+                    error: ConfigError::Missing {
+                        field: "window_span",
+                        needed_by: "TimeWindow",
+                    },
+                    panic: "fusebox: a TimeWindow needs Config::window_span",
                 })
             }
         };
         width = span / capacity as u64;
         if width == 0 {
-            return Err(ConfigError::OutOfRange {
-                field: "window_span (ticks)",
-                value: span,
-                min: capacity as u64,
-                max: u64::MAX,
+            return Err(Misfit {
+                error: ConfigError::OutOfRange {
+                    field: "window_span (ticks)",
+                    value: span,
+                    min: capacity as u64,
+                    max: u64::MAX,
+                },
+                panic: "fusebox: window_span is shorter than one tick per bucket",
             });
         }
     }
     let rates = c.failure_rate.is_some() || c.slow_call_rate.is_some();
     if matches!(kind, WindowKind::Count) && rates && c.minimum_calls as usize > capacity {
-        return Err(ConfigError::Inconsistent {
-            field: "minimum_calls",
-            value: c.minimum_calls as u64,
-            other: "the window capacity",
-            limit: capacity as u64,
+        return Err(Misfit {
+            error: ConfigError::Inconsistent {
+                field: "minimum_calls",
+                value: c.minimum_calls as u64,
+                other: "the window capacity",
+                limit: capacity as u64,
+            },
+            panic: "fusebox: minimum_calls exceeds the window's capacity",
         });
     }
     Ok(width)
+}
+
+/// What a breaker's window holds, for [`Config::check_for`](super::Config::check_for).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum WindowShape {
+    /// [`NoWindow`](crate::NoWindow).
+    None,
+    /// A count window of this many outcomes.
+    Count(usize),
+    /// A time window of this many buckets.
+    Time(usize),
 }

@@ -1,9 +1,9 @@
 //! From the fields of a file to a [`BreakerSpec`], through the core's builder
-//! (which does the checking) and a trial build (window sizes).
+//! (which does the checking) and the core's window checks (`Config::check_for`).
 
 use super::error::{ConfigFileError, ErrorKind};
 use super::fields::{BreakerFields, Origin, WindowFields};
-use crate::std_breaker::{BreakerSpec, StdBreaker, WindowSpec};
+use crate::std_breaker::{BreakerSpec, WindowSpec};
 use fusebox_core::{Backoff, BackoffKind, Config, ConfigError, Ratio};
 use std::time::Duration;
 
@@ -122,11 +122,14 @@ pub(crate) fn spec(
             )),
         ));
     }
-    // The core checks what depends on the window (its size, minimum_calls
-    // against its capacity, a span of at least one tick per bucket) when a
-    // breaker is built; build one now so that the file is blamed, not the
-    // first call.
-    StdBreaker::new(origin.breaker, spec).map_err(|e| core_error(origin, e, NANOS))?;
+    // What depends on the window (its size, minimum_calls against its
+    // capacity, a span of at least one tick per bucket) and on the clock is
+    // checked now, without building a breaker or allocating its window, so
+    // that the file is blamed, not the first call.
+    spec.window
+        .check()
+        .and_then(|()| config.check_for(window.shape(), NANOS))
+        .map_err(|e| core_error(origin, e, NANOS))?;
     Ok(spec)
 }
 

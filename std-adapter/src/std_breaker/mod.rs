@@ -11,7 +11,7 @@ use crate::breaker::CircuitBreaker;
 use crate::observe::{CallDurations, StdObserver, TransitionEvent};
 use fusebox_core::{
     BucketCell, Config, ConfigError, DynCountWindow, DynTimeWindow, Rejected, RingCell, Snapshot,
-    State,
+    State, WindowShape,
 };
 use std::fmt;
 use std::sync::Arc;
@@ -75,6 +75,15 @@ impl WindowSpec {
                 .saturating_add(DynTimeWindow::<Box<[BucketCell]>>::PAD)
                 .saturating_mul(MAX_TIME_STRIPES)
                 .saturating_mul(std::mem::size_of::<BucketCell>()),
+        }
+    }
+
+    /// The shape the core checks a config against ([`Config::check_for`]).
+    pub fn shape(&self) -> WindowShape {
+        match *self {
+            WindowSpec::None => WindowShape::None,
+            WindowSpec::Count { size } => WindowShape::Count(size),
+            WindowSpec::Time { buckets } => WindowShape::Time(buckets),
         }
     }
 
