@@ -163,8 +163,8 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
         };
         let step = self.drive(self.current_word(), |sw| {
             match machine::closed_outcome(sw, grant.epoch(), failure, judge) {
-                ClosedStep::Run(next) => Decision::Write(next, ClosedStep::Run(next)),
-                trip @ ClosedStep::Trip { to, .. } => Decision::Write(to, trip),
+                ClosedStep::Run(next) => Decision::write(next, ClosedStep::Run(next)),
+                trip @ ClosedStep::Trip { to, .. } => Decision::write(to, trip),
                 step => Decision::Done(step),
             }
         });
@@ -210,7 +210,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
                 HalfOpenStep::Ended => Decision::Done(step),
                 HalfOpenStep::Reopen { to, .. }
                 | HalfOpenStep::Close { to }
-                | HalfOpenStep::Count(to) => Decision::Write(to, step),
+                | HalfOpenStep::Count(to) => Decision::write(to, step),
             }
         });
         match step {
@@ -262,7 +262,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
                 return Decision::Done(None);
             }
             let next = machine::hint_extended(sw);
-            Decision::Write(next, Some((sw, next, at, asked)))
+            Decision::write(next, Some((sw, next, at, asked)))
         });
         if let Some((from, to, at, asked)) = extended {
             self.committed(

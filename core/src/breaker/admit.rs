@@ -14,21 +14,43 @@ use crate::timer::{Published, TimerUnits};
 use crate::window::{AnyWindow, WindowCounts};
 use core::ops::Deref;
 
-/// A move that fell due, installed by the reader that noticed it.
+/// A move that fell due, installed by the reader that noticed it. Kept to
+/// the packed word it replaced and the time (two words): the word installed
+/// follows from the rule, and small values move in registers, which keeps
+/// `memcpy` out of a Cortex-M0 firmware.
 #[derive(Clone, Copy, Debug)]
-pub(super) enum Due {
-    /// Open → HalfOpen at the deadline.
-    HalfOpened {
-        from: StateWord,
-        to: StateWord,
-        now: u64,
-    },
+pub(super) struct Due {
+    /// The state word the move was installed over, packed.
+    from: Word,
+    /// When it was noticed.
+    now: u64,
+    kind: DueKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DueKind {
+    /// Open → HalfOpen at the deadline, admitting the caller as a probe or not.
+    HalfOpened { probe: bool },
     /// HalfOpen → Open after `max_half_open_wait`.
-    Expired {
-        from: StateWord,
-        to: StateWord,
-        now: u64,
-    },
+    Expired,
+}
+
+impl Due {
+    /// The word the move installed.
+    #[inline]
+    fn to(self) -> StateWord {
+        let from = StateWord::unpack(self.from);
+        match self.kind {
+            DueKind::HalfOpened { probe } => machine::deadline_reached(from, probe),
+            DueKind::Expired => machine::half_open_expired(from),
+        }
+    }
+
+    /// Whether it opened a half-open episode (the caller's probe, if asked).
+    #[inline]
+    pub(super) fn half_opened(self) -> bool {
+        matches!(self.kind, DueKind::HalfOpened { .. })
+    }
 }
 
 /// What `admit_slow` decided on one state word.
@@ -98,7 +120,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
                     Some(d) => d.map(Admit::Moved),
                     None => match machine::admit_probe(sw, self.settings.half_open_permits) {
                         Some(next) => {
-                            Decision::Write(next, Admit::Granted(sw.epoch, State::HalfOpen))
+                            Decision::write(next, Admit::Granted(sw.epoch, State::HalfOpen))
                         }
                         None => Decision::Done(Admit::Refused(State::HalfOpen, None)),
                     },
@@ -115,9 +137,10 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
                 Admit::Refused(state, left) => return Err(self.reject(state, left)),
                 Admit::Moved(due) => {
                     self.after_due(due);
-                    if let Due::HalfOpened { to, .. } = due {
+                    if due.half_opened() {
                         // This call is the episode's first probe.
-                        return Ok(Grant::new(to.epoch, State::HalfOpen, self.start_time()));
+                        let epoch = due.to().epoch;
+                        return Ok(Grant::new(epoch, State::HalfOpen, self.start_time()));
                     }
                     w = self.current_word();
                 }
@@ -153,8 +176,12 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
         match self.open_remaining(sw, now) {
             Ok(Some(left)) => Ok(left),
             Ok(None) => {
-                let to = machine::deadline_reached(sw, probe);
-                Err(Decision::Write(to, Due::HalfOpened { from: sw, to, now }))
+                let due = Due {
+                    from: sw.pack(),
+                    now,
+                    kind: DueKind::HalfOpened { probe },
+                };
+                Err(Decision::write(due.to(), due))
             }
             Err(x) => Err(Decision::Reread(x)),
         }
@@ -196,17 +223,22 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
         if self.settings.timer.remaining(t, now).is_some() {
             return None;
         }
-        let to = machine::half_open_expired(sw);
-        Some(Decision::Write(to, Due::Expired { from: sw, to, now }))
+        let due = Due {
+            from: sw.pack(),
+            now,
+            kind: DueKind::Expired,
+        };
+        Some(Decision::write(due.to(), due))
     }
 
     /// Follow-up of a due move this thread installed.
     pub(super) fn after_due(&self, due: Due) {
-        match due {
-            Due::HalfOpened { from, to, now } => {
+        let (from, to, now) = (StateWord::unpack(due.from), due.to(), due.now);
+        match due.kind {
+            DueKind::HalfOpened { .. } => {
                 self.entered_half_open(from, to, TransitionReason::OpenDeadlineReached, now)
             }
-            Due::Expired { from, to, now } => {
+            DueKind::Expired => {
                 let deadline =
                     now.saturating_add(self.settings.backoff.open_ticks(to.k, to.epoch as u64));
                 self.committed(

@@ -37,7 +37,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
                 Seen::In(s) => return s,
                 Seen::Moved(due) => {
                     self.after_due(due);
-                    if let Due::HalfOpened { .. } = due {
+                    if due.half_opened() {
                         return State::HalfOpen;
                     }
                     w = self.current_word();
@@ -49,7 +49,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     fn operator(&self, to: State, reason: TransitionReason) {
         let (from, next) = self.drive(self.current_word(), |sw| {
             let next = machine::operator(sw, to);
-            Decision::Write(next, (sw, next))
+            Decision::write(next, (sw, next))
         });
         let now = self.clock.now();
         if to == State::HalfOpen {

@@ -20,17 +20,24 @@ use crate::Breaker;
 pub(crate) enum Decision<T> {
     /// Nothing to write: the answer is `T`.
     Done(T),
-    /// Install this word over the one decided on; the answer is `T` once it
-    /// is in. A lost CAS re-decides on the word it lost to.
-    Write(StateWord, T),
+    /// Install this (packed) word over the one decided on; the answer is
+    /// `T` once it is in. A lost CAS re-decides on the word it lost to.
+    /// Packed, so that a decision stays small enough to travel in registers.
+    Write(Word, T),
     /// Decide again on this fresher word (a deadline publication found the
     /// episode already over).
     Reread(Word),
 }
 
 impl<T> Decision<T> {
+    /// Install `next`; the answer is `t` once it is in.
+    #[inline(always)]
+    pub(crate) fn write(next: StateWord, t: T) -> Decision<T> {
+        Decision::Write(next.pack(), t)
+    }
+
     /// The same decision with its answer mapped.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn map<U>(self, f: impl FnOnce(T) -> U) -> Decision<U> {
         match self {
             Decision::Done(t) => Decision::Done(f(t)),
@@ -44,8 +51,10 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     /// The CAS loop, written once: decides on `w`, installs what the decision
     /// asks for, and re-decides until a decision needs no write or its write
     /// is in. The caller does the follow-up ([`committed`](Self::committed))
-    /// for a transition it installed.
-    #[inline]
+    /// for a transition it installed. Always inlined: each call site has its
+    /// own closure, so there is nothing to share, and a Cortex-M0 build at
+    /// `opt-level = "z"` would otherwise pass the decisions through memory.
+    #[inline(always)]
     pub(crate) fn drive<T>(
         &self,
         mut w: Word,
@@ -54,7 +63,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
         loop {
             match decide(StateWord::unpack(w)) {
                 Decision::Done(t) => return t,
-                Decision::Write(next, t) => match cas_state(&self.state, w, next.pack()) {
+                Decision::Write(next, t) => match cas_state(&self.state, w, next) {
                     Ok(()) => return t,
                     Err(x) => w = x,
                 },
