@@ -234,22 +234,18 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     /// Follow-up of a due move this thread installed.
     pub(super) fn after_due(&self, due: Due) {
         let (from, to, now) = (StateWord::unpack(due.from), due.to(), due.now);
-        match due.kind {
-            DueKind::HalfOpened { .. } => {
-                self.entered_half_open(from, to, TransitionReason::OpenDeadlineReached, now)
-            }
-            DueKind::Expired => {
-                let deadline =
-                    now.saturating_add(self.settings.backoff.open_ticks(to.k, to.epoch as u64));
-                self.committed(
-                    from,
-                    to,
-                    TransitionReason::HalfOpenTimeout,
-                    now,
-                    WindowCounts::default(),
-                    Some(deadline),
-                );
-            }
-        }
+        // One follow-up call for both moves keeps a firmware's copy single.
+        let (reason, deadline) = match due.kind {
+            // A half-open episode's own deadline, if configured.
+            DueKind::HalfOpened { .. } => (
+                TransitionReason::OpenDeadlineReached,
+                self.settings.max_wait_ticks.map(|w| now.saturating_add(w)),
+            ),
+            DueKind::Expired => (
+                TransitionReason::HalfOpenTimeout,
+                Some(now.saturating_add(self.settings.backoff.open_ticks(to.k, to.epoch as u64))),
+            ),
+        };
+        self.committed(from, to, reason, now, WindowCounts::default(), deadline);
     }
 }

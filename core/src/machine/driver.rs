@@ -51,10 +51,9 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     /// The CAS loop, written once: decides on `w`, installs what the decision
     /// asks for, and re-decides until a decision needs no write or its write
     /// is in. The caller does the follow-up ([`committed`](Self::committed))
-    /// for a transition it installed. Always inlined: each call site has its
-    /// own closure, so there is nothing to share, and a Cortex-M0 build at
-    /// `opt-level = "z"` would otherwise pass the decisions through memory.
-    #[inline(always)]
+    /// for a transition it installed. Each call site has its own closure, so
+    /// each gets its own copy of this loop, as the hand-written loops had.
+    #[inline]
     pub(crate) fn drive<T>(
         &self,
         mut w: Word,
