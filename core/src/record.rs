@@ -156,13 +156,15 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
                 Put::Stale => return Recorded::Stale,
             }
         }
-        let judge = if judge {
-            Some((&self.settings, counts, f.hint))
-        } else {
-            None
-        };
         let step = self.drive(self.current_word(), |sw| {
-            match machine::closed_outcome(sw, grant.epoch(), failure, judge) {
+            let trip = |run| {
+                if judge {
+                    machine::trip_reason(&self.settings, run, counts, failure, f.hint)
+                } else {
+                    None
+                }
+            };
+            match machine::closed_outcome(sw, grant.epoch(), failure, trip) {
                 ClosedStep::Run(next) => Decision::write(next, ClosedStep::Run(next)),
                 trip @ ClosedStep::Trip { to, .. } => Decision::write(to, trip),
                 step => Decision::Done(step),

@@ -171,6 +171,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     /// In the open episode `sw`: the ticks left, or the move to half-open
     /// once due (`probe`: admitting the caller as the first probe), or a
     /// fresher word to decide on.
+    #[inline(always)]
     pub(super) fn open_due(&self, sw: StateWord, probe: bool) -> Result<u64, Decision<Due>> {
         let now = self.clock.now();
         match self.open_remaining(sw, now) {
@@ -206,6 +207,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     /// In the half-open episode `sw`: `None` while it may go on; the move
     /// back to open once `max_half_open_wait` has passed, or a fresher word
     /// to decide on.
+    #[inline(always)]
     pub(super) fn half_open_due(&self, sw: StateWord) -> Option<Decision<Due>> {
         let wait = self.settings.max_wait_ticks?;
         let now = self.clock.now();

@@ -53,7 +53,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     /// is in. The caller does the follow-up ([`committed`](Self::committed))
     /// for a transition it installed. Each call site has its own closure, so
     /// each gets its own copy of this loop, as the hand-written loops had.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn drive<T>(
         &self,
         mut w: Word,

@@ -92,30 +92,29 @@ pub(crate) enum ClosedStep {
 }
 
 /// §3: a success or failure (`failure`) recorded under `epoch` in the
-/// closed-state word `sw`. `judge`: whether the rules are evaluated (a
-/// failure or slow outcome in `Closed`, never in `MetricsOnly`), over
-/// `counts`, the window as the outcome's own install left it.
-#[inline]
+/// closed-state word `sw`. `trip` judges the run the outcome makes (with the
+/// window as the outcome's own install left it, see [`trip_reason`]); the
+/// recorder passes one that never trips when the rules are not evaluated
+/// (a success, or any outcome in `MetricsOnly`).
+#[inline(always)]
 pub(crate) fn closed_outcome(
     sw: StateWord,
     epoch: Word,
     failure: bool,
-    judge: Option<(&Settings, WindowCounts, Option<u64>)>,
+    trip: impl FnOnce(u32) -> Option<TransitionReason>,
 ) -> ClosedStep {
     if sw.epoch != epoch {
         return ClosedStep::Ended;
     }
     // A success resets the run; `Ignored` never gets here.
     let run = if failure { sw.run() + 1 } else { 0 };
-    if let Some((s, counts, hint)) = judge {
-        if let Some(reason) = trip_reason(s, run, counts, failure, hint) {
-            return ClosedStep::Trip {
-                from: sw.with_run(run),
-                // {Open, epoch + 1, k 0, counts 0}
-                to: sw.next(State::Open, 0),
-                reason,
-            };
-        }
+    if let Some(reason) = trip(run) {
+        return ClosedStep::Trip {
+            from: sw.with_run(run),
+            // {Open, epoch + 1, k 0, counts 0}
+            to: sw.next(State::Open, 0),
+            reason,
+        };
     }
     if run == sw.run() {
         ClosedStep::Keep // a success on a zero run writes nothing
@@ -172,7 +171,7 @@ pub(crate) enum HalfOpenStep {
 
 /// §5: a probe's `outcome` (slow or not, with a `trip_for` hint or not)
 /// recorded under `epoch` in the half-open word `sw`.
-#[inline]
+#[inline(always)]
 pub(crate) const fn half_open_outcome(
     sw: StateWord,
     epoch: Word,
@@ -253,7 +252,7 @@ mod tests {
     #[test]
     fn a_stale_outcome_changes_nothing() {
         let closed = StateWord::INITIAL.with_run(3);
-        assert_eq!(closed_outcome(closed, 1, true, None), ClosedStep::Ended);
+        assert_eq!(closed_outcome(closed, 1, true, |_| None), ClosedStep::Ended);
         let h = half_open(1, 0);
         let step = half_open_outcome(h, 6, Outcome::Failure, false, false, 1);
         assert_eq!(step, HalfOpenStep::Ended);
@@ -262,12 +261,12 @@ mod tests {
     #[test]
     fn a_success_on_a_zero_run_writes_nothing() {
         assert_eq!(
-            closed_outcome(StateWord::INITIAL, 0, false, None),
+            closed_outcome(StateWord::INITIAL, 0, false, |_| None),
             ClosedStep::Keep
         );
         let run = StateWord::INITIAL.with_run(2);
         assert_eq!(
-            closed_outcome(run, 0, false, None),
+            closed_outcome(run, 0, false, |_| None),
             ClosedStep::Run(StateWord::INITIAL)
         );
     }
