@@ -224,7 +224,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
             Some(h) => h.min(self.settings.max_hint_ticks),
             None => 0,
         };
-        at.saturating_add(backoff.max(asked))
+        at.wrapping_add(backoff.max(asked))
     }
 
     fn record_half_open(
@@ -308,9 +308,9 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
                 return;
             }
             let at = now.get();
-            let asked = at.saturating_add(hint.min(self.settings.max_hint_ticks));
-            let current = at.saturating_add(self.settings.timer.remaining(t, at).unwrap_or(0));
-            if asked <= current {
+            // Compared as durations from `at`: instants wrap at 2^64.
+            let asked = hint.min(self.settings.max_hint_ticks);
+            if asked <= self.settings.timer.remaining(t, at).unwrap_or(0) {
                 return;
             }
             let next = sw.next(State::Open, sw.k);
@@ -322,7 +322,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
                         TransitionReason::HintExtended,
                         at,
                         WindowCounts::default(),
-                        Some(asked),
+                        Some(at.wrapping_add(asked)),
                     );
                     return;
                 }
