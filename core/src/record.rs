@@ -88,7 +88,12 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
             Some(limit) if f.outcome != Outcome::Ignored && grant.state() != State::Disabled => {
                 let took = match f.duration {
                     Some(d) => d,
-                    None => now.get().saturating_sub(grant.started),
+                    // Instants wrap at 2^64; more than half of that is a
+                    // clock that went back: no time passed, as far as we know.
+                    None => match now.get().wrapping_sub(grant.started) {
+                        d if d > u64::MAX >> 1 => 0,
+                        d => d,
+                    },
                 };
                 took >= limit
             }

@@ -104,16 +104,19 @@
 //!   breaker idle since): due.
 //!
 //! **Bounds.** The two cases that share the circle cannot be told apart in
-//! `U` bits: a backward jump of `J` units with `R` left reads as passed once
-//! `R + J > H`, and a deadline passed `P` units ago reads as a backward jump
-//! once `P mod 2^U >= H` (pending for at most the longest period, re-anchored:
-//! late, never early). On 64-bit targets `H` units span more than a century
-//! of ticks, so neither happens in practice; on 32-bit ones `H` is twice the
-//! quarter range that bounds the longest open period (at least 2 × the longest
-//! period), so a backward jump larger than that may end the open period at
-//! once, and a breaker idle for `2^23` units or more may stay open for up to
-//! the longest period at its next call (it did so before for `P mod 2^24`
-//! within the guard of 0).
+//! `U` bits. A backward jump of `J` units with `R` left reads as passed once
+//! `R + J > H` (the open period then ends at once), and a deadline passed `P`
+//! units ago, first read only now, reads as a backward jump when
+//! `P mod 2^U >= H` (the breaker then stays open for up to the longest period
+//! from that call: late, never early). On 64-bit targets `H` units span more
+//! than a century of ticks, so neither happens in practice. On 32-bit targets
+//! `H` is `2^23` units, at least twice the longest open period (which fits in
+//! `2^22`): a backward jump of more than `H - R` units (so at least the
+//! longest open period) may end the open period at once, and a breaker first
+//! called `P` units after its deadline, `P mod 2^24` in `[2^23, 2^24)`, stays
+//! open for up to the longest period more (before issue 14: only for
+//! `P mod 2^24` within the guard below `2^24`, and a jump past the guard
+//! ended the period at once).
 //!
 //! **Past `u64::MAX`.** A trip within the longest open period of `u64::MAX`
 //! wraps its deadline past 0; the unit count is consistent across that wrap
