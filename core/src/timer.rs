@@ -89,8 +89,8 @@
 //! ```
 //!
 //! - `1 ..= G`: a deadline this breaker set (no open period is longer), or
-//!   one the clock has moved back towards by less than the guard: pending,
-//!   for exactly what the clock says.
+//!   one that a jump back has left within the guard: pending, for exactly
+//!   what the clock says (the period ends when the clock reaches it again).
 //! - `G+1 ..= H`: no open period is that long, so the clock went back (or a
 //!   reader is far behind the clock reading of the publisher). The open
 //!   period must not end early, and need not end only when the clock comes
@@ -106,9 +106,9 @@
 //! **Bounds.** The two cases that share the circle cannot be told apart in
 //! `U` bits. A backward jump of `J` units with `R` left reads as passed once
 //! `R + J > H` (the open period then ends at once), and a deadline passed `P`
-//! units ago, first read only now, reads as a backward jump when
-//! `P mod 2^U >= H` (the breaker then stays open for up to the longest period
-//! from that call: late, never early). On 64-bit targets `H` units span more
+//! units ago, first read only now, reads as pending when `P mod 2^U >= H`
+//! (as a jump back, or within the guard: the breaker then stays open for up
+//! to the longest period from that call: late, never early). On 64-bit targets `H` units span more
 //! than a century of ticks, so neither happens in practice. On 32-bit targets
 //! `H` is `2^23` units, at least twice the longest open period (which fits in
 //! `2^22`): a backward jump of more than `H - R` units (so at least the
