@@ -304,15 +304,33 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     /// state word when the episode has already ended.
     fn open_remaining(&self, sw: StateWord, now: u64) -> Result<Option<u64>, Word> {
         let t = self.timer.load();
+        let longest = self.settings.timer.longest();
         if TimerUnits::deadline_of(t, sw.epoch) {
-            return Ok(self.settings.timer.remaining(t, now));
+            return Ok(self.left(sw, t, now, longest));
         }
-        let deadline = now.saturating_add(self.settings.backoff.open_ticks(sw.k, sw.epoch as u64));
+        let deadline = now.wrapping_add(self.settings.backoff.open_ticks(sw.k, sw.epoch as u64));
         let mine = self.settings.timer.encode(sw.epoch, deadline);
         match self.timer.publish_for(&self.state, sw.epoch, mine) {
-            Published::InForce(t) => Ok(self.settings.timer.remaining(t, now)),
+            Published::InForce(t) => Ok(self.left(sw, t, now, longest)),
             Published::Overtaken(x) => Err(x),
         }
+    }
+
+    /// Ticks left until `t`, the deadline of the episode `sw`, or `None` once
+    /// due. If the clock went back past the guard (see `timer`), re-anchors
+    /// the deadline at `period` ticks from a fresh reading: `now` may be older
+    /// than the reading the deadline was published from.
+    fn left(&self, sw: StateWord, t: Word, now: u64, period: u64) -> Option<u64> {
+        let units = &self.settings.timer;
+        if units.went_back(t, now) {
+            let fresh = self.clock.now();
+            if units.went_back(t, fresh) {
+                let _ = self
+                    .timer
+                    .reanchor(t, units.encode(sw.epoch, fresh.wrapping_add(period)));
+            }
+        }
+        units.remaining(t, now)
     }
 
     /// In half-open with `max_half_open_wait` passed: re-opens. Returns the
@@ -322,23 +340,20 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
         let now = self.clock.now();
         let mut t = self.timer.load();
         if !TimerUnits::deadline_of(t, sw.epoch) {
-            let mine = self
-                .settings
-                .timer
-                .encode(sw.epoch, now.saturating_add(wait));
+            let mine = self.settings.timer.encode(sw.epoch, now.wrapping_add(wait));
             t = match self.timer.publish_for(&self.state, sw.epoch, mine) {
                 Published::InForce(t) => t,
                 Published::Overtaken(x) => return Some(x),
             };
         }
-        if self.settings.timer.remaining(t, now).is_some() {
+        if self.left(sw, t, now, wait).is_some() {
             return None;
         }
         let next = sw.next(State::Open, sw.k + 1);
         match self.cas(w, next) {
             Ok(()) => {
                 let deadline =
-                    now.saturating_add(self.settings.backoff.open_ticks(next.k, next.epoch as u64));
+                    now.wrapping_add(self.settings.backoff.open_ticks(next.k, next.epoch as u64));
                 self.committed(
                     sw,
                     next,
@@ -373,7 +388,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
         reason: TransitionReason,
         now: u64,
     ) {
-        let deadline = self.settings.max_wait_ticks.map(|w| now.saturating_add(w));
+        let deadline = self.settings.max_wait_ticks.map(|w| now.wrapping_add(w));
         self.committed(from, to, reason, now, WindowCounts::default(), deadline);
     }
 
@@ -399,7 +414,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
         let in_force = match self.timer.publish_for(&self.state, to.epoch, mine) {
             Published::InForce(t) if deadline.is_some() => {
                 let left = self.settings.timer.remaining(t, now).unwrap_or(0);
-                Some(now.saturating_add(left))
+                Some(now.wrapping_add(left))
             }
             _ => None,
         };
@@ -527,7 +542,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
             let t = self.timer.load();
             if TimerUnits::deadline_of(t, sw.epoch) {
                 match self.settings.timer.remaining(t, now) {
-                    Some(left) => (Some(now.saturating_add(left)), false),
+                    Some(left) => (Some(now.wrapping_add(left)), false),
                     None => (None, true),
                 }
             } else {
