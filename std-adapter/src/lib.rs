@@ -126,6 +126,7 @@
 //! | `keyed` | `keyed::KeyedBreakers`: breakers per key (host, tenant, model) in a `moka` cache, with a cap on open keys |
 //! | `grpc` | `tower::grpc::GrpcBreakerLayer`: gRPC clients (tonic's `Channel`), judged by the status in the trailers or a trailers-only response, with `GrpcClassifier` and server pushback (implies `tower`) |
 //! | `retry` | `tower::RetryPolicy`: retries outside the breaker, with a budget and backoff (implies `tower`, `tokio`) |
+//! | `backon` | `retry`: closures and futures through `CallExt`, retried on `backon`'s backoff (exponential, jitter), waiting for an open breaker only within the caller's patience, with a retry budget (implies `tokio`) |
 //! | `admin` | the `admin` router (implies `tower`) |
 //!
 //! No feature is on by default: a plain `fusebox-std = "0.1"` builds the
@@ -236,6 +237,8 @@ pub mod observe;
 #[cfg(feature = "deadpool")]
 pub mod pool;
 mod registry;
+#[cfg(feature = "backon")]
+pub mod retry;
 mod std_breaker;
 #[cfg(feature = "stream")]
 pub mod stream;
