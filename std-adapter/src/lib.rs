@@ -123,7 +123,7 @@
 //! | `tokio` | `CallExt::call_async_timeout`, on tokio's timer |
 //! | `tower` | `tower::CircuitBreakerLayer`, the provider-aware `HttpClassifier`, fallbacks (`FallbackLayer`, `FallbackToLayer`) |
 //! | `stream` | `stream::GuardedStream`: one permit for a stream's life (token streams, SSE) (implies `tokio`) |
-//! | `deadpool` | `pool::GuardedPool`: a `deadpool` connection pool (Redis, Postgres, ...) behind a breaker |
+//! | `deadpool` | `pool::GuardedPool`: a `deadpool` connection pool (Redis, Postgres, SQLite, ...) behind a breaker; a SQL example in `examples/sqlite_pool.rs` |
 //! | `keyed` | `keyed::KeyedBreakers`: breakers per key (host, tenant, model) in a `moka` cache, with a cap on open keys |
 //! | `grpc` | `tower::grpc::GrpcBreakerLayer`: gRPC clients (tonic's `Channel`), judged by the status in the trailers or a trailers-only response, with `GrpcClassifier` and server pushback (implies `tower`) |
 //! | `retry` | `tower::RetryPolicy`: retries outside the breaker, with a budget and backoff (implies `tower`, `tokio`) |
