@@ -194,3 +194,29 @@ fn a_blocking_call_waits_for_the_breaker_within_patience() {
         .unwrap_err()
         .is_rejected());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_call_is_send_and_runs_in_spawned_tasks() {
+    let b = Arc::new(breaker(5, Duration::from_secs(60)));
+    let rules = Arc::new(RetryRules::new(Duration::ZERO));
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let (b, rules) = (Arc::clone(&b), Arc::clone(&rules));
+            tokio::spawn(async move {
+                let tries = AtomicU32::new(0);
+                b.call_async_with_retry(backoff(3), &rules, || async {
+                    match tries.fetch_add(1, Ordering::Relaxed) {
+                        0 => Err("reset"),
+                        n => Ok(n),
+                    }
+                })
+                .await
+            })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(t.await.unwrap().unwrap(), 1);
+    }
+    let t = b.observer().totals().snapshot();
+    assert_eq!((t.failure, t.success), (4, 4));
+}
