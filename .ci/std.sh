@@ -5,7 +5,8 @@
 # repo root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target-std}"
+# The workspace target dir: the test step built most of this already.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 
 cargo fmt -p fusebox-std -p fusebox-cli -- --check
 cargo clippy -p fusebox-std -p fusebox-cli --all-targets --all-features -- -D warnings

@@ -54,7 +54,8 @@ loom_models() {
         --test loom_a_half_open_admission --test loom_b_one_transition_per_epoch \
         --test loom_c_stale_outcomes --test loom_d_window_records \
         --test loom_e_permit_release --test loom_open_deadline_race \
-        --test loom_open_deadline_publishers --test loom_open_deadline_preempted
+        --test loom_open_deadline_publishers --test loom_open_deadline_preempted \
+        --test loom_open_deadline_reanchor
     # Models run in parallel: under fusebox_loom the time window's stripe is
     # the loom thread index, not a stack address, so replays are deterministic.
 }

@@ -8,8 +8,21 @@ use core::time::Duration;
 ///
 /// # Contract
 /// - `now` never goes backwards. A clock that does (a wall clock being set)
-///   makes open periods end late, never early: the breaker saturates its
-///   arithmetic rather than wrapping.
+///   makes open periods end late, never early, within a bound: a deadline
+///   that reads as further ahead than the longest open period (the longest of
+///   the backoff's maximum, `max_trip_hint` and `max_half_open_wait`) is
+///   re-anchored by the first call that sees it, at the longest open period
+///   from then (the half-open wait, for a half-open deadline), which is never
+///   less than what was left. A jump so large that the deadline reads as more
+///   than half the timer's unit range ahead is taken for a deadline passed
+///   long ago and ends the period: on 64-bit targets that is more than a
+///   century of ticks; on 32-bit ones, at least twice the longest open
+///   period. A jump back within the longest open period keeps the deadline
+///   (the period ends when the clock reaches it again). See the timer word's
+///   docs in `core/src/timer.rs` and "Open periods" in `docs/design.md`.
+/// - Instants are ticks modulo 2^64: a deadline past `u64::MAX` wraps, as a
+///   counter that wraps at 2^64 reads it (exact while the timer unit is at
+///   most 2^16 ticks on 64-bit targets, which covers clocks up to 2.9 GHz).
 /// - `TICKS_PER_SECOND` is the tick rate. Every configured duration is
 ///   converted to ticks once, when the breaker is built; the hot path never
 ///   divides.
@@ -46,7 +59,9 @@ impl<C: Clock + ?Sized> Clock for &C {
 /// reference model. `HZ` is its tick rate (milliseconds by default).
 ///
 /// It holds a native-width word: on 32-bit targets it counts at most 2^32
-/// ticks. Share it with a breaker by reference (`&ManualClock` is a `Clock`).
+/// ticks and wraps there (a wrap the breaker reads as time moving forward
+/// while its timer unit is at most 2^8 ticks). Share it with a breaker by
+/// reference (`&ManualClock` is a `Clock`).
 ///
 /// ```
 /// use fusebox_core::{Clock, ManualClock};
@@ -75,7 +90,8 @@ impl<const HZ: u64> ManualClock<HZ> {
         }
     }
 
-    /// Sets the time. Callers keep it monotonic.
+    /// Sets the time. Callers keep it monotonic; setting it back is a clock
+    /// that went back (see [`Clock`]'s contract).
     pub fn set(&self, ticks: u64) {
         // Relaxed: the clock is a value, not a synchronisation point; breakers
         // order their own words.

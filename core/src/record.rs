@@ -92,7 +92,12 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
             Some(limit) if f.outcome != Outcome::Ignored && grant.state() != State::Disabled => {
                 let took = match f.duration {
                     Some(d) => d,
-                    None => now.get().saturating_sub(grant.started),
+                    // Instants wrap at 2^64; more than half of that is a
+                    // clock that went back: no time passed, as far as we know.
+                    None => match now.get().wrapping_sub(grant.started) {
+                        d if d > u64::MAX >> 1 => 0,
+                        d => d,
+                    },
                 };
                 took >= limit
             }
@@ -191,7 +196,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
             Some(h) => h.min(self.settings.max_hint_ticks),
             None => 0,
         };
-        at.saturating_add(backoff.max(asked))
+        at.wrapping_add(backoff.max(asked))
     }
 
     fn record_half_open(
@@ -258,9 +263,9 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
                 return Decision::Done(None);
             }
             let at = now.get();
-            let asked = at.saturating_add(hint.min(self.settings.max_hint_ticks));
-            let current = at.saturating_add(self.settings.timer.remaining(t, at).unwrap_or(0));
-            if asked <= current {
+            // Compared as durations from `at`: instants wrap at 2^64.
+            let asked = hint.min(self.settings.max_hint_ticks);
+            if asked <= self.settings.timer.remaining(t, at).unwrap_or(0) {
                 return Decision::Done(None);
             }
             let next = machine::hint_extended(sw);
@@ -273,7 +278,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
                 TransitionReason::HintExtended,
                 at,
                 WindowCounts::default(),
-                Some(asked),
+                Some(at.wrapping_add(asked)),
             );
         }
     }

@@ -63,7 +63,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
             let t = self.timer.load();
             if TimerUnits::deadline_of(t, sw.epoch) {
                 match self.settings.timer.remaining(t, now) {
-                    Some(left) => (Some(now.saturating_add(left)), false),
+                    Some(left) => (Some(now.wrapping_add(left)), false),
                     None => (None, true),
                 }
             } else {

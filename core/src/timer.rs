@@ -67,12 +67,64 @@
 //!
 //! A unit is `2^shift` ticks, chosen at construction: the longest possible
 //! open period fits in a quarter of the unit range (and, on 64-bit targets,
-//! the range spans more than a century of ticks). Deadlines are rounded up to
-//! a whole unit, so an open period can end up to one unit late, never early.
-//! The comparison is wrap-aware: a deadline further ahead than the longest
-//! open period is one that has passed and wrapped. On 32-bit targets a
-//! breaker left untouched for a multiple of `2^24` units could see a passed
-//! deadline as pending again, for at most the longest open period.
+//! half the range spans more than a century of ticks). Deadlines are rounded
+//! up to a whole unit, so an open period can end up to one unit late, never
+//! early.
+//!
+//! # Reading a deadline: wrap-aware, and a clock that went back
+//!
+//! Instants are ticks modulo 2^64 (a deadline past `u64::MAX` is computed
+//! with a wrapping add, as a counter that wraps would read it), and the
+//! deadline field holds units modulo `2^U` (`U` = 48 / 24 bits). A reader
+//! sees only `left = deadline - now` in units, modulo `2^U`, and splits that
+//! circle in three (`G` = `guard`, the longest open period in units plus 2 of
+//! rounding slack; `H` = `2^(U-1)`, half the unit range):
+//!
+//! ```text
+//!  left:  0      1 ..= G           G+1 ..= H               H+1 ..= 2^U - 1
+//!        due   pending: exactly    the clock went back:     passed, and
+//!              `left` units        clamped to the longest   wrapped (a reader
+//!                                  open period, re-anchored late or idle by
+//!                                  (`Timer::reanchor`)      less than H units)
+//! ```
+//!
+//! - `1 ..= G`: a deadline this breaker set (no open period is longer), or
+//!   one that a jump back has left within the guard: pending, for exactly
+//!   what the clock says (the period ends when the clock reaches it again).
+//! - `G+1 ..= H`: no open period is that long, so the clock went back (or a
+//!   reader is far behind the clock reading of the publisher). The open
+//!   period must not end early, and need not end only when the clock comes
+//!   back to the old deadline: `remaining` reports the longest open period,
+//!   and the breaker re-anchors the deadline at the longest open period (the
+//!   half-open wait, for a half-open deadline) from a fresh clock reading. So
+//!   after a backward jump the period in force ends at least as late as what
+//!   was left (which is at most the longest period) and at most the longest
+//!   open period (plus one unit) after the first call that sees the jump.
+//! - `H+1 ..`: a deadline passed less than `H` units ago, read late (a
+//!   breaker idle since): due.
+//!
+//! **Bounds.** The two cases that share the circle cannot be told apart in
+//! `U` bits. A backward jump of `J` units with `R` left reads as passed once
+//! `R + J > H` (the open period then ends at once), and a deadline passed `P`
+//! units ago, first read only now, reads as pending when `P mod 2^U >= H`
+//! (as a jump back, or within the guard: the breaker then stays open for up
+//! to the longest period from that call: late, never early). On 64-bit targets `H` units span more
+//! than a century of ticks, so neither happens in practice. On 32-bit targets
+//! `H` is `2^23` units, at least twice the longest open period (which fits in
+//! `2^22`): a backward jump of more than `H - R` units (so at least the
+//! longest open period) may end the open period at once, and a breaker first
+//! called `P` units after its deadline, `P mod 2^24` in `[2^23, 2^24)`, stays
+//! open for up to the longest period more (before issue 14: only for
+//! `P mod 2^24` within the guard below `2^24`, and a jump past the guard
+//! ended the period at once).
+//!
+//! **Past `u64::MAX`.** A trip within the longest open period of `u64::MAX`
+//! wraps its deadline past 0; the unit count is consistent across that wrap
+//! (and a clock that wraps at 2^64 reads as moving forward) when `2^(U +
+//! shift)` divides `2^64`: `shift <= 16` on 64-bit targets (every clock up to
+//! 2.9 GHz whose longest open period is below 2^62 ticks), `shift <= 40` on
+//! 32-bit ones. With coarser units, a deadline that wraps past `u64::MAX`
+//! reads as passed (the open period ends at once), the one edge left.
 
 use crate::config::ConfigError;
 use crate::state::{StateWord, EPOCH_MASK};
@@ -86,6 +138,9 @@ const UNIT_MASK: Word = ((1 as Word) << UNIT_BITS) - 1;
 const TAG_MASK: Word = ((1 as Word) << TAG_BITS) - 1;
 /// Longest open period, in units: a quarter of the unit range.
 const MAX_SPAN_UNITS: u64 = 1 << (UNIT_BITS - 2);
+/// Remaining-units values above this are passed deadlines that wrapped;
+/// between `guard` and this, a clock that went back (see the module docs).
+const HALF_UNITS: u64 = 1 << (UNIT_BITS - 1);
 /// Minimum units an `open_for` must span, to keep rounding below ~6 %.
 const MIN_OPEN_UNITS: u64 = 16;
 
@@ -93,8 +148,12 @@ const MIN_OPEN_UNITS: u64 = 16;
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct TimerUnits {
     shift: u32,
-    /// Remaining-units values above this are passed deadlines that wrapped.
+    /// Remaining-units values up to this are pending deadlines; above it (up
+    /// to `HALF_UNITS`), the clock went back.
     guard: u64,
+    /// The longest open period, in ticks: what a deadline the clock went
+    /// back from is clamped and re-anchored to.
+    longest: u64,
 }
 
 impl TimerUnits {
@@ -127,6 +186,7 @@ impl TimerUnits {
         Ok(TimerUnits {
             shift,
             guard: (longest >> shift) + 2,
+            longest: if longest == 0 { 1 } else { longest },
         })
     }
 
@@ -161,18 +221,45 @@ impl TimerUnits {
     }
 
     /// Ticks left until the deadline in `word`, or `None` once it is due.
+    /// A deadline the clock went back from reads as the longest open period
+    /// (see the module docs).
     #[cfg_attr(target_pointer_width = "64", inline)]
     #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
     pub(crate) const fn remaining(&self, word: Word, now: u64) -> Option<u64> {
-        let now_units = (now >> self.shift) as Word & UNIT_MASK;
-        let left = ((word & UNIT_MASK).wrapping_sub(now_units) & UNIT_MASK) as u64;
-        if left == 0 || left > self.guard {
+        let left = self.left_units(word, now);
+        if left == 0 || left > HALF_UNITS {
             None
+        } else if left > self.guard {
+            Some(self.longest)
         } else {
             let sub_unit = now & ((1u64 << self.shift) - 1);
             let t = (left << self.shift).saturating_sub(sub_unit);
             Some(if t == 0 { 1 } else { t })
         }
+    }
+
+    /// Whether the deadline in `word` is further ahead of `now` than any open
+    /// period can be, yet not far enough to be a passed one: the clock went
+    /// back (or `now` is a stale reading). Out of line on 32-bit targets, as
+    /// `remaining` is.
+    #[cfg_attr(target_pointer_width = "64", inline)]
+    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
+    pub(crate) const fn went_back(&self, word: Word, now: u64) -> bool {
+        let left = self.left_units(word, now);
+        left > self.guard && left <= HALF_UNITS
+    }
+
+    /// `deadline - now` in units, modulo the unit range.
+    #[inline]
+    const fn left_units(&self, word: Word, now: u64) -> u64 {
+        let now_units = (now >> self.shift) as Word & UNIT_MASK;
+        ((word & UNIT_MASK).wrapping_sub(now_units) & UNIT_MASK) as u64
+    }
+
+    /// The longest open period, in ticks.
+    #[inline]
+    pub(crate) const fn longest(&self) -> u64 {
+        self.longest
     }
 
     /// The granularity of deadlines.
@@ -262,6 +349,19 @@ impl Timer {
         }
     }
 
+    /// After the clock went back (`TimerUnits::went_back`): replaces exactly
+    /// `seen`, a deadline word, with `later`, a deadline of the same episode
+    /// measured from a fresh clock reading. Both carry the same tag, so the
+    /// publication protocol's argument (which is about tags) is untouched: a
+    /// transition since `seen` was read has published over it or will CAS over
+    /// whatever it finds. False if another word is in place (another caller
+    /// re-anchored first, or the episode has moved on).
+    #[inline]
+    pub(crate) fn reanchor(&self, seen: Word, later: Word) -> bool {
+        debug_assert!(seen >> UNIT_BITS == later >> UNIT_BITS);
+        self.replace(seen, later)
+    }
+
     /// Replaces exactly `seen` with `new`; false if someone else got there.
     #[inline]
     fn replace(&self, seen: Word, new: Word) -> bool {
@@ -346,6 +446,57 @@ mod tests {
         // Long after the deadline, the raw difference wraps to "far ahead".
         let later = 5_000 + (UNIT_MASK as u64) / 2;
         assert_eq!(u.remaining(w, later), None);
+    }
+
+    #[test]
+    fn a_deadline_reads_pending_then_went_back_then_passed_around_the_circle() {
+        // 10 min longest, ms clock: one-tick units, guard = longest + 2.
+        let u = TimerUnits::new(600_000, 1_000, 1_000).unwrap();
+        let w = u.encode(1, 1_000_000 + 600_002);
+        assert_eq!(u.remaining(w, 1_000_000), Some(600_002));
+        assert!(!u.went_back(w, 1_000_000));
+        // One unit further ahead than any open period: the clock went back.
+        assert!(u.went_back(w, 999_999));
+        assert_eq!(u.remaining(w, 999_999), Some(600_000));
+        let half = HALF_UNITS;
+        let deadline: u64 = 1_000_000 + 600_002;
+        assert!(u.went_back(w, deadline.wrapping_sub(half)));
+        assert_eq!(u.remaining(w, deadline.wrapping_sub(half)), Some(600_000));
+        // Beyond half the unit range: a deadline passed less than `H` ago.
+        assert!(!u.went_back(w, deadline.wrapping_sub(half + 1)));
+        assert_eq!(u.remaining(w, deadline.wrapping_sub(half + 1)), None);
+        assert_eq!(u.remaining(w, deadline + half - 1), None);
+    }
+
+    #[test]
+    fn a_reader_behind_the_publishers_clock_never_reads_the_deadline_as_passed() {
+        // A reader read the clock at 1 000, was suspended, then found the
+        // deadline another caller published at 700 000 for 30 s: no open
+        // period is that long from its reading, so it must not half-open.
+        let u = TimerUnits::new(600_000, 1_000, 1_000).unwrap();
+        let w = u.encode(4, 700_000 + 30_000);
+        assert!(u.remaining(w, 1_000).is_some());
+        assert!(
+            !u.went_back(w, 700_000),
+            "a fresh reading re-anchors nothing"
+        );
+    }
+
+    #[test]
+    fn a_deadline_past_the_last_tick_wraps_with_the_clock() {
+        let u = TimerUnits::new(600_000, 1_000, 1_000).unwrap();
+        let now = u64::MAX - 9;
+        let w = u.encode(2, now.wrapping_add(30_000));
+        assert_eq!(u.remaining(w, now), Some(30_000));
+        assert_eq!(u.remaining(w, 29_989), Some(1));
+        assert_eq!(u.remaining(w, 29_990), None);
+        let hz = 1_000_000_000;
+        let ns = TimerUnits::new(600 * hz, hz, hz).unwrap();
+        assert!(ns.shift <= 64 - UNIT_BITS, "wrap-exact with a ns clock");
+        let w = ns.encode(2, now.wrapping_add(30 * hz));
+        assert!(ns.remaining(w, now).unwrap() >= 30 * hz);
+        assert!(ns.remaining(w, (30 * hz - 10) - (1 << ns.shift)).is_some());
+        assert_eq!(ns.remaining(w, 30 * hz - 10 + (1 << ns.shift)), None);
     }
 
     #[test]

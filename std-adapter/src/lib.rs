@@ -104,7 +104,8 @@
 //! (target `fusebox`: `WARN` when a breaker opens, `INFO` for other
 //! transitions, `DEBUG` for rejections), striped running totals, a
 //! call-duration histogram, and a broadcast of [`TransitionEvent`]s
-//! ([`Registry::subscribe`]). [`metrics`] exposes a registry to Prometheus.
+//! ([`Registry::subscribe`]). [`metrics`] exposes a registry to Prometheus
+//! and, with feature `otel`, to OpenTelemetry.
 //!
 //! ## Tower
 //!
@@ -122,10 +123,12 @@
 //! | `tokio` | `CallExt::call_async_timeout`, on tokio's timer |
 //! | `tower` | `tower::CircuitBreakerLayer`, the provider-aware `HttpClassifier`, fallbacks (`FallbackLayer`, `FallbackToLayer`) |
 //! | `stream` | `stream::GuardedStream`: one permit for a stream's life (token streams, SSE) (implies `tokio`) |
-//! | `deadpool` | `pool::GuardedPool`: a `deadpool` connection pool (Redis, Postgres, ...) behind a breaker |
+//! | `deadpool` | `pool::GuardedPool`: a `deadpool` connection pool (Redis, Postgres, SQLite, ...) behind a breaker; a SQL example in `examples/sqlite_pool.rs` |
 //! | `keyed` | `keyed::KeyedBreakers`: breakers per key (host, tenant, model) in a `moka` cache, with a cap on open keys |
 //! | `grpc` | `tower::grpc::GrpcBreakerLayer`: gRPC clients (tonic's `Channel`), judged by the status in the trailers or a trailers-only response, with `GrpcClassifier` and server pushback (implies `tower`) |
 //! | `retry` | `tower::RetryPolicy`: retries outside the breaker, with a budget and backoff (implies `tower`, `tokio`) |
+//! | `backon` | `retry`: closures and futures through `CallExt`, retried on `backon`'s backoff (exponential, jitter), waiting for an open breaker only within the caller's patience, with a retry budget (implies `tokio`) |
+//! | `otel` | `metrics::otel::register`: a registry's metrics as OpenTelemetry observable instruments, beside Prometheus (the `opentelemetry` API crate only) |
 //! | `admin` | the `admin` router (implies `tower`) |
 //!
 //! No feature is on by default: a plain `fusebox-std = "0.1"` builds the
@@ -236,6 +239,8 @@ pub mod observe;
 #[cfg(feature = "deadpool")]
 pub mod pool;
 mod registry;
+#[cfg(feature = "backon")]
+pub mod retry;
 mod std_breaker;
 #[cfg(feature = "stream")]
 pub mod stream;

@@ -18,6 +18,9 @@
 //! Values are read when scraped, from the breakers' snapshots and their
 //! observers' striped counters: the hot path does no metrics work of its
 //! own beyond the observer's relaxed adds.
+//!
+//! With feature `otel`, `otel::register` exports the same metrics as
+//! OpenTelemetry observable instruments.
 
 use crate::observe::FALLBACK_KINDS;
 use crate::registry::Registry;
@@ -28,6 +31,9 @@ use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, NoLabelSet};
 use prometheus_client::metrics::MetricType;
 use std::borrow::Cow;
+
+#[cfg(feature = "otel")]
+pub mod otel;
 
 /// A `prometheus-client` [`Collector`] over every breaker of a registry,
 /// for programs that already have a `prometheus_client` registry:

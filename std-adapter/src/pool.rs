@@ -9,6 +9,12 @@
 //! recycled) and an error of the operation are failures, and a success is
 //! a success.
 //!
+//! Give the pool a wait timeout (`deadpool`'s `Timeouts::wait`): without
+//! one, a checkout from an exhausted pool waits for ever and the breaker
+//! never hears of it. `examples/sqlite_pool.rs` runs a SQL pool
+//! (`deadpool-sqlite`) this way:
+//! `cargo run -p fusebox-std --features deadpool --example sqlite_pool`.
+//!
 //! ```no_run
 //! # async fn demo() {
 //! use std::sync::Arc;

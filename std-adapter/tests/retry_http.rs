@@ -4,52 +4,22 @@
 //! within the retry budget.
 #![cfg(feature = "retry")]
 
-use axum::http::StatusCode;
-use fusebox_core::{Config, State};
+mod support;
+
+use fusebox_core::State;
 use fusebox_std::tower::{CircuitBreakerLayer, RetryPolicy};
-use fusebox_std::{BreakerSpec, Error, StdBreaker, WindowSpec};
+use fusebox_std::Error;
 use http_body_util::Empty;
 use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU16, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tower::retry::RetryLayer;
 use tower::{Service, ServiceBuilder, ServiceExt};
 
-/// A server answering `GET /` with the status in `status`, counting hits.
-async fn server(status: Arc<AtomicU16>, hits: Arc<AtomicU32>) -> SocketAddr {
-    let app = axum::Router::new().route(
-        "/",
-        axum::routing::get(move || {
-            let status = Arc::clone(&status);
-            let hits = Arc::clone(&hits);
-            async move {
-                hits.fetch_add(1, Ordering::SeqCst);
-                StatusCode::from_u16(status.load(Ordering::SeqCst)).unwrap()
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    addr
-}
-
-fn breaker(failures: u32, open_for: Duration) -> Arc<StdBreaker> {
-    let config = Config::builder()
-        .consecutive_failures(failures)
-        .open_for(open_for)
-        .build()
-        .unwrap();
-    let spec = BreakerSpec {
-        config,
-        window: WindowSpec::None,
-    };
-    Arc::new(StdBreaker::new("upstream", spec).unwrap())
-}
+use support::http::{consecutive_breaker as breaker, status_server as server};
 
 /// A request that can be cloned for a retry: the URI.
 #[derive(Clone)]

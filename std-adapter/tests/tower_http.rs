@@ -2,6 +2,8 @@
 //! readiness contract against a counting mock service.
 #![cfg(feature = "tower")]
 
+mod support;
+
 use axum::http::StatusCode;
 use fusebox_core::{Config, State};
 use fusebox_std::tower::CircuitBreakerLayer;
@@ -19,37 +21,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use tower::{Layer, Service, ServiceExt};
 
-/// A server answering `GET /` with the status in `status`, counting hits.
-async fn server(status: Arc<AtomicU16>, hits: Arc<AtomicU32>) -> SocketAddr {
-    let app = axum::Router::new().route(
-        "/",
-        axum::routing::get(move || {
-            let status = Arc::clone(&status);
-            let hits = Arc::clone(&hits);
-            async move {
-                hits.fetch_add(1, Ordering::SeqCst);
-                StatusCode::from_u16(status.load(Ordering::SeqCst)).unwrap()
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    addr
-}
-
-fn breaker(failures: u32, open_for: Duration) -> Arc<StdBreaker> {
-    let config = Config::builder()
-        .consecutive_failures(failures)
-        .open_for(open_for)
-        .build()
-        .unwrap();
-    let spec = BreakerSpec {
-        config,
-        window: WindowSpec::None,
-    };
-    Arc::new(StdBreaker::new("upstream", spec).unwrap())
-}
+use support::http::{consecutive_breaker as breaker, status_server as server};
 
 fn get(addr: SocketAddr) -> http::Request<Empty<Bytes>> {
     http::Request::get(format!("http://{addr}/"))

@@ -12,6 +12,7 @@
 //! | §7 (e) no leaked permit | `tests/loom_e_permit_release.rs` | loom |
 //! | §4, §13 open → half-open at the deadline | `tests/loom_open_deadline_race.rs` | loom |
 //! | §4, §13 two deadline publishers and a third caller | `tests/loom_open_deadline_publishers.rs` | loom, 3 threads |
+//! | §8 a clock that went back: readers re-anchor the deadline, never half-open early (issue 14) | `tests/loom_open_deadline_reanchor.rs` | loom, 2–3 threads |
 //! | §13 narrow words: per-target limits | `tests/core_limits.rs` | the documented field maxima, on both layouts |
 //! | bugs found so far | `tests/core_regressions.rs` | hand-reduced reproducers |
 //!

@@ -193,15 +193,33 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     /// state word when the episode has already ended.
     fn open_remaining(&self, sw: StateWord, now: u64) -> Result<Option<u64>, Word> {
         let t = self.timer.load();
+        let longest = self.settings.timer.longest();
         if TimerUnits::deadline_of(t, sw.epoch) {
-            return Ok(self.settings.timer.remaining(t, now));
+            return Ok(self.left(sw, t, now, longest));
         }
-        let deadline = now.saturating_add(self.settings.backoff.open_ticks(sw.k, sw.epoch as u64));
+        let deadline = now.wrapping_add(self.settings.backoff.open_ticks(sw.k, sw.epoch as u64));
         let mine = self.settings.timer.encode(sw.epoch, deadline);
         match self.timer.publish_for(&self.state, sw.epoch, mine) {
-            Published::InForce(t) => Ok(self.settings.timer.remaining(t, now)),
+            Published::InForce(t) => Ok(self.left(sw, t, now, longest)),
             Published::Overtaken(x) => Err(x),
         }
+    }
+
+    /// Ticks left until `t`, the deadline of the episode `sw`, or `None` once
+    /// due. If the clock went back past the guard (see `timer`), re-anchors
+    /// the deadline at `period` ticks from a fresh reading: `now` may be older
+    /// than the reading the deadline was published from.
+    fn left(&self, sw: StateWord, t: Word, now: u64, period: u64) -> Option<u64> {
+        let units = &self.settings.timer;
+        if units.went_back(t, now) {
+            let fresh = self.clock.now();
+            if units.went_back(t, fresh) {
+                let _ = self
+                    .timer
+                    .reanchor(t, units.encode(sw.epoch, fresh.wrapping_add(period)));
+            }
+        }
+        units.remaining(t, now)
     }
 
     /// In the half-open episode `sw`: `None` while it may go on; the move
@@ -216,13 +234,13 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
             let mine = self
                 .settings
                 .timer
-                .encode(sw.epoch, now.saturating_add(wait));
+                .encode(sw.epoch, now.wrapping_add(wait));
             t = match self.timer.publish_for(&self.state, sw.epoch, mine) {
                 Published::InForce(t) => t,
                 Published::Overtaken(x) => return Some(Decision::Reread(x)),
             };
         }
-        if self.settings.timer.remaining(t, now).is_some() {
+        if self.left(sw, t, now, wait).is_some() {
             return None;
         }
         let due = Due {
@@ -241,11 +259,11 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
             // A half-open episode's own deadline, if configured.
             DueKind::HalfOpened { .. } => (
                 TransitionReason::OpenDeadlineReached,
-                self.settings.max_wait_ticks.map(|w| now.saturating_add(w)),
+                self.settings.max_wait_ticks.map(|w| now.wrapping_add(w)),
             ),
             DueKind::Expired => (
                 TransitionReason::HalfOpenTimeout,
-                Some(now.saturating_add(self.settings.backoff.open_ticks(to.k, to.epoch as u64))),
+                Some(now.wrapping_add(self.settings.backoff.open_ticks(to.k, to.epoch as u64))),
             ),
         };
         self.committed(from, to, reason, now, WindowCounts::default(), deadline);

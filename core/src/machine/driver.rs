@@ -85,7 +85,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
         reason: TransitionReason,
         now: u64,
     ) {
-        let deadline = self.settings.max_wait_ticks.map(|w| now.saturating_add(w));
+        let deadline = self.settings.max_wait_ticks.map(|w| now.wrapping_add(w));
         self.committed(from, to, reason, now, WindowCounts::default(), deadline);
     }
 
@@ -111,7 +111,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
         let in_force = match self.timer.publish_for(&self.state, to.epoch, mine) {
             Published::InForce(t) if deadline.is_some() => {
                 let left = self.settings.timer.remaining(t, now).unwrap_or(0);
-                Some(now.saturating_add(left))
+                Some(now.wrapping_add(left))
             }
             _ => None,
         };

@@ -117,7 +117,12 @@ impl StdObserver {
             timing: std::sync::atomic::AtomicBool::new(true),
             events,
             fallbacks: Default::default(),
-            history: Default::default(),
+            // Breakers start closed; the observer is built with its breaker,
+            // on the std clock (the ticks every `StdBreaker` uses).
+            history: std::sync::Mutex::new(History {
+                current: Some((State::Closed, fusebox_core::Clock::now(&crate::StdClock))),
+                ..History::default()
+            }),
             alerts: Default::default(),
             hook: Default::default(),
         }
@@ -169,11 +174,9 @@ impl StdObserver {
                 self.fallbacks[i].load(std::sync::atomic::Ordering::Relaxed)
             })
     }
-    /// Time spent in `state`, in clock ticks (nanoseconds on
-    /// [`StdClock`](crate::StdClock)), up to `now` (a reading of the
-    /// breaker's clock). Before the first transition the breaker is taken to
-    /// have been closed since it was built, which this observer does not
-    /// know: that time counts from the first transition only.
+    /// Time spent in `state`, in nanoseconds of [`StdClock`](crate::StdClock),
+    /// up to `now` (a reading of it), counted from when the observer was
+    /// built (with its breaker, which starts closed).
     pub fn time_in_state(&self, state: State, now: u64) -> u64 {
         let h = self.history.lock().unwrap_or_else(|p| p.into_inner());
         let mut t = h.in_state[state.index()];
