@@ -231,10 +231,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
         let now = self.clock.now();
         let mut t = self.timer.load();
         if !TimerUnits::deadline_of(t, sw.epoch) {
-            let mine = self
-                .settings
-                .timer
-                .encode(sw.epoch, now.wrapping_add(wait));
+            let mine = self.settings.timer.encode(sw.epoch, now.wrapping_add(wait));
             t = match self.timer.publish_for(&self.state, sw.epoch, mine) {
                 Published::InForce(t) => t,
                 Published::Overtaken(x) => return Some(Decision::Reread(x)),
