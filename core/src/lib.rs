@@ -131,6 +131,6 @@ pub use snapshot::Snapshot;
 pub use state::{Mode, State};
 pub use window::{
     AnyWindow, BucketCell, BucketRows, BucketSlice, BucketStorage, CountWindow, CountWindowOf,
-    DynCountWindow, DynTimeWindow, NoWindow, RingArray, RingCell, RingStorage, TimeWindow, Window,
-    WindowCounts,
+    DynCountWindow, DynTimeWindow, NoWindow, RingArray, RingCell, RingStorage, TimeWindow,
+    TimeWindowOf, Window, WindowCounts,
 };
