@@ -7,7 +7,7 @@ use crate::export::{AdoptOutcome, Dropped, Exported, RestoreError, RestoreReport
 use crate::machine::{self, Decision};
 use crate::observer::{Observer, TransitionReason};
 use crate::state::{State, StateWord, K_MAX, RUN_MAX};
-use crate::timer::TimerUnits;
+use crate::timer::{Published, TimerUnits};
 use crate::window::{AnyWindow, WindowCounts, WindowKind};
 use core::time::Duration;
 
@@ -24,6 +24,26 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     /// ([`Config::fingerprint`](crate::Config::fingerprint)).
     pub fn fingerprint(&self) -> u64 {
         self.settings.fingerprint
+    }
+
+    /// Publishes `deadline` for the open episode `epoch` that this thread's
+    /// CAS just installed, and makes it the one in force: a caller that saw
+    /// the episode before this publication published the backoff period of
+    /// its level from its own clock (the rule for trips, whose openers may
+    /// be preempted), which is not the period a restore or an adoption asks
+    /// for. That word carries the same tag, so replacing exactly it (as a
+    /// re-anchor does) leaves the publication protocol's argument intact; a
+    /// newer episode's word is never touched. A caller could have acted on
+    /// the replaced deadline only if it passed in between, i.e. if this
+    /// thread was suspended for a whole open period between two adjacent
+    /// atomic steps.
+    fn insist_on_deadline(&self, epoch: crate::sync::Word, deadline: u64) {
+        let mine = self.settings.timer.encode(epoch, deadline);
+        if let Published::InForce(t) = self.timer.publish_for(&self.state, epoch, mine) {
+            if t != mine {
+                let _ = self.timer.reanchor(t, mine);
+            }
+        }
     }
 
     /// What this breaker would carry across a process boundary (see
@@ -133,6 +153,9 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
             State::Open => Some(now.wrapping_add(left)),
             _ => None,
         };
+        if let Some(d) = deadline {
+            self.insist_on_deadline(to.epoch, d);
+        }
         self.committed(
             from,
             to,
@@ -225,13 +248,15 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
                 remaining: ticks_to_duration(left, C::TICKS_PER_SECOND),
             },
             Adopt::Installed(from, to) => {
+                let deadline = now.wrapping_add(asked);
+                self.insist_on_deadline(to.epoch, deadline);
                 self.committed(
                     from,
                     to,
                     TransitionReason::Adopted,
                     now,
                     WindowCounts::default(),
-                    Some(now.wrapping_add(asked)),
+                    Some(deadline),
                 );
                 let open_for = ticks_to_duration(asked, C::TICKS_PER_SECOND);
                 let epoch = to.epoch as u64;
