@@ -5,6 +5,7 @@ use super::permit::Finish;
 use super::{BreakerSpec, WindowSpec, MAX_TIME_STRIPES};
 use crate::clock::StdClock;
 use crate::observe::StdObserver;
+use fusebox_core::{AdoptOutcome, Exported, RestoreError, RestoreReport};
 use fusebox_core::{
     AnyWindow, Breaker, BucketCell, ConfigError, DynCountWindow, DynTimeWindow, NoWindow, Permit,
     Recorded, Rejected, RingCell, Snapshot, State,
@@ -123,6 +124,10 @@ pub(crate) trait Steer {
     fn disable(&self);
     fn reset(&self);
     fn transition_to_half_open(&self);
+    fn export(&self) -> Exported;
+    fn restore(&self, value: &Exported) -> Result<RestoreReport, RestoreError>;
+    fn adopt_open(&self, open_for: std::time::Duration) -> AdoptOutcome;
+    fn fingerprint(&self) -> u64;
 }
 
 impl<W: AnyWindow> Steer for Core<W> {
@@ -149,5 +154,17 @@ impl<W: AnyWindow> Steer for Core<W> {
     }
     fn transition_to_half_open(&self) {
         Breaker::transition_to_half_open(self)
+    }
+    fn export(&self) -> Exported {
+        Breaker::export(self)
+    }
+    fn restore(&self, value: &Exported) -> Result<RestoreReport, RestoreError> {
+        Breaker::restore(self, value)
+    }
+    fn adopt_open(&self, open_for: std::time::Duration) -> AdoptOutcome {
+        Breaker::adopt_open(self, open_for)
+    }
+    fn fingerprint(&self) -> u64 {
+        Breaker::fingerprint(self)
     }
 }
