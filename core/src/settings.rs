@@ -1,8 +1,9 @@
 //! A config converted to clock ticks, once, when the breaker is built.
 
 use crate::backoff::BackoffTicks;
-use crate::clock::duration_to_ticks;
-use crate::config::{check_window, Abandon, Config, Misfit, TripPredicate};
+use crate::clock::{duration_to_ticks, ticks_to_duration};
+use crate::config::{check_window, Abandon, Config, ConfigError, Misfit, TripPredicate};
+use crate::shape::RampTicks;
 use crate::timer::TimerUnits;
 use crate::window::{SlotClock, WindowKind};
 
@@ -25,6 +26,13 @@ pub(crate) struct Settings {
     pub(crate) slots: SlotClock,
     /// Whether a window must be written (some rule or metrics read it).
     pub(crate) window: bool,
+    /// Progressive recovery, when on.
+    pub(crate) ramp: Option<RampTicks>,
+    /// Adaptive throttling's `K` in basis points; 0 when off.
+    pub(crate) throttle_k_bp: u32,
+    /// Whether a closed breaker shapes its traffic (a ramp or throttling):
+    /// the one flag the inlined admission path tests.
+    pub(crate) shaped: bool,
 }
 
 impl Settings {
@@ -41,7 +49,32 @@ impl Settings {
             Some(d) => Some(duration_to_ticks(d, hz)),
             None => None,
         };
+        let ramp = match c.ramp_up {
+            Some(d) => {
+                let total = duration_to_ticks(d, hz);
+                let n = c.ramp_stages.len() as u64;
+                if total < n {
+                    return Err(Misfit {
+                        error: ConfigError::duration_out_of_range(
+                            "ramp_up",
+                            d,
+                            ticks_to_duration(n, hz),
+                            crate::config::MAX_DURATION,
+                        ),
+                        panic: "fusebox: ramp_up is shorter than one clock tick per stage",
+                    });
+                }
+                Some(RampTicks::new(total, c.ramp_stages))
+            }
+            None => None,
+        };
         let mut longest = backoff.longest();
+        if let Some(r) = ramp {
+            // The ramp's end is stored in the timer word like a deadline.
+            if r.total > longest {
+                longest = r.total;
+            }
+        }
         if max_hint_ticks > longest {
             longest = max_hint_ticks;
         }
@@ -97,6 +130,12 @@ impl Settings {
             timer,
             slots: SlotClock::new(width),
             window: !matches!(kind, WindowKind::None),
+            ramp,
+            throttle_k_bp: match c.throttle_k {
+                Some(k) => k.basis_points(),
+                None => 0,
+            },
+            shaped: ramp.is_some() || c.throttle_k.is_some(),
         })
     }
 }

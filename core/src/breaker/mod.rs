@@ -13,10 +13,12 @@
 mod admit;
 mod new;
 mod operator;
+mod shaping;
 
 use crate::clock::Clock;
 use crate::observer::{NoObserver, Observer};
 use crate::settings::Settings;
+use crate::shape::Sequence;
 use crate::sync::AtomicWord;
 use crate::timer::Timer;
 use crate::window::{AnyWindow, NoWindow};
@@ -40,6 +42,8 @@ pub struct Breaker<C: Clock, W: AnyWindow = NoWindow, O: Observer = NoObserver> 
     pub(crate) timer: Timer,
     pub(crate) trips: AtomicWord,
     pub(crate) last_transition: AtomicWord,
+    /// Numbers the attempts that a ramp or the throttle decides on.
+    pub(crate) seq: Sequence,
     pub(crate) settings: Settings,
     pub(crate) window: W,
     pub(crate) clock: C,
