@@ -94,7 +94,9 @@ impl fmt::Display for Rejected {
             RejectReason::Ramp => {
                 f.write_str("circuit breaker is recovering: call rejected by the ramp")?
             }
-            RejectReason::Throttled => f.write_str("circuit breaker is throttling: call rejected")?,
+            RejectReason::Throttled => {
+                f.write_str("circuit breaker is throttling: call rejected")?
+            }
         }
         if let Some(d) = self.retry_after {
             write!(f, ", retry after {d:?}")?;

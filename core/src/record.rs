@@ -178,7 +178,11 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
             match machine::closed_outcome(sw, grant.epoch(), failure, trip) {
                 ClosedStep::Run(next) => Decision::write(next, ClosedStep::Run(next)),
                 ClosedStep::Trip { from, to, reason } => {
-                    let to = if ramp_live { machine::ramp_trip(sw) } else { to };
+                    let to = if ramp_live {
+                        machine::ramp_trip(sw)
+                    } else {
+                        to
+                    };
                     Decision::write(to, ClosedStep::Trip { from, to, reason })
                 }
                 step => Decision::Done(step),

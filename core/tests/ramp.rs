@@ -3,9 +3,7 @@
 
 use core::time::Duration;
 use fusebox_core::shape::ramp_admits;
-use fusebox_core::{
-    Breaker, Config, ConfigBuilder, ManualClock, NoWindow, RejectReason, State,
-};
+use fusebox_core::{Breaker, Config, ConfigBuilder, ManualClock, NoWindow, RejectReason, State};
 
 type B<'a> = Breaker<&'a ManualClock, NoWindow>;
 
@@ -58,7 +56,11 @@ fn each_stage_admits_its_share_and_names_the_next_stage() {
             };
             if share_pct < 100 {
                 // The numbered attempts decide exactly as the published function.
-                assert_eq!(got, ramp_admits(0, epoch, m, share_pct * 100), "attempt {m}");
+                assert_eq!(
+                    got,
+                    ramp_admits(0, epoch, m, share_pct * 100),
+                    "attempt {m}"
+                );
                 m += 1;
             }
         }
@@ -136,30 +138,44 @@ fn custom_stages_and_the_last_stage_below_100() {
     assert_eq!(last, Some(Duration::from_millis(500)));
     clock.advance(600);
     let r = (0..10).find_map(|_| b.try_acquire().err()).unwrap();
-    assert_eq!(r.retry_after, Some(Duration::from_millis(400)), "to the ramp's end");
+    assert_eq!(
+        r.retry_after,
+        Some(Duration::from_millis(400)),
+        "to the ramp's end"
+    );
 }
 
 #[test]
 fn bad_ramp_configs_are_named() {
     let e = |b: ConfigBuilder| b.build().unwrap_err().field();
     assert_eq!(
-        e(Config::builder().ramp_up(Duration::from_secs(1)).ramp_stages(&[])),
+        e(Config::builder()
+            .ramp_up(Duration::from_secs(1))
+            .ramp_stages(&[])),
         "ramp_stages (count)"
     );
     assert_eq!(
-        e(Config::builder().ramp_up(Duration::from_secs(1)).ramp_stages(&[1, 2, 3, 4, 5, 6, 7, 8, 9])),
+        e(Config::builder()
+            .ramp_up(Duration::from_secs(1))
+            .ramp_stages(&[1, 2, 3, 4, 5, 6, 7, 8, 9])),
         "ramp_stages (count)"
     );
     assert_eq!(
-        e(Config::builder().ramp_up(Duration::from_secs(1)).ramp_stages(&[50, 50])),
+        e(Config::builder()
+            .ramp_up(Duration::from_secs(1))
+            .ramp_stages(&[50, 50])),
         "ramp_stages (percent, strictly increasing)"
     );
     assert_eq!(
-        e(Config::builder().ramp_up(Duration::from_secs(1)).ramp_stages(&[0, 50])),
+        e(Config::builder()
+            .ramp_up(Duration::from_secs(1))
+            .ramp_stages(&[0, 50])),
         "ramp_stages (percent, strictly increasing)"
     );
     assert_eq!(
-        e(Config::builder().ramp_up(Duration::from_secs(1)).ramp_stages(&[50, 101])),
+        e(Config::builder()
+            .ramp_up(Duration::from_secs(1))
+            .ramp_stages(&[50, 101])),
         "ramp_stages (percent, strictly increasing)"
     );
     assert_eq!(e(Config::builder().ramp_stages(&[50, 100])), "ramp_up");

@@ -4,8 +4,8 @@
 use super::{
     Backoff, Config, ConfigError, MAX_DURATION, MAX_JITTER, MAX_MULTIPLIER, MAX_THROTTLE_K,
 };
-use crate::shape::MAX_RAMP_STAGES;
 use crate::clock::duration_to_ticks;
+use crate::shape::MAX_RAMP_STAGES;
 use crate::state::{HALF_MAX, RUN_MAX};
 use crate::window::WindowKind;
 use core::time::Duration;
@@ -270,7 +270,9 @@ pub(crate) const fn check_window(
     }
     if c.throttle_k.is_some() && !matches!(kind, WindowKind::Time) {
         return Err(Misfit {
-            error: ConfigError::NeedsWindow { field: "throttle_k" },
+            error: ConfigError::NeedsWindow {
+                field: "throttle_k",
+            },
             panic: "fusebox: throttle_k needs a TimeWindow<B>",
         });
     }
