@@ -282,6 +282,106 @@ impl Sequence {
     }
 }
 
+/// Time buckets of throttled calls kept per breaker: the throttled calls of
+/// the window's last `min(B, 8)` buckets count as requests.
+pub const THROTTLE_BUCKETS: usize = 8;
+
+/// Bits of a throttle cell: the closed episode's tag, the slot's stamp, the
+/// count of calls throttled in that slot.
+const T_TAG_BITS: u32 = if WORD_BITS == 64 { 8 } else { 4 };
+const T_COUNT_BITS: u32 = if WORD_BITS == 64 { 24 } else { 12 };
+const T_STAMP_BITS: u32 = WORD_BITS - T_TAG_BITS - T_COUNT_BITS;
+const T_COUNT_MAX: Word = ((1 as Word) << T_COUNT_BITS) - 1;
+const T_KEY_MASK: Word = ((1 as Word) << (T_TAG_BITS + T_STAMP_BITS)) - 1;
+
+/// Calls throttled per time-window slot, in [`THROTTLE_BUCKETS`] cells
+/// indexed by the slot modulo 8. Each cell is one word, so its key and its
+/// count change together:
+///
+/// ```text
+/// 64-bit:  | tag (8) | slot stamp (32) | count (24) |
+/// 32-bit:  | tag (4) | slot stamp (16) | count (12) |
+/// ```
+///
+/// A cell whose key is not `(episode tag, slot)` reads as empty; the first
+/// throttled call of a slot installs its key with count 1. Counts saturate.
+/// Tags and stamps are the low bits of the epoch and the slot: a cell left
+/// from 2^8 (2^4) closed episodes or 2^32 (2^16) slots ago could read as
+/// current, which only makes throttling a little more eager.
+pub(crate) struct ThrottleRing {
+    cells: [AtomicWord; THROTTLE_BUCKETS],
+}
+
+impl ThrottleRing {
+    #[cfg(not(fusebox_loom))]
+    pub(crate) const fn new() -> ThrottleRing {
+        ThrottleRing {
+            cells: [const { atomic_word(0) }; THROTTLE_BUCKETS],
+        }
+    }
+    #[cfg(fusebox_loom)]
+    pub(crate) fn new() -> ThrottleRing {
+        ThrottleRing {
+            cells: core::array::from_fn(|_| atomic_word(0)),
+        }
+    }
+
+    #[inline]
+    const fn key(epoch: Word, slot: u64) -> Word {
+        let tag = epoch & (((1 as Word) << T_TAG_BITS) - 1);
+        let stamp = (slot as Word) & (((1 as Word) << T_STAMP_BITS) - 1);
+        (tag << T_STAMP_BITS) | stamp
+    }
+
+    /// Counts one call throttled in `slot` of the closed episode `epoch`.
+    /// Lock-free: each retry follows a CAS that another call won.
+    pub(crate) fn add(&self, epoch: Word, slot: u64) {
+        let key = Self::key(epoch, slot);
+        let cell = &self.cells[(slot as usize) & (THROTTLE_BUCKETS - 1)];
+        // Relaxed: a count read by the next admissions' sums; nothing else
+        // is published through it, and the CAS below serialises the adds.
+        let mut seen = cell.load(Ordering::Relaxed);
+        loop {
+            let next = if (seen >> T_COUNT_BITS) & T_KEY_MASK == key {
+                let n = seen & T_COUNT_MAX;
+                if n == T_COUNT_MAX {
+                    return;
+                }
+                seen + 1
+            } else {
+                (key << T_COUNT_BITS) | 1
+            };
+            // Relaxed: as the load; a lost CAS retries on what it saw.
+            match cell.compare_exchange_weak(seen, next, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => return,
+                Err(x) => seen = x,
+            }
+        }
+    }
+
+    /// Calls throttled in the episode `epoch` over the `buckets` slots up to
+    /// `slot` (at most [`THROTTLE_BUCKETS`] of them).
+    pub(crate) fn sum(&self, epoch: Word, slot: u64, buckets: usize) -> u64 {
+        let n = if buckets < THROTTLE_BUCKETS {
+            buckets
+        } else {
+            THROTTLE_BUCKETS
+        };
+        let mut total = 0;
+        let mut j = 0;
+        while j < n {
+            let s = slot.wrapping_sub(j as u64);
+            // Relaxed: see `add`.
+            let w = self.cells[(s as usize) & (THROTTLE_BUCKETS - 1)].load(Ordering::Relaxed);
+            if (w >> T_COUNT_BITS) & T_KEY_MASK == Self::key(epoch, s) {
+                total += (w & T_COUNT_MAX) as u64;
+            }
+            j += 1;
+        }
+        total
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -335,6 +435,21 @@ mod tests {
         assert_eq!(throttle_bp(10, 5, 15_000), (10 * 10_000 - 75_000) / 11);
         assert_eq!(throttle_bp(10, 7, 15_000), 0);
         assert_eq!(throttle_bp(u64::MAX, 0, 10_000), 0);
+    }
+
+    #[test]
+    fn throttled_calls_count_per_slot_and_episode_over_the_window() {
+        let r = ThrottleRing::new();
+        r.add(5, 100);
+        r.add(5, 100);
+        r.add(5, 101);
+        r.add(4, 102); // another episode
+        assert_eq!(r.sum(5, 101, 4), 3);
+        assert_eq!(r.sum(5, 101, 1), 1);
+        assert_eq!(r.sum(5, 102, 2), 1, "slot 100 left the window");
+        assert_eq!(r.sum(6, 101, 4), 0);
+        r.add(5, 108); // slot 100's cell, reused
+        assert_eq!(r.sum(5, 108, 8), 2);
     }
 
     #[test]

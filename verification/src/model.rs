@@ -40,6 +40,9 @@ pub struct Model {
     ramp_end: Option<u64>,
     /// Attempts numbered in the current closed episode (issue 19).
     numbered: u64,
+    /// Slots (of the time window) of the calls throttled in the current
+    /// closed episode.
+    throttled: Vec<u64>,
 }
 
 impl Model {
@@ -62,6 +65,7 @@ impl Model {
             log: Vec::new(),
             ramp_end: None,
             numbered: 0,
+            throttled: Vec::new(),
         }
     }
 
@@ -140,6 +144,7 @@ impl Model {
             _ => None,
         };
         self.numbered = 0;
+        self.throttled.clear();
         self.state = to;
         self.last_transition_at = self.now;
         self.log.push(Transition {
@@ -256,6 +261,49 @@ impl Model {
 
     /// Issue 19, written from docs/design.md: the ramp's stage and share.
     fn shape(&mut self, permit: Permit) -> Result<Permit, Rejected> {
+        self.ramp(permit).and_then(|p| self.throttle(p))
+    }
+
+    /// Issue 19, written from docs/design.md: adaptive throttling over the
+    /// time window.
+    fn throttle(&mut self, permit: Permit) -> Result<Permit, Rejected> {
+        let (Some(k_bp), WindowKind::Time { buckets, span }) =
+            (self.cfg.throttle_k_bp, self.cfg.window)
+        else {
+            return Ok(permit);
+        };
+        let c = self.window.counts(self.now);
+        let slot = self.now / (span / buckets);
+        // Throttled calls of the window's last min(B, 8) slots.
+        let reach = buckets.min(8);
+        let throttled = self
+            .throttled
+            .iter()
+            .filter(|&&s| s <= slot && slot - s < reach)
+            .count() as u128;
+        let requests = c.calls as u128 + throttled;
+        let accepts = (c.calls - c.failures) as u128;
+        let (r, a) = (requests * 10_000, accepts * k_bp as u128);
+        let p = if a >= r { 0 } else { (r - a) / (requests + 1) };
+        if p == 0 {
+            return Ok(permit);
+        }
+        let m = self.numbered;
+        self.numbered += 1;
+        let draw = (self.cfg.admission_fn)(self.cfg.jitter_seed, self.epoch, m + 1) as u128;
+        if draw < p {
+            self.throttled.push(slot);
+            Err(Rejected {
+                state: State::Closed,
+                retry_after: None,
+                reason: RejectReason::Throttled,
+            })
+        } else {
+            Ok(permit)
+        }
+    }
+
+    fn ramp(&mut self, permit: Permit) -> Result<Permit, Rejected> {
         let Some(left) = self.ramp_left() else {
             return Ok(permit);
         };

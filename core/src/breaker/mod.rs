@@ -18,7 +18,7 @@ mod shaping;
 use crate::clock::Clock;
 use crate::observer::{NoObserver, Observer};
 use crate::settings::Settings;
-use crate::shape::Sequence;
+use crate::shape::{Sequence, ThrottleRing};
 use crate::sync::AtomicWord;
 use crate::timer::Timer;
 use crate::window::{AnyWindow, NoWindow};
@@ -44,6 +44,8 @@ pub struct Breaker<C: Clock, W: AnyWindow = NoWindow, O: Observer = NoObserver> 
     pub(crate) last_transition: AtomicWord,
     /// Numbers the attempts that a ramp or the throttle decides on.
     pub(crate) seq: Sequence,
+    /// Calls throttled per time slot (adaptive throttling).
+    pub(crate) throttled: ThrottleRing,
     pub(crate) settings: Settings,
     pub(crate) window: W,
     pub(crate) clock: C,

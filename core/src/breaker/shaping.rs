@@ -6,7 +6,7 @@ use super::Breaker;
 use crate::clock::Clock;
 use crate::observer::Observer;
 use crate::permit::{Grant, RejectReason, Rejected};
-use crate::shape::{ramp_admits, RampTicks};
+use crate::shape::{admission_draw_bp, ramp_admits, throttle_bp, RampTicks};
 use crate::state::{State, StateWord};
 use crate::sync::Word;
 use crate::timer::TimerUnits;
@@ -18,12 +18,12 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     /// load and two compares.
     #[inline(never)]
     pub(super) fn admit_shaped(&self, sw: StateWord) -> Result<Grant, Rejected> {
+        let seed = self.settings.backoff.seed;
         if let Some(ramp) = &self.settings.ramp {
             if let Some(left) = self.ramp_left(ramp, sw.epoch, None) {
                 let (share, next_stage) = ramp.stage_at(left);
                 if share < 10_000 {
                     let m = self.seq.next(sw.epoch);
-                    let seed = self.settings.backoff.seed;
                     if !ramp_admits(seed, sw.epoch as u64, m, share) {
                         return Err(self.reject_for(
                             State::Closed,
@@ -31,6 +31,23 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
                             RejectReason::Ramp,
                         ));
                     }
+                }
+            }
+        }
+        if self.settings.throttle_k_bp > 0 {
+            let now = self.clock.now();
+            let slots = self.settings.slots;
+            let c = self.window.counts(sw.epoch, now, slots);
+            let slot = slots.slot(now);
+            let throttled = self.throttled.sum(sw.epoch, slot, self.window.capacity());
+            let accepts = c.calls.saturating_sub(c.failures) as u64;
+            let requests = c.calls as u64 + throttled;
+            let p = throttle_bp(requests, accepts, self.settings.throttle_k_bp);
+            if p > 0 {
+                let m = self.seq.next(sw.epoch);
+                if admission_draw_bp(seed, sw.epoch as u64, m.wrapping_add(1)) < p {
+                    self.throttled.add(sw.epoch, slot);
+                    return Err(self.reject_for(State::Closed, None, RejectReason::Throttled));
                 }
             }
         }

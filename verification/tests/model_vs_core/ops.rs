@@ -230,8 +230,12 @@ pub fn setup(windows: &[WindowType], jitter: bool) -> impl Strategy<Value = Setu
         &[100],
     ];
     let ramp = proptest::option::of((8u64..1_500, prop::sample::select(stages.to_vec())));
-    (window, rules, timing, half_open, misc, ramp).prop_map(
-        move |(window, rules, timing, half_open, misc, ramp)| {
+    // Adaptive throttling, on time windows only.
+    let throttle = proptest::option::of(prop::sample::select(vec![
+        10_000u32, 15_000, 20_000, 35_000,
+    ]));
+    (window, rules, timing, half_open, misc, (ramp, throttle)).prop_map(
+        move |(window, rules, timing, half_open, misc, (ramp, throttle))| {
             let (consecutive, failure_rate, slow_rate, slow_duration, minimum_calls, predicate) =
                 rules;
             let (open_for, bucket, backoff) = timing;
@@ -279,6 +283,10 @@ pub fn setup(windows: &[WindowType], jitter: bool) -> impl Strategy<Value = Setu
             if let Some((ramp_up, stages)) = ramp {
                 cfg.ramp_up = Some(ramp_up);
                 cfg.ramp_stages = stages;
+                cfg.admission_fn = fusebox_core::shape::admission_draw_bp;
+            }
+            if let (Some(k), WindowKind::Time { .. }) = (throttle, cfg.window) {
+                cfg.throttle_k_bp = Some(k);
                 cfg.admission_fn = fusebox_core::shape::admission_draw_bp;
             }
             Setup { window, cfg }

@@ -82,6 +82,9 @@ pub fn core_config(setup: &Setup) -> Config {
     if let Some(r) = c.ramp_up {
         b = b.ramp_up(ms(r)).ramp_stages(c.ramp_stages);
     }
+    if let Some(k) = c.throttle_k_bp {
+        b = b.throttle_k(Ratio::from_basis_points(k));
+    }
     b.build()
         .unwrap_or_else(|e| panic!("generated an invalid config {setup:?}: {e}"))
 }
