@@ -97,7 +97,11 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
         let sw = StateWord::unpack(w);
         // The common case inlines to one load and a compare: no call.
         if matches!(sw.state, State::Closed | State::MetricsOnly) {
-            // One flag: a ramp or throttling shapes the closed state's traffic.
+            // One flag, as before shaping existed: no clock, no shaping.
+            if self.settings.plain_admit {
+                return Ok(Grant::new(sw.epoch, sw.state, 0));
+            }
+            // A ramp or throttling shapes the closed state's traffic.
             if self.settings.shaped && sw.state == State::Closed {
                 return self.admit_shaped(sw);
             }

@@ -42,14 +42,15 @@ pub struct Breaker<C: Clock, W: AnyWindow = NoWindow, O: Observer = NoObserver> 
     pub(crate) timer: Timer,
     pub(crate) trips: AtomicWord,
     pub(crate) last_transition: AtomicWord,
-    /// Numbers the attempts that a ramp or the throttle decides on.
-    pub(crate) seq: Sequence,
-    /// Calls throttled per time slot (adaptive throttling).
-    pub(crate) throttled: ThrottleRing,
     pub(crate) settings: Settings,
     pub(crate) window: W,
     pub(crate) clock: C,
     pub(crate) observer: O,
+    /// Numbers the attempts that a ramp or the throttle decides on. Last,
+    /// with `throttled`: only a breaker that shapes its traffic reads them.
+    pub(crate) seq: Sequence,
+    /// Calls throttled per time slot (adaptive throttling).
+    pub(crate) throttled: ThrottleRing,
 }
 
 impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
