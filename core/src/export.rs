@@ -292,6 +292,25 @@ impl Config {
             },
         );
         h = mix(h, self.trip_predicate.is_some() as u64);
+        // Progressive recovery and adaptive throttling: the stages only
+        // matter with a ramp, so a config without one hashes them as absent.
+        h = mix(h, opt_nanos(self.ramp_up));
+        if self.ramp_up.is_some() {
+            let stages = self.ramp_stages.len();
+            h = mix(h, stages as u64);
+            let mut i = 0;
+            while i < stages && i < crate::shape::MAX_RAMP_STAGES {
+                h = mix(h, self.ramp_stages.pct[i] as u64);
+                i += 1;
+            }
+        }
+        h = mix(
+            h,
+            match self.throttle_k {
+                Some(k) => k.0 as u64 + 1,
+                None => 0,
+            },
+        );
         let (kind, capacity) = match window {
             WindowShape::None => (0, 0),
             WindowShape::Count(n) => (1, n as u64),

@@ -116,6 +116,7 @@ mod observer;
 mod permit;
 mod record;
 mod settings;
+pub mod shape;
 mod snapshot;
 mod state;
 mod sync;
@@ -126,11 +127,11 @@ pub use breaker::Breaker;
 pub use clock::{duration_to_ticks, ticks_to_duration, Clock, ManualClock};
 pub use config::{
     Abandon, Backoff, BackoffKind, Config, ConfigBuilder, ConfigError, Ratio, TripPredicate,
-    WindowShape, MAX_DURATION, MAX_JITTER, MAX_MULTIPLIER,
+    WindowShape, MAX_DURATION, MAX_JITTER, MAX_MULTIPLIER, MAX_THROTTLE_K,
 };
 pub use export::{AdoptOutcome, Dropped, Exported, RestoreError, RestoreReport, EXPORT_VERSION};
 pub use observer::{NoObserver, Observer, OutcomeEvent, Rejection, Transition, TransitionReason};
-pub use permit::{Guard, Outcome, Permit, Recorded, Rejected};
+pub use permit::{Guard, Outcome, Permit, Recorded, RejectReason, Rejected};
 pub use snapshot::Snapshot;
 pub use state::{Mode, State};
 pub use window::{

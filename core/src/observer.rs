@@ -115,8 +115,10 @@ pub struct Transition {
 pub struct Rejection {
     /// The state that rejected it.
     pub state: State,
-    /// Ticks until the open deadline (open state only).
+    /// Ticks until the open deadline (open state), or the next ramp stage.
     pub retry_after: Option<u64>,
+    /// Why.
+    pub reason: crate::RejectReason,
 }
 
 /// A recorded outcome.

@@ -41,14 +41,63 @@ pub enum Recorded {
 pub struct Rejected {
     /// `Open`, `HalfOpen` (all probe slots taken) or `ForcedOpen`.
     pub state: State,
-    /// Time left until the open deadline; `None` in half-open and
-    /// forced-open rejections.
+    /// Time left until the open deadline; until the next ramp stage in a
+    /// [`RejectReason::Ramp`] rejection; `None` in half-open, forced-open and
+    /// throttled rejections.
     pub retry_after: Option<Duration>,
+    /// Why: the state's own rejection, or the closed state's traffic shaping.
+    pub reason: RejectReason,
+}
+
+/// Why a call was rejected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum RejectReason {
+    /// The state rejects it: `Open`, `HalfOpen` with every probe slot taken,
+    /// or `ForcedOpen`.
+    State,
+    /// Progressive recovery: the current ramp stage's share is taken
+    /// (`Closed`; see `docs/design.md`).
+    Ramp,
+    /// Adaptive throttling (`Closed`).
+    Throttled,
+}
+
+impl RejectReason {
+    /// Every reason, in the order of [`index`](Self::index).
+    pub const ALL: [RejectReason; 3] = [
+        RejectReason::State,
+        RejectReason::Ramp,
+        RejectReason::Throttled,
+    ];
+
+    /// The position of this reason in [`RejectReason::ALL`].
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The lower-case name used in logs, metrics and the command-line tool
+    /// (`state`, `ramp`, `throttled`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RejectReason::State => "state",
+            RejectReason::Ramp => "ramp",
+            RejectReason::Throttled => "throttled",
+        }
+    }
 }
 
 impl fmt::Display for Rejected {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "circuit breaker is {}: call rejected", self.state)?;
+        match self.reason {
+            RejectReason::State => write!(f, "circuit breaker is {}: call rejected", self.state)?,
+            RejectReason::Ramp => {
+                f.write_str("circuit breaker is recovering: call rejected by the ramp")?
+            }
+            RejectReason::Throttled => {
+                f.write_str("circuit breaker is throttling: call rejected")?
+            }
+        }
         if let Some(d) = self.retry_after {
             write!(f, ", retry after {d:?}")?;
         }

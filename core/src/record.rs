@@ -161,6 +161,12 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
                 Put::Stale => return Recorded::Stale,
             }
         }
+        // A trip during a ramp reopens one level up (`docs/design.md`).
+        let ramp_live = judge
+            && match &self.settings.ramp {
+                Some(r) => self.ramp_left(r, grant.epoch(), None).is_some(),
+                None => false,
+            };
         let step = self.drive(self.current_word(), |sw| {
             let trip = |run| {
                 if judge {
@@ -171,7 +177,14 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
             };
             match machine::closed_outcome(sw, grant.epoch(), failure, trip) {
                 ClosedStep::Run(next) => Decision::write(next, ClosedStep::Run(next)),
-                trip @ ClosedStep::Trip { to, .. } => Decision::write(to, trip),
+                ClosedStep::Trip { from, to, reason } => {
+                    let to = if ramp_live {
+                        machine::ramp_trip(sw)
+                    } else {
+                        to
+                    };
+                    Decision::write(to, ClosedStep::Trip { from, to, reason })
+                }
                 step => Decision::Done(step),
             }
         });
@@ -208,6 +221,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     ) -> Recorded {
         let threshold = self.settings.success_threshold;
         let hint = f.hint.is_some();
+        let ramp = self.settings.ramp.is_some();
         let mut from = StateWord::INITIAL;
         let step = self.drive(self.current_word(), |sw| {
             from = sw;
@@ -215,6 +229,10 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
                 machine::half_open_outcome(sw, grant.epoch(), f.outcome, slow, hint, threshold);
             match step {
                 HalfOpenStep::Ended => Decision::Done(step),
+                HalfOpenStep::Close { .. } if ramp => {
+                    let to = machine::ramp_close(sw);
+                    Decision::write(to, HalfOpenStep::Close { to })
+                }
                 HalfOpenStep::Reopen { to, .. }
                 | HalfOpenStep::Close { to }
                 | HalfOpenStep::Count(to) => Decision::write(to, step),
@@ -237,13 +255,17 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
                 Recorded::Counted
             }
             HalfOpenStep::Close { to } => {
+                let at = now.get();
+                // A ramp's end is published like a deadline, tagged with the
+                // closed episode's epoch.
+                let ramp_end = self.settings.ramp.map(|r| at.wrapping_add(r.total));
                 self.committed(
                     from,
                     to,
                     TransitionReason::ProbesSucceeded,
-                    now.get(),
+                    at,
                     WindowCounts::default(),
-                    None,
+                    ramp_end,
                 );
                 Recorded::Counted
             }

@@ -1,8 +1,11 @@
 //! A config converted to clock ticks, once, when the breaker is built.
 
 use crate::backoff::BackoffTicks;
-use crate::clock::duration_to_ticks;
-use crate::config::{check_window, Abandon, Config, Misfit, TripPredicate, WindowShape};
+use crate::clock::{duration_to_ticks, ticks_to_duration};
+use crate::config::{
+    check_window, Abandon, Config, ConfigError, Misfit, TripPredicate, WindowShape,
+};
+use crate::shape::RampTicks;
 use crate::timer::TimerUnits;
 use crate::window::{SlotClock, WindowKind};
 
@@ -27,6 +30,16 @@ pub(crate) struct Settings {
     pub(crate) window: bool,
     /// [`Config::fingerprint`] of the config and window shape.
     pub(crate) fingerprint: u64,
+    /// Progressive recovery, when on.
+    pub(crate) ramp: Option<RampTicks>,
+    /// Adaptive throttling's `K` in basis points; 0 when off.
+    pub(crate) throttle_k_bp: u32,
+    /// Whether a closed breaker shapes its traffic (a ramp or throttling).
+    pub(crate) shaped: bool,
+    /// Neither slow-call timing nor shaping: a closed-state admission is the
+    /// grant alone. The one flag the inlined admission path tests (where it
+    /// tested `slow_ticks` before shaping existed).
+    pub(crate) plain_admit: bool,
 }
 
 impl Settings {
@@ -43,7 +56,32 @@ impl Settings {
             Some(d) => Some(duration_to_ticks(d, hz)),
             None => None,
         };
+        let ramp = match c.ramp_up {
+            Some(d) => {
+                let total = duration_to_ticks(d, hz);
+                let n = c.ramp_stages.len() as u64;
+                if total < n {
+                    return Err(Misfit {
+                        error: ConfigError::duration_out_of_range(
+                            "ramp_up",
+                            d,
+                            ticks_to_duration(n, hz),
+                            crate::config::MAX_DURATION,
+                        ),
+                        panic: "fusebox: ramp_up is shorter than one clock tick per stage",
+                    });
+                }
+                Some(RampTicks::new(total, c.ramp_stages))
+            }
+            None => None,
+        };
         let mut longest = backoff.longest();
+        if let Some(r) = ramp {
+            // The ramp's end is stored in the timer word like a deadline.
+            if r.total > longest {
+                longest = r.total;
+            }
+        }
         if max_hint_ticks > longest {
             longest = max_hint_ticks;
         }
@@ -104,6 +142,15 @@ impl Settings {
                 WindowKind::Count => WindowShape::Count(capacity),
                 WindowKind::Time => WindowShape::Time(capacity),
             }),
+            ramp,
+            throttle_k_bp: match c.throttle_k {
+                Some(k) => k.basis_points(),
+                None => 0,
+            },
+            shaped: ramp.is_some() || c.throttle_k.is_some(),
+            plain_admit: c.slow_call_duration.is_none()
+                && ramp.is_none()
+                && c.throttle_k.is_none(),
         })
     }
 }

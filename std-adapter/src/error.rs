@@ -1,6 +1,6 @@
 //! [`Error`]: why a protected call did not return its value.
 
-use fusebox_core::{Rejected, State};
+use fusebox_core::{RejectReason, Rejected, State};
 use std::fmt;
 use std::time::Duration;
 
@@ -17,9 +17,12 @@ pub enum Error<E> {
     Rejected {
         /// `Open`, `HalfOpen` (all probe slots taken) or `ForcedOpen`.
         state: State,
-        /// Time left in the open period (`None` in half-open and forced-open
-        /// rejections).
+        /// Time left in the open period, or until the next ramp stage
+        /// (`None` in half-open, forced-open and throttled rejections).
         retry_after: Option<Duration>,
+        /// Why: the state's own rejection, the ramp after a close, or
+        /// adaptive throttling.
+        reason: RejectReason,
     },
     /// The call outlived its timeout; it was cancelled and recorded as a failure.
     Timeout,
@@ -46,7 +49,15 @@ impl<E> Error<E> {
     /// Maps the call's own error.
     pub fn map<F>(self, f: impl FnOnce(E) -> F) -> Error<F> {
         match self {
-            Error::Rejected { state, retry_after } => Error::Rejected { state, retry_after },
+            Error::Rejected {
+                state,
+                retry_after,
+                reason,
+            } => Error::Rejected {
+                state,
+                retry_after,
+                reason,
+            },
             Error::Timeout => Error::Timeout,
             Error::Inner(e) => Error::Inner(f(e)),
         }
@@ -58,6 +69,7 @@ impl<E> From<Rejected> for Error<E> {
         Error::Rejected {
             state: r.state,
             retry_after: r.retry_after,
+            reason: r.reason,
         }
     }
 }
@@ -65,10 +77,15 @@ impl<E> From<Rejected> for Error<E> {
 impl<E: fmt::Display> fmt::Display for Error<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Rejected { state, retry_after } => fmt::Display::fmt(
+            Error::Rejected {
+                state,
+                retry_after,
+                reason,
+            } => fmt::Display::fmt(
                 &Rejected {
                     state: *state,
                     retry_after: *retry_after,
+                    reason: *reason,
                 },
                 f,
             ),
@@ -101,6 +118,7 @@ mod tests {
         let r: Error<std::io::Error> = Rejected {
             state: State::Open,
             retry_after: Some(Duration::from_secs(3)),
+            reason: fusebox_core::RejectReason::State,
         }
         .into();
         assert!(r.is_rejected());

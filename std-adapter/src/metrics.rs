@@ -3,7 +3,7 @@
 //! | metric | type | labels | value |
 //! |---|---|---|---|
 //! | `circuit_breaker_state` | gauge | `name` | 0 closed, 1 open, 2 half-open, 3 forced open, 4 metrics-only, 5 disabled |
-//! | `circuit_breaker_requests_total` | counter | `name`, `result` | calls by `result`: `success`, `failure`, `ignored` (recorded outcomes, abandoned permits included), `rejected` |
+//! | `circuit_breaker_requests_total` | counter | `name`, `result` | calls by `result`: `success`, `failure`, `ignored` (recorded outcomes, abandoned permits included), `rejected` (by the state: open, half-open, forced open), `rejected_ramp` (progressive recovery), `rejected_throttled` (adaptive throttling) |
 //! | `circuit_breaker_slow_calls_total` | counter | `name` | slow calls (successes or failures) |
 //! | `circuit_breaker_stale_outcomes_total` | counter | `name` | outcomes recorded after their episode ended |
 //! | `circuit_breaker_fallback_executions_total` | counter | `name`, `type` | fallbacks that answered: `value`, `cached`, `function`, `service` (the tower layer's `FallbackLayer` / `FallbackToLayer`, or [`StdObserver::count_fallback`](crate::StdObserver::count_fallback)) |
@@ -101,7 +101,7 @@ impl Collector for RegistryCollector {
 
         let mut m = encoder.encode_descriptor(
             "circuit_breaker_requests",
-            "Calls by result: success, failure, ignored (recorded or abandoned), rejected",
+            "Calls by result: success, failure, ignored (recorded or abandoned), rejected (by the state), rejected_ramp, rejected_throttled",
             None,
             MetricType::Counter,
         )?;
@@ -111,7 +111,12 @@ impl Collector for RegistryCollector {
                 ("success", t.success),
                 ("failure", t.failure),
                 ("ignored", t.ignored),
-                ("rejected", t.rejected),
+                (
+                    "rejected",
+                    t.rejected - t.rejected_ramp - t.rejected_throttled,
+                ),
+                ("rejected_ramp", t.rejected_ramp),
+                ("rejected_throttled", t.rejected_throttled),
             ] {
                 m.encode_family(&[("name", label(b.name()).as_ref()), ("result", result)])?
                     .encode_counter::<NoLabelSet, _, u64>(&v, None)?;

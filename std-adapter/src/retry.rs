@@ -247,6 +247,7 @@ mod tests {
         Error::Rejected {
             state: State::Open,
             retry_after,
+            reason: fusebox_core::RejectReason::State,
         }
     }
 

@@ -57,8 +57,13 @@ fn rejected_call_never_runs_the_closure_and_says_when_to_retry() {
         .unwrap_err();
     assert_eq!(ran.load(Ordering::SeqCst), 0);
     match e {
-        Error::Rejected { state, retry_after } => {
+        Error::Rejected {
+            state,
+            retry_after,
+            reason,
+        } => {
             assert_eq!(state, State::Open);
+            assert_eq!(reason, fusebox_core::RejectReason::State);
             assert_eq!(retry_after, Some(Duration::from_millis(600)));
         }
         other => panic!("{other:?}"),

@@ -51,6 +51,7 @@ async fn opens_on_server_errors_rejects_without_hitting_the_server_then_recovers
             Err(Error::Rejected {
                 state: State::Open,
                 retry_after: Some(d),
+                reason: fusebox_core::RejectReason::State,
             }) => wait = d,
             other => panic!("expected a rejection, got {other:?}"),
         }
@@ -189,7 +190,8 @@ async fn poll_ready_holds_the_probe_slot_until_call_and_a_rejection_skips_the_in
             e,
             Error::Rejected {
                 state: State::HalfOpen,
-                retry_after: None
+                retry_after: None,
+                reason: fusebox_core::RejectReason::State,
             }
         ),
         "{e:?}"

@@ -12,10 +12,12 @@ mod restore;
 mod vocabulary;
 mod window;
 
-pub use config::{no_jitter, Abandon, Backoff, Config, JitterFn, WindowKind};
+pub use config::{
+    no_admission, no_jitter, Abandon, AdmissionFn, Backoff, Config, JitterFn, WindowKind,
+};
 pub use restore::{Adopted, Export, Restored};
 pub use vocabulary::{
-    Mode, Outcome, Permit, Reason, Recorded, Rejected, Snapshot, State, Transition,
+    Mode, Outcome, Permit, Reason, Recorded, RejectReason, Rejected, Snapshot, State, Transition,
 };
 pub use window::Counts;
 use window::Window;
@@ -37,6 +39,13 @@ pub struct Model {
     trips: u64,
     last_transition_at: u64,
     log: Vec<Transition>,
+    /// The end of the ramp of the current closed episode, if one is in force.
+    ramp_end: Option<u64>,
+    /// Attempts numbered in the current closed episode (issue 19).
+    numbered: u64,
+    /// Slots (of the time window) of the calls throttled in the current
+    /// closed episode.
+    throttled: Vec<u64>,
 }
 
 impl Model {
@@ -57,6 +66,9 @@ impl Model {
             trips: 0,
             last_transition_at: 0,
             log: Vec::new(),
+            ramp_end: None,
+            numbered: 0,
+            throttled: Vec::new(),
         }
     }
 
@@ -126,6 +138,16 @@ impl Model {
     fn transition(&mut self, to: State, reason: Reason) {
         let from = self.state;
         self.epoch += 1;
+        // Issue 19: a ramp starts only at HalfOpen -> Closed; every
+        // transition ends the one in force, and renumbers attempts.
+        self.ramp_end = match self.cfg.ramp_up {
+            Some(r) if to == State::Closed && reason == Reason::ProbesSucceeded => {
+                Some(self.now + r)
+            }
+            _ => None,
+        };
+        self.numbered = 0;
+        self.throttled.clear();
         self.state = to;
         self.last_transition_at = self.now;
         self.log.push(Transition {
@@ -141,7 +163,10 @@ impl Model {
             State::Closed | State::MetricsOnly => {
                 self.window.clear();
                 self.run = 0;
-                if to == State::Closed {
+                // Decision (issue 19): a close that starts a ramp keeps the
+                // level, so that a trip during the ramp reopens one up.
+                let ramp = to == State::Closed && reason == Reason::ProbesSucceeded;
+                if to == State::Closed && !(ramp && self.cfg.ramp_up.is_some()) {
                     self.k = 0;
                 }
             }
@@ -206,14 +231,17 @@ impl Model {
             acquired_at: self.now,
         };
         match self.state {
-            State::Closed | State::MetricsOnly | State::Disabled => Ok(permit),
+            State::Closed => self.shape(permit),
+            State::MetricsOnly | State::Disabled => Ok(permit),
             State::Open => Err(Rejected {
                 state: State::Open,
                 retry_after: Some(self.deadline - self.now),
+                reason: RejectReason::State,
             }),
             State::ForcedOpen => Err(Rejected {
                 state: State::ForcedOpen,
                 retry_after: None,
+                reason: RejectReason::State,
             }),
             State::HalfOpen if self.admitted < self.cfg.half_open_permits => {
                 self.admitted += 1;
@@ -222,7 +250,100 @@ impl Model {
             State::HalfOpen => Err(Rejected {
                 state: State::HalfOpen,
                 retry_after: None,
+                reason: RejectReason::State,
             }),
+        }
+    }
+
+    /// Ticks left in the ramp in force, if any.
+    fn ramp_left(&self) -> Option<u64> {
+        self.ramp_end
+            .filter(|&end| self.state == State::Closed && self.now < end)
+            .map(|end| end - self.now)
+    }
+
+    /// Issue 19, written from docs/design.md: the ramp's stage and share.
+    fn shape(&mut self, permit: Permit) -> Result<Permit, Rejected> {
+        self.ramp(permit).and_then(|p| self.throttle(p))
+    }
+
+    /// Issue 19, written from docs/design.md: adaptive throttling over the
+    /// time window.
+    fn throttle(&mut self, permit: Permit) -> Result<Permit, Rejected> {
+        let (Some(k_bp), WindowKind::Time { buckets, span }) =
+            (self.cfg.throttle_k_bp, self.cfg.window)
+        else {
+            return Ok(permit);
+        };
+        let c = self.window.counts(self.now);
+        let slot = self.now / (span / buckets);
+        // Throttled calls of the window's last min(B, 8) slots.
+        let reach = buckets.min(8);
+        let throttled = self
+            .throttled
+            .iter()
+            .filter(|&&s| s <= slot && slot - s < reach)
+            .count() as u128;
+        let requests = c.calls as u128 + throttled;
+        let accepts = (c.calls - c.failures) as u128;
+        let (r, a) = (requests * 10_000, accepts * k_bp as u128);
+        let p = if a >= r { 0 } else { (r - a) / (requests + 1) };
+        if p == 0 {
+            return Ok(permit);
+        }
+        let m = self.numbered;
+        self.numbered += 1;
+        let draw = (self.cfg.admission_fn)(self.cfg.jitter_seed, self.epoch, m + 1) as u128;
+        if draw < p {
+            self.throttled.push(slot);
+            Err(Rejected {
+                state: State::Closed,
+                retry_after: None,
+                reason: RejectReason::Throttled,
+            })
+        } else {
+            Ok(permit)
+        }
+    }
+
+    fn ramp(&mut self, permit: Permit) -> Result<Permit, Rejected> {
+        let Some(left) = self.ramp_left() else {
+            return Ok(permit);
+        };
+        let total = self.cfg.ramp_up.expect("a ramp in force");
+        let stages = self.cfg.ramp_stages;
+        let n = stages.len() as u64;
+        let len = total / n;
+        let elapsed = total - left;
+        // Stage i covers elapsed in [i * len, (i + 1) * len); the last also
+        // takes the remainder.
+        let i = (elapsed / len).min(n - 1);
+        let share_bp = stages[i as usize] as u64 * 100;
+        let stage_end = if i == n - 1 { total } else { (i + 1) * len };
+        if share_bp >= 10_000 {
+            return Ok(permit);
+        }
+        let m = self.numbered;
+        self.numbered += 1;
+        let off = (self.cfg.admission_fn)(self.cfg.jitter_seed, self.epoch, 0) as u64;
+        let x = (m % 10_000 + off) % 10_000;
+        if (x + 1) * share_bp / 10_000 > x * share_bp / 10_000 {
+            Ok(permit)
+        } else {
+            Err(Rejected {
+                state: State::Closed,
+                retry_after: Some(stage_end - elapsed),
+                reason: RejectReason::Ramp,
+            })
+        }
+    }
+
+    /// The level a trip from `Closed` opens with: one up during a ramp.
+    fn closed_trip_level(&self) -> u32 {
+        if self.ramp_left().is_some() {
+            self.next_level()
+        } else {
+            0
         }
     }
 
@@ -257,7 +378,7 @@ impl Model {
                 // Rules are judged only on failure or slow records (§3).
                 if self.state == State::Closed && (outcome == Outcome::Failure || slow) {
                     if let Some(reason) = self.rule_that_fires() {
-                        self.open(0, 0, reason);
+                        self.open(self.closed_trip_level(), 0, reason);
                     }
                 }
                 Recorded::Counted
@@ -340,7 +461,7 @@ impl Model {
             // MetricsOnly reports the hint as a failure and never trips.
             State::MetricsOnly => self.record(p, Outcome::Failure, None),
             State::Closed => {
-                self.open(0, hint, Reason::TripHint);
+                self.open(self.closed_trip_level(), hint, Reason::TripHint);
                 Recorded::Counted
             }
             State::HalfOpen => {

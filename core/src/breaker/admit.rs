@@ -7,7 +7,7 @@ use super::Breaker;
 use crate::clock::{ticks_to_duration, Clock};
 use crate::machine::{self, Decision};
 use crate::observer::{Observer, Rejection, TransitionReason};
-use crate::permit::{Grant, Permit, Rejected};
+use crate::permit::{Grant, Permit, RejectReason, Rejected};
 use crate::state::{State, StateWord};
 use crate::sync::{Ordering, Word};
 use crate::timer::{Published, TimerUnits};
@@ -97,6 +97,14 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
         let sw = StateWord::unpack(w);
         // The common case inlines to one load and a compare: no call.
         if matches!(sw.state, State::Closed | State::MetricsOnly) {
+            // One flag, as before shaping existed: no clock, no shaping.
+            if self.settings.plain_admit {
+                return Ok(Grant::new(sw.epoch, sw.state, 0));
+            }
+            // A ramp or throttling shapes the closed state's traffic.
+            if self.settings.shaped && sw.state == State::Closed {
+                return self.admit_shaped(sw);
+            }
             return Ok(Grant::new(sw.epoch, sw.state, self.start_time()));
         }
         self.admit_slow(w)
@@ -149,7 +157,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     }
 
     #[inline]
-    fn start_time(&self) -> u64 {
+    pub(super) fn start_time(&self) -> u64 {
         if self.settings.slow_ticks.is_some() {
             self.clock.now()
         } else {
@@ -158,13 +166,25 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     }
 
     fn reject(&self, state: State, left: Option<u64>) -> Rejected {
+        self.reject_for(state, left, RejectReason::State)
+    }
+
+    /// A rejection, told to the observer.
+    pub(super) fn reject_for(
+        &self,
+        state: State,
+        left: Option<u64>,
+        reason: RejectReason,
+    ) -> Rejected {
         self.observer.on_reject(&Rejection {
             state,
             retry_after: left,
+            reason,
         });
         Rejected {
             state,
             retry_after: left.map(|t| ticks_to_duration(t, C::TICKS_PER_SECOND)),
+            reason,
         }
     }
 

@@ -15,10 +15,12 @@ mod admit;
 mod new;
 mod operator;
 mod restore;
+mod shaping;
 
 use crate::clock::Clock;
 use crate::observer::{NoObserver, Observer};
 use crate::settings::Settings;
+use crate::shape::{Sequence, ThrottleRing};
 use crate::sync::AtomicWord;
 use crate::timer::Timer;
 use crate::window::{AnyWindow, NoWindow};
@@ -46,6 +48,11 @@ pub struct Breaker<C: Clock, W: AnyWindow = NoWindow, O: Observer = NoObserver> 
     pub(crate) window: W,
     pub(crate) clock: C,
     pub(crate) observer: O,
+    /// Numbers the attempts that a ramp or the throttle decides on. Last,
+    /// with `throttled`: only a breaker that shapes its traffic reads them.
+    pub(crate) seq: Sequence,
+    /// Calls throttled per time slot (adaptive throttling).
+    pub(crate) throttled: ThrottleRing,
 }
 
 impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {

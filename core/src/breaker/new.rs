@@ -6,6 +6,7 @@ use crate::clock::Clock;
 use crate::config::{Config, ConfigError, Misfit};
 use crate::observer::{NoObserver, Observer};
 use crate::settings::Settings;
+use crate::shape::{Sequence, ThrottleRing};
 use crate::state::StateWord;
 use crate::sync::atomic_word;
 use crate::timer::Timer;
@@ -107,6 +108,8 @@ impl<C: Clock, W: Window, O: Observer> Breaker<C, W, O> {
                 timer: Timer::new(),
                 trips: atomic_word(0),
                 last_transition: atomic_word(0),
+            seq: Sequence::new(),
+            throttled: ThrottleRing::new(),
                 settings,
                 window: empty_window::<W>(),
                 clock,
@@ -134,6 +137,8 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
             timer: Timer::new(),
             trips: atomic_word(0),
             last_transition: atomic_word(0),
+            seq: Sequence::new(),
+            throttled: ThrottleRing::new(),
             settings,
             window,
             clock,

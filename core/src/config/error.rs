@@ -106,6 +106,10 @@ impl fmt::Display for ConfigError {
             ConfigError::Inconsistent { field, value, other, limit } => {
                 write!(f, "{field} = {value} must be between 1 and {other} ({limit})")
             }
+            ConfigError::NeedsWindow { field } if *field == "throttle_k" => write!(
+                f,
+                "throttle_k needs a time window: use TimeWindow<B> as the breaker's window type, with window_span"
+            ),
             ConfigError::NeedsWindow { field } => write!(
                 f,
                 "{field} needs a window: use CountWindow<N> or TimeWindow<B> as the breaker's window type"

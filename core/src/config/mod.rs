@@ -33,6 +33,7 @@ pub use validate::WindowShape;
 pub(crate) use validate::{check_window, Misfit};
 
 use crate::settings::Settings;
+use crate::shape::RampStages;
 use crate::window::{WindowCounts, WindowKind};
 use core::time::Duration;
 
@@ -147,6 +148,8 @@ pub const MAX_DURATION: Duration = Duration::from_secs(366 * 24 * 3600);
 pub const MAX_MULTIPLIER: Ratio = Ratio(1_000_000);
 /// Largest jitter (90 %).
 pub const MAX_JITTER: Ratio = Ratio(9_000);
+/// The largest `throttle_k` (100): beyond it throttling never starts.
+pub const MAX_THROTTLE_K: Ratio = Ratio(1_000_000);
 
 /// A checked breaker configuration, made only by [`ConfigBuilder::build`],
 /// which checks every field and names the bad one. The builder is `const`,
@@ -170,6 +173,11 @@ pub struct Config {
     pub(crate) max_trip_hint: Duration,
     pub(crate) on_abandon: Abandon,
     pub(crate) trip_predicate: Option<TripPredicate>,
+    pub(crate) ramp_up: Option<Duration>,
+    pub(crate) ramp_stages: RampStages,
+    /// Whether `ramp_stages` was set (a ramp's stages without `ramp_up` is an error).
+    pub(crate) ramp_stages_set: bool,
+    pub(crate) throttle_k: Option<Ratio>,
 }
 
 impl Config {
@@ -192,6 +200,10 @@ impl Config {
             max_trip_hint: Duration::from_secs(600),
             on_abandon: Abandon::Ignore,
             trip_predicate: None,
+            ramp_up: None,
+            ramp_stages: RampStages::DEFAULT,
+            ramp_stages_set: false,
+            throttle_k: None,
         })
     }
 
@@ -258,6 +270,18 @@ impl Config {
     /// The custom trip rule, if any.
     pub const fn trip_predicate(&self) -> Option<TripPredicate> {
         self.trip_predicate
+    }
+    /// Progressive recovery: how long the ramp after a close lasts (`None`: off).
+    pub const fn ramp_up(&self) -> Option<Duration> {
+        self.ramp_up
+    }
+    /// Progressive recovery: each stage's share of calls, in percent.
+    pub const fn ramp_stages(&self) -> RampStages {
+        self.ramp_stages
+    }
+    /// Adaptive throttling's `K` (`None`: off).
+    pub const fn throttle_k(&self) -> Option<Ratio> {
+        self.throttle_k
     }
     /// The checks a breaker's construction makes against its window and its
     /// clock's rate ([`Breaker::try_new`](crate::Breaker::try_new),

@@ -1,8 +1,11 @@
 //! The checks of [`ConfigBuilder::build`](super::ConfigBuilder::build), and
 //! those that depend on the window a breaker is built with.
 
-use super::{Backoff, Config, ConfigError, MAX_DURATION, MAX_JITTER, MAX_MULTIPLIER};
+use super::{
+    Backoff, Config, ConfigError, MAX_DURATION, MAX_JITTER, MAX_MULTIPLIER, MAX_THROTTLE_K,
+};
 use crate::clock::duration_to_ticks;
+use crate::shape::MAX_RAMP_STAGES;
 use crate::state::{HALF_MAX, RUN_MAX};
 use crate::window::WindowKind;
 use core::time::Duration;
@@ -132,7 +135,66 @@ pub(super) const fn check(c: Config) -> Result<Config, ConfigError> {
     if let Err(e) = check_duration("max_trip_hint", c.max_trip_hint) {
         return Err(e);
     }
+    if let Err(e) = check_shaping(&c) {
+        return Err(e);
+    }
     Ok(c)
+}
+
+/// Progressive recovery and adaptive throttling (`docs/design.md`).
+const fn check_shaping(c: &Config) -> Result<(), ConfigError> {
+    let stages = c.ramp_stages;
+    if c.ramp_stages_set && c.ramp_up.is_none() {
+        return Err(ConfigError::Missing {
+            field: "ramp_up",
+            needed_by: "ramp_stages",
+        });
+    }
+    if let Some(d) = c.ramp_up {
+        if let Err(e) = check_duration("ramp_up", d) {
+            return Err(e);
+        }
+        if stages.is_empty() || stages.len() > MAX_RAMP_STAGES {
+            return Err(ConfigError::out_of_range(
+                "ramp_stages (count)",
+                stages.len() as u64,
+                1,
+                MAX_RAMP_STAGES as u64,
+            ));
+        }
+        let mut i = 0;
+        let mut below = 0;
+        while i < stages.len() {
+            let p = stages.get(i);
+            if p <= below || p > 100 {
+                return Err(ConfigError::out_of_range(
+                    "ramp_stages (percent, strictly increasing)",
+                    p as u64,
+                    below as u64 + 1,
+                    100,
+                ));
+            }
+            below = p;
+            i += 1;
+        }
+    }
+    if let Some(k) = c.throttle_k {
+        if k.0 < 10_000 || k.0 > MAX_THROTTLE_K.0 {
+            return Err(ConfigError::out_of_range(
+                "throttle_k (basis points)",
+                k.0 as u64,
+                10_000,
+                MAX_THROTTLE_K.0 as u64,
+            ));
+        }
+        if c.window_span.is_none() {
+            return Err(ConfigError::Missing {
+                field: "window_span",
+                needed_by: "throttle_k",
+            });
+        }
+    }
+    Ok(())
 }
 
 const fn check_duration(field: &'static str, d: Duration) -> Result<(), ConfigError> {
@@ -204,6 +266,14 @@ pub(crate) const fn check_window(
         return Err(Misfit {
             error: ConfigError::NeedsWindow { field },
             panic: "fusebox: a rate rule or trip predicate needs a window: use CountWindow<N> or TimeWindow<B>",
+        });
+    }
+    if c.throttle_k.is_some() && !matches!(kind, WindowKind::Time) {
+        return Err(Misfit {
+            error: ConfigError::NeedsWindow {
+                field: "throttle_k",
+            },
+            panic: "fusebox: throttle_k needs a TimeWindow<B>",
         });
     }
     let mut width = 1;

@@ -181,6 +181,23 @@ pub(crate) fn trip_reason(
     }
 }
 
+/// Progressive recovery: a close that starts a ramp keeps the backoff level
+/// of the half-open episode `sw`, so that a trip during the ramp can reopen
+/// one level up.
+#[inline]
+pub(crate) const fn ramp_close(sw: StateWord) -> StateWord {
+    // {Closed, epoch + 1, k, run 0}
+    sw.next(State::Closed, sw.k)
+}
+
+/// Progressive recovery: a rule fires in the closed word `sw` while its ramp
+/// is in force: Closed → Open with `k + 1`.
+#[inline]
+pub(crate) const fn ramp_trip(sw: StateWord) -> StateWord {
+    // {Open, epoch + 1, k + 1, counts 0}
+    sw.next(State::Open, sw.k + 1)
+}
+
 /// What a probe's outcome does in `HalfOpen`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum HalfOpenStep {

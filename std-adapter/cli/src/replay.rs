@@ -4,8 +4,8 @@
 
 use crate::trace::{Row, TraceError, TraceReader};
 use fusebox_core::{
-    AnyWindow, Breaker, ConfigError, ManualClock, NoWindow, Observer, Outcome, Permit, Snapshot,
-    State, Transition,
+    AnyWindow, Breaker, ConfigError, ManualClock, NoWindow, Observer, Outcome, Permit,
+    RejectReason, Snapshot, State, Transition,
 };
 use fusebox_std::{BreakerSpec, WindowSpec};
 use std::cell::RefCell;
@@ -21,8 +21,8 @@ pub type Millis = ManualClock<1000>;
 pub trait Events {
     /// A state change at `at_ms`.
     fn transition(&mut self, at_ms: u64, t: &Transition) -> io::Result<()>;
-    /// A call attempt and the state it was decided in.
-    fn call(&mut self, at_ms: u64, permitted: bool, state: State) -> io::Result<()>;
+    /// A call attempt, what was decided and the state it was decided in.
+    fn call(&mut self, at_ms: u64, decision: Decision, state: State) -> io::Result<()>;
     /// Whether [`after_step`](Events::after_step) is wanted (a snapshot per
     /// step costs a little).
     fn wants_snapshots(&self) -> bool {
@@ -34,11 +34,40 @@ pub trait Events {
     fn outcome(&mut self, _at_ms: u64, _outcome: Outcome) {}
 }
 
+/// What became of a call attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    Permitted,
+    Rejected(RejectReason),
+}
+
+impl Decision {
+    /// `permitted`, `rejected` (by the state), `rejected_ramp` or
+    /// `rejected_throttled`: the `decision` column of `--calls`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Permitted => "permitted",
+            Decision::Rejected(RejectReason::State) => "rejected",
+            Decision::Rejected(RejectReason::Ramp) => "rejected_ramp",
+            Decision::Rejected(RejectReason::Throttled) => "rejected_throttled",
+        }
+    }
+
+    pub fn permitted(self) -> bool {
+        self == Decision::Permitted
+    }
+}
+
 /// What the replay counted.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Totals {
     pub permitted: u64,
+    /// Rejected calls, for every reason.
     pub rejected: u64,
+    /// Of those, rejected by the ramp after a close.
+    pub rejected_ramp: u64,
+    /// Of those, rejected by adaptive throttling.
+    pub rejected_throttled: u64,
     pub trips: u64,
     /// Milliseconds spent in each state, in [`State::ALL`] order, from 0 to the
     /// last event (last attempt or last completion).
@@ -217,7 +246,7 @@ fn run<W: AnyWindow, R: BufRead>(
         end = at_ms;
         let decided = b.try_acquire();
         tally.flush(b, events)?;
-        let (permitted, state) = match decided {
+        let (decision, state) = match decided {
             Ok(permit) => {
                 tally.totals.permitted += 1;
                 let state = b.snapshot().state;
@@ -229,14 +258,19 @@ fn run<W: AnyWindow, R: BufRead>(
                     outcome,
                     permit,
                 }));
-                (true, state)
+                (Decision::Permitted, state)
             }
             Err(r) => {
                 tally.totals.rejected += 1;
-                (false, r.state)
+                match r.reason {
+                    RejectReason::State => {}
+                    RejectReason::Ramp => tally.totals.rejected_ramp += 1,
+                    RejectReason::Throttled => tally.totals.rejected_throttled += 1,
+                }
+                (Decision::Rejected(r.reason), r.state)
             }
         };
-        events.call(at_ms, permitted, state)?;
+        events.call(at_ms, decision, state)?;
         if events.wants_snapshots() {
             events.after_step(at_ms, &b.snapshot());
         }

@@ -3,7 +3,7 @@
 //! stdout only once the whole trace has been read without error: bad input
 //! leaves stdout empty, and memory stays flat however long the trace.
 
-use crate::replay::{Events, Totals};
+use crate::replay::{Decision, Events, Totals};
 use clap::ValueEnum;
 use fusebox_core::{State, Transition};
 use std::fs::{File, OpenOptions};
@@ -137,6 +137,8 @@ fn totals_list(t: &Totals) -> Vec<(String, u64)> {
     let mut v = vec![
         ("permitted".to_string(), t.permitted),
         ("rejected".to_string(), t.rejected),
+        ("rejected_ramp".to_string(), t.rejected_ramp),
+        ("rejected_throttled".to_string(), t.rejected_throttled),
         ("trips".to_string(), t.trips),
     ];
     v.extend(
@@ -146,14 +148,6 @@ fn totals_list(t: &Totals) -> Vec<(String, u64)> {
             .map(|(s, ms)| (format!("{}_ms", s.as_str()), ms)),
     );
     v
-}
-
-fn decision(permitted: bool) -> &'static str {
-    if permitted {
-        "permitted"
-    } else {
-        "rejected"
-    }
 }
 
 impl Events for Report {
@@ -175,11 +169,11 @@ impl Events for Report {
         Ok(())
     }
 
-    fn call(&mut self, at_ms: u64, permitted: bool, state: State) -> io::Result<()> {
+    fn call(&mut self, at_ms: u64, decision: Decision, state: State) -> io::Result<()> {
         let Some(s) = &mut self.calls else {
             return Ok(());
         };
-        let (decision, state) = (decision(permitted), state.as_str());
+        let (decision, state) = (decision.as_str(), state.as_str());
         match self.format {
             OutputFormat::Csv => writeln!(s.out, "{at_ms},{decision},{state}")?,
             OutputFormat::Table => writeln!(s.out, "{at_ms:>12}  {decision:<10}  {state}")?,

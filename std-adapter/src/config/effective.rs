@@ -84,6 +84,19 @@ impl fmt::Display for BreakerSpec {
             Abandon::Failure => "failure",
         };
         writeln!(f, "on_abandon = \"{abandon}\"")?;
+        if let Some(d) = c.ramp_up() {
+            writeln!(f, "ramp_up = {}", dur(d))?;
+            let stages: Vec<String> = c
+                .ramp_stages()
+                .as_slice()
+                .iter()
+                .map(u8::to_string)
+                .collect();
+            writeln!(f, "ramp_stages = [{}]", stages.join(", "))?;
+        }
+        if let Some(k) = c.throttle_k() {
+            writeln!(f, "throttle_k = {}", ratio(k))?;
+        }
         writeln!(f, "jitter_seed = {}", c.jitter_seed())
     }
 }

@@ -25,6 +25,9 @@ pub const BREAKER_FIELDS: &[&str] = &[
     "max_trip_hint",
     "on_abandon",
     "jitter_seed",
+    "ramp_up",
+    "ramp_stages",
+    "throttle_k",
 ];
 /// Fields of a `window` table.
 pub const WINDOW_FIELDS: &[&str] = &["kind", "size", "span", "buckets"];
@@ -58,6 +61,9 @@ pub(crate) struct BreakerFields {
     pub max_trip_hint: Option<Duration>,
     pub on_abandon: Option<Abandon>,
     pub jitter_seed: Option<u32>,
+    pub ramp_up: Option<Duration>,
+    pub ramp_stages: Option<Vec<u8>>,
+    pub throttle_k: Option<f64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -202,6 +208,78 @@ impl Origin<'_> {
         }
     }
 
+    /// Ramp stages in percent: an array of integers, or a string of them
+    /// separated by commas (what an environment variable can carry).
+    fn stages(&self, field: &str, v: &Value) -> Result<Vec<u8>, ConfigFileError> {
+        let items: Vec<Value> = match v {
+            Value::Array(a) => a.clone(),
+            Value::Integer(_) => vec![v.clone()],
+            Value::String(s) if !s.trim().is_empty() => s
+                .split(',')
+                .map(|p| match p.trim().parse::<i64>() {
+                    Ok(i) => Value::Integer(i),
+                    Err(_) => Value::String(p.trim().to_string()),
+                })
+                .collect(),
+            Value::String(_) => Vec::new(),
+            _ => {
+                return Err(self.wrong(
+                    field,
+                    "an array of percentages such as [10, 25, 50, 100]",
+                    v,
+                ))
+            }
+        };
+        let max = fusebox_core::shape::MAX_RAMP_STAGES;
+        if items.is_empty() || items.len() > max {
+            return Err(self.err(
+                field,
+                ErrorKind::OutOfRange {
+                    value: format!("{} stages", items.len()),
+                    allowed: format!("1..={max} stages"),
+                },
+            ));
+        }
+        let mut out = Vec::with_capacity(items.len());
+        for item in &items {
+            let low = out.last().map_or(1, |&p: &u8| u64::from(p) + 1);
+            match item {
+                Value::Integer(i) if *i >= low as i64 && *i <= 100 => out.push(*i as u8),
+                Value::Integer(i) => {
+                    return Err(self.err(
+                        field,
+                        ErrorKind::OutOfRange {
+                            value: i.to_string(),
+                            allowed: format!("percentages {low}..=100, each above the one before"),
+                        },
+                    ))
+                }
+                other => return Err(self.wrong(field, "integer percentages", other)),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Adaptive throttling's `K`: a number from 1.0 to 100, in steps of 0.0001.
+    fn throttle_k(&self, field: &str, v: &Value) -> Result<f64, ConfigFileError> {
+        let x = match v {
+            Value::Float(f) => *f,
+            Value::Integer(i) => *i as f64,
+            _ => return Err(self.wrong(field, "a number such as 2.0", v)),
+        };
+        let max = fusebox_core::MAX_THROTTLE_K.basis_points() as f64 / 10_000.0;
+        if x.is_nan() || !(1.0..=max).contains(&x) {
+            return Err(self.err(
+                field,
+                ErrorKind::OutOfRange {
+                    value: format!("{x:?}"),
+                    allowed: format!("1.0 <= K <= {max:?}"),
+                },
+            ));
+        }
+        Ok(x)
+    }
+
     fn table<'v>(&self, field: &str, v: &'v Value) -> Result<&'v Table, ConfigFileError> {
         match v {
             Value::Table(t) => Ok(t),
@@ -235,6 +313,9 @@ impl Origin<'_> {
                     })
                 }
                 "jitter_seed" => f.jitter_seed = Some(self.uint(k, v, 0)?),
+                "ramp_up" => f.ramp_up = Some(self.duration(k, v)?),
+                "ramp_stages" => f.ramp_stages = Some(self.stages(k, v)?),
+                "throttle_k" => f.throttle_k = Some(self.throttle_k(k, v)?),
                 _ => {
                     return Err(self.err(
                         k,
@@ -434,6 +515,9 @@ impl BreakerFields {
             max_trip_hint: self.max_trip_hint.or(p.max_trip_hint),
             on_abandon: self.on_abandon.or(p.on_abandon),
             jitter_seed: self.jitter_seed.or(p.jitter_seed),
+            ramp_up: self.ramp_up.or(p.ramp_up),
+            ramp_stages: self.ramp_stages.or(p.ramp_stages),
+            throttle_k: self.throttle_k.or(p.throttle_k),
         }
     }
 }

@@ -106,6 +106,25 @@ pub(crate) fn spec(
     if let Some(a) = f.on_abandon {
         b = b.on_abandon(a);
     }
+    if let Some(d) = f.ramp_up {
+        b = b.ramp_up(d);
+    }
+    if let Some(stages) = &f.ramp_stages {
+        b = b.ramp_stages(stages);
+    }
+    if let Some(k) = f.throttle_k {
+        if !matches!(window, WindowSpec::Time { .. }) {
+            return Err(origin.err(
+                "throttle_k",
+                ErrorKind::Inconsistent(
+                    "adaptive throttling counts over a time window: \
+                     add window = { kind = \"time\", span = \"...\" }"
+                        .into(),
+                ),
+            ));
+        }
+        b = b.throttle_k(ratio(k));
+    }
     let config = b.build().map_err(|e| core_error(origin, e, NANOS))?;
     let spec = BreakerSpec { config, window };
     // Every program that loads the file holds all its breakers at once.

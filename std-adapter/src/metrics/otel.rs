@@ -97,7 +97,7 @@ pub fn register(meter: &Meter, registry: &Registry) {
     meter
         .u64_observable_counter("circuit_breaker_requests")
         .with_description(
-            "Calls by result: success, failure, ignored (recorded or abandoned), rejected",
+            "Calls by result: success, failure, ignored (recorded or abandoned), rejected (by the state), rejected_ramp, rejected_throttled",
         )
         .with_callback(move |o| {
             for b in r.breakers() {
@@ -106,7 +106,9 @@ pub fn register(meter: &Meter, registry: &Registry) {
                     ("success", t.success),
                     ("failure", t.failure),
                     ("ignored", t.ignored),
-                    ("rejected", t.rejected),
+                    ("rejected", t.rejected - t.rejected_ramp - t.rejected_throttled),
+                    ("rejected_ramp", t.rejected_ramp),
+                    ("rejected_throttled", t.rejected_throttled),
                 ] {
                     o.observe(v, &[name(&b), KeyValue::new("result", result)]);
                 }

@@ -289,11 +289,12 @@ impl Observer for StdObserver {
     }
 
     fn on_reject(&self, r: &Rejection) {
-        self.totals.add_rejected();
+        self.totals.add_rejected(r.reason);
         tracing::debug!(
             target: "fusebox",
             breaker = &*self.name,
             state = r.state.as_str(),
+            reason = r.reason.as_str(),
             retry_after_ns = r.retry_after,
             "call rejected"
         );

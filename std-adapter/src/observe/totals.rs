@@ -1,10 +1,10 @@
 //! Running totals, striped so that cores sharing a breaker do not contend.
 
-use fusebox_core::{Outcome, OutcomeEvent, Recorded};
+use fusebox_core::{Outcome, OutcomeEvent, Recorded, RejectReason};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 const STRIPES: usize = 8;
-const FIELDS: usize = 7;
+const FIELDS: usize = 9;
 const REJECTED: usize = 0;
 const SUCCESS: usize = 1;
 const FAILURE: usize = 2;
@@ -12,6 +12,8 @@ const IGNORED: usize = 3;
 const SLOW: usize = 4;
 const STALE: usize = 5;
 const ABANDONED: usize = 6;
+const REJECTED_RAMP: usize = 7;
+const REJECTED_THROTTLED: usize = 8;
 
 /// One cache line (two on CPUs that prefetch pairs) of counters.
 #[derive(Debug, Default)]
@@ -32,8 +34,12 @@ pub struct Totals {
 pub struct TotalsSnapshot {
     /// Permitted calls whose outcome was recorded or abandoned.
     pub permitted: u64,
-    /// Rejected calls.
+    /// Rejected calls, for every reason.
     pub rejected: u64,
+    /// Of those, rejected by the ramp after a close (progressive recovery).
+    pub rejected_ramp: u64,
+    /// Of those, rejected by adaptive throttling.
+    pub rejected_throttled: u64,
     /// Recorded successes.
     pub success: u64,
     /// Recorded failures (including abandoned permits under `on_abandon = failure`).
@@ -61,8 +67,13 @@ impl Totals {
         self.rows[stripe].0[field].fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(crate) fn add_rejected(&self) {
+    pub(crate) fn add_rejected(&self, reason: RejectReason) {
         self.add(REJECTED);
+        match reason {
+            RejectReason::State => {}
+            RejectReason::Ramp => self.add(REJECTED_RAMP),
+            RejectReason::Throttled => self.add(REJECTED_THROTTLED),
+        }
     }
 
     pub(crate) fn add_outcome(&self, o: &OutcomeEvent) {
@@ -94,6 +105,8 @@ impl Totals {
         TotalsSnapshot {
             permitted: sum[SUCCESS] + sum[FAILURE] + sum[IGNORED],
             rejected: sum[REJECTED],
+            rejected_ramp: sum[REJECTED_RAMP],
+            rejected_throttled: sum[REJECTED_THROTTLED],
             success: sum[SUCCESS],
             failure: sum[FAILURE],
             ignored: sum[IGNORED],

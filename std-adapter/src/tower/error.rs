@@ -16,7 +16,7 @@ impl<E> Error<E> {
     /// use std::time::Duration;
     /// use fusebox_core::State;
     /// use fusebox_std::Error;
-    /// let e: Error<()> = Error::Rejected { state: State::Open, retry_after: Some(Duration::from_millis(1500)) };
+    /// let e: Error<()> = Error::Rejected { state: State::Open, retry_after: Some(Duration::from_millis(1500)), reason: fusebox_core::RejectReason::State };
     /// assert_eq!(e.retry_after_secs(), Some(2));
     /// ```
     pub fn retry_after_secs(&self) -> Option<u64> {

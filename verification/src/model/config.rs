@@ -103,6 +103,23 @@ pub struct Config {
     pub trip_predicate: Option<fn(&Counts) -> bool>,
     /// The backoff level saturates here (the width of its field in the core).
     pub max_backoff_level: u32,
+    /// Progressive recovery: the ramp's length in ticks (`None`: off).
+    pub ramp_up: Option<u64>,
+    /// The ramp's stages, in percent.
+    pub ramp_stages: &'static [u8],
+    /// Adaptive throttling's `K` in basis points (`None`: off).
+    pub throttle_k_bp: Option<u32>,
+    /// The admission draw of `(seed, epoch, m)` in `0..10_000`; the harness
+    /// plugs in the core's published function (`shape::admission_draw_bp`).
+    pub admission_fn: AdmissionFn,
+}
+
+/// The admission draw for `(seed, epoch, attempt)`, in basis points.
+pub type AdmissionFn = fn(u32, u64, u64) -> u32;
+
+/// An admission draw for configs without shaping: never called.
+pub fn no_admission(_seed: u32, _epoch: u64, _m: u64) -> u32 {
+    unreachable!("no ramp and no throttle configured")
 }
 
 impl Config {
@@ -127,6 +144,10 @@ impl Config {
             on_abandon: Abandon::Ignore,
             trip_predicate: None,
             max_backoff_level: 31,
+            ramp_up: None,
+            ramp_stages: &[10, 25, 50, 100],
+            throttle_k_bp: None,
+            admission_fn: no_admission,
         }
     }
 

@@ -157,7 +157,8 @@ fn open_rejects_with_retry_after_then_half_opens_at_the_deadline() {
         m.try_acquire(),
         Err(Rejected {
             state: State::Open,
-            retry_after: Some(1)
+            retry_after: Some(1),
+            reason: RejectReason::State,
         })
     );
     m.advance(1);
@@ -171,7 +172,8 @@ fn open_rejects_with_retry_after_then_half_opens_at_the_deadline() {
         m.try_acquire(),
         Err(Rejected {
             state: State::HalfOpen,
-            retry_after: None
+            retry_after: None,
+            reason: RejectReason::State,
         })
     );
     assert_eq!(m.record(p, Outcome::Success, Some(0)), Recorded::Counted);
@@ -353,7 +355,8 @@ fn operator_modes_record_as_documented() {
         m.try_acquire(),
         Err(Rejected {
             state: State::ForcedOpen,
-            retry_after: None
+            retry_after: None,
+            reason: RejectReason::State,
         })
     );
     m.reset();

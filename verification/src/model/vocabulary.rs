@@ -138,8 +138,22 @@ pub struct Permit {
 pub struct Rejected {
     /// The state the call was refused in.
     pub state: State,
-    /// Ticks to the deadline when `Open`; `None` otherwise.
+    /// Ticks to the deadline when `Open`, to the next stage in a ramp
+    /// rejection; `None` otherwise.
     pub retry_after: Option<u64>,
+    /// Why.
+    pub reason: RejectReason,
+}
+
+/// Why a call was refused (issue 19).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RejectReason {
+    /// The state's own rejection.
+    State,
+    /// The ramp after a close.
+    Ramp,
+    /// Adaptive throttling.
+    Throttled,
 }
 
 /// What `snapshot()` reports. Fields that belong to another state read 0.

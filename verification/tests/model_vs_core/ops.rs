@@ -240,8 +240,21 @@ pub fn setup(windows: &[WindowType], jitter: bool) -> impl Strategy<Value = Setu
         any::<u32>(),
         prop_oneof![Just(Abandon::Ignore), Just(Abandon::Failure)],
     );
-    (window, rules, timing, half_open, misc).prop_map(
-        move |(window, rules, timing, half_open, misc)| {
+    // Issue 19: a ramp after each close, on half of the configs.
+    let stages: &[&'static [u8]] = &[
+        &[10, 25, 50, 100],
+        &[50],
+        &[1, 2, 3, 4, 5, 6, 7, 100],
+        &[30, 60, 90],
+        &[100],
+    ];
+    let ramp = proptest::option::of((8u64..1_500, prop::sample::select(stages.to_vec())));
+    // Adaptive throttling, on time windows only.
+    let throttle = proptest::option::of(prop::sample::select(vec![
+        10_000u32, 15_000, 20_000, 35_000,
+    ]));
+    (window, rules, timing, half_open, misc, (ramp, throttle)).prop_map(
+        move |(window, rules, timing, half_open, misc, (ramp, throttle))| {
             let (consecutive, failure_rate, slow_rate, slow_duration, minimum_calls, predicate) =
                 rules;
             let (open_for, bucket, backoff) = timing;
@@ -286,6 +299,15 @@ pub fn setup(windows: &[WindowType], jitter: bool) -> impl Strategy<Value = Setu
             cfg.jitter_bp = jitter_bp;
             cfg.jitter_seed = seed;
             cfg.on_abandon = on_abandon;
+            if let Some((ramp_up, stages)) = ramp {
+                cfg.ramp_up = Some(ramp_up);
+                cfg.ramp_stages = stages;
+                cfg.admission_fn = fusebox_core::shape::admission_draw_bp;
+            }
+            if let (Some(k), WindowKind::Time { .. }) = (throttle, cfg.window) {
+                cfg.throttle_k_bp = Some(k);
+                cfg.admission_fn = fusebox_core::shape::admission_draw_bp;
+            }
             Setup { window, cfg }
         },
     )

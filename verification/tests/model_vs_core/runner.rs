@@ -7,7 +7,7 @@ use std::time::Duration;
 use fusebox_core::{
     Abandon, AnyWindow, Backoff, Breaker, BucketCell, Config, CountWindow, DynCountWindow,
     DynTimeWindow, ManualClock, NoWindow, Observer, Outcome, OutcomeEvent, Permit, Ratio, Recorded,
-    RingCell, State, TimeWindow, Transition, TransitionReason, Window, WindowCounts,
+    RejectReason, RingCell, State, TimeWindow, Transition, TransitionReason, Window, WindowCounts,
 };
 use fusebox_core::{AdoptOutcome, Exported, RestoreReport, EXPORT_VERSION};
 use fusebox_verification::model::{self, Model};
@@ -79,6 +79,12 @@ pub fn core_config(setup: &Setup) -> Config {
     }
     if c.trip_predicate.is_some() {
         b = b.trip_predicate(core_predicate_two_failures);
+    }
+    if let Some(r) = c.ramp_up {
+        b = b.ramp_up(ms(r)).ramp_stages(c.ramp_stages);
+    }
+    if let Some(k) = c.throttle_k_bp {
+        b = b.throttle_k(Ratio::from_basis_points(k));
     }
     b.build()
         .unwrap_or_else(|e| panic!("generated an invalid config {setup:?}: {e}"))
@@ -173,6 +179,14 @@ fn reason(r: TransitionReason) -> model::Reason {
         TransitionReason::ForcedHalfOpen => M::ForcedHalfOpen,
         TransitionReason::Restored => M::Restored,
         TransitionReason::Adopted => M::Adopted,
+    }
+}
+
+fn reject_reason(r: RejectReason) -> model::RejectReason {
+    match r {
+        RejectReason::State => model::RejectReason::State,
+        RejectReason::Ramp => model::RejectReason::Ramp,
+        RejectReason::Throttled => model::RejectReason::Throttled,
     }
 }
 
@@ -284,6 +298,7 @@ fn run_with<W: AnyWindow>(
                 (Err(r), Err(m)) => {
                     ensure_eq!(step, "rejection state", state(r.state), m.state);
                     ensure_eq!(step, "retry_after", r.retry_after, m.retry_after.map(ms));
+                    ensure_eq!(step, "rejection reason", reject_reason(r.reason), m.reason);
                 }
                 (core, model) => {
                     return Err(format!(

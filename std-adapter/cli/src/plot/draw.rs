@@ -306,26 +306,66 @@ impl Panel<'_> {
         let series = [
             ("ok", per_s(|c| c.ok), RGBColor(40, 150, 60)),
             ("failed", per_s(|c| c.failed), RED),
-            ("rejected", per_s(|c| c.rejected), RGBColor(110, 110, 110)),
+            (
+                "rejected",
+                per_s(|c| c.rejected - c.shaped),
+                RGBColor(110, 110, 110),
+            ),
+            (
+                "turned away (ramp / throttle)",
+                per_s(|c| c.shaped),
+                RGBColor(230, 150, 20),
+            ),
         ];
         let top = series
             .iter()
             .flat_map(|(_, v, _)| v.iter().map(|p| p.1))
             .fold(1.0, f64::max)
             * 1.1;
+        // The share of closed-state attempts admitted (a ramp or throttling
+        // lowers it), on the right-hand axis; only where there were any.
+        let k = ((0.25 / col_s).ceil() as usize).max(1);
+        let share: Vec<(f64, f64)> = plot
+            .columns
+            .chunks(k)
+            .enumerate()
+            .filter_map(|(j, cs)| {
+                let closed: u64 = cs.iter().map(|c| c.closed).sum();
+                let away: u64 = cs.iter().map(|c| c.shaped).sum();
+                (closed > 0).then(|| {
+                    let admitted = (closed - away) as f64 / closed as f64;
+                    ((j * k) as f64 * col_s, 100.0 * admitted)
+                })
+            })
+            .collect();
+        let shaped = plot.columns.iter().any(|c| c.shaped > 0);
         let mut chart = ChartBuilder::on(area)
             .margin(10)
             .x_label_area_size(35)
             .y_label_area_size(90)
             .right_y_label_area_size(60)
             .build_cartesian_2d(0f64..end_s, 0f64..top)
-            .map_err(|e| err(&e))?;
+            .map_err(|e| err(&e))?
+            .set_secondary_coord(0f64..end_s, 0f64..105.0);
         chart
             .configure_mesh()
             .x_desc("time (s)")
             .y_desc("calls / s")
             .draw()
             .map_err(|e| err(&e))?;
+        if shaped {
+            chart
+                .configure_secondary_axes()
+                .y_desc("closed: admitted %")
+                .draw()
+                .map_err(|e| err(&e))?;
+            let c = RGBColor(60, 90, 200);
+            chart
+                .draw_secondary_series(LineSeries::new(share, c.stroke_width(1)))
+                .map_err(|e| err(&e))?
+                .label("admitted share while closed (%)")
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], c.stroke_width(1)));
+        }
         for (label, points, c) in series {
             chart
                 .draw_series(LineSeries::new(points, c.stroke_width(2)))

@@ -3,7 +3,9 @@
 //! a coloured band with half-open probes ticked under it, the window's
 //! failure and slow-call rates and the consecutive-failure run against
 //! their thresholds with each trip marked by its reason, and the calls per
-//! second split into ok, failed and rejected.
+//! second split into ok, failed and rejected, with the calls that a ramp or
+//! adaptive throttling turned away in the closed state apart, and the share
+//! of closed-state attempts admitted.
 //!
 //! The timeline is kept in at most [`MAX_COLUMNS`] columns: when the trace
 //! outgrows them, neighbours merge and each column covers twice the time,
@@ -13,7 +15,7 @@ mod draw;
 
 pub use draw::{write, Kind, Panel};
 
-use crate::replay::Events;
+use crate::replay::{Decision, Events};
 use fusebox_core::{Outcome, Snapshot, State, Transition, TransitionReason};
 use std::io;
 
@@ -32,6 +34,10 @@ struct Column {
     ok: u64,
     failed: u64,
     rejected: u64,
+    /// Of the rejected, those the ramp or the throttle turned away (closed).
+    shaped: u64,
+    /// Attempts decided in the closed state.
+    closed: u64,
     /// Half-open probes admitted.
     probes: u64,
     /// The first trip in the column, and why.
@@ -122,6 +128,8 @@ impl Column {
             ok: self.ok + o.ok,
             failed: self.failed + o.failed,
             rejected: self.rejected + o.rejected,
+            shaped: self.shaped + o.shaped,
+            closed: self.closed + o.closed,
             probes: self.probes + o.probes,
             trip: self.trip.or(o.trip),
         }
@@ -288,11 +296,17 @@ impl Events for Plot {
         Ok(())
     }
 
-    fn call(&mut self, at_ms: u64, permitted: bool, state: State) -> io::Result<()> {
+    fn call(&mut self, at_ms: u64, decision: Decision, state: State) -> io::Result<()> {
         self.see_state(at_ms, state);
         let c = self.column(at_ms);
-        if !permitted {
+        if state == State::Closed {
+            c.closed += 1;
+        }
+        if !decision.permitted() {
             c.rejected += 1;
+            if state == State::Closed {
+                c.shaped += 1;
+            }
         } else if state == State::HalfOpen {
             c.probes += 1;
         }
@@ -332,9 +346,9 @@ impl<A: Events, B: Events> Events for Both<'_, A, B> {
         self.0.transition(at_ms, t)?;
         self.1.transition(at_ms, t)
     }
-    fn call(&mut self, at_ms: u64, permitted: bool, state: State) -> io::Result<()> {
-        self.0.call(at_ms, permitted, state)?;
-        self.1.call(at_ms, permitted, state)
+    fn call(&mut self, at_ms: u64, decision: Decision, state: State) -> io::Result<()> {
+        self.0.call(at_ms, decision, state)?;
+        self.1.call(at_ms, decision, state)
     }
     fn wants_snapshots(&self) -> bool {
         self.0.wants_snapshots() || self.1.wants_snapshots()

@@ -11,7 +11,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 /// The metadata key that marks a rejection; its value is the breaker's
-/// state (`open`, `half_open`, `forced_open`).
+/// state (`open`, `half_open`, `forced_open`), or `ramp` / `throttled` for the
+/// closed state's traffic shaping.
 pub(crate) const REJECTED_KEY: &str = "fusebox-rejected";
 
 pin_project! {
@@ -125,7 +126,10 @@ fn rejection<Inner, B: CircuitBreaker>(r: Rejected) -> http::Response<GrpcBody<I
     h.insert("grpc-message", header(&percent_encode(&r.to_string())));
     h.insert(
         REJECTED_KEY,
-        http::HeaderValue::from_static(r.state.as_str()),
+        http::HeaderValue::from_static(match r.reason {
+            fusebox_core::RejectReason::State => r.state.as_str(),
+            other => other.as_str(),
+        }),
     );
     if let Some(d) = r.retry_after {
         // Whole milliseconds, rounded up: never a retry before the deadline.
@@ -161,6 +165,7 @@ mod tests {
         let r = Rejected {
             state: State::Open,
             retry_after: Some(Duration::from_micros(1_500_001)),
+            reason: fusebox_core::RejectReason::State,
         };
         let res: http::Response<GrpcBody<(), fusebox_core::Breaker<crate::StdClock>>> =
             rejection(r);

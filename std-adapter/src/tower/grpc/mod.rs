@@ -102,7 +102,7 @@ pub use classify::{GrpcClassifier, GrpcCode};
 pub use future::GrpcResponseFuture;
 pub use service::{GrpcBreakerLayer, GrpcBreakerService};
 
-use fusebox_core::{Rejected, State};
+use fusebox_core::{RejectReason, Rejected, State};
 use http::HeaderMap;
 use std::time::Duration;
 
@@ -123,10 +123,12 @@ use std::time::Duration;
 /// assert_eq!((r.state, r.retry_after), (State::Open, Some(Duration::from_millis(1500))));
 /// ```
 pub fn rejection(metadata: &HeaderMap) -> Option<Rejected> {
-    let state = match metadata.get(future::REJECTED_KEY)?.as_bytes() {
-        b"open" => State::Open,
-        b"half_open" => State::HalfOpen,
-        b"forced_open" => State::ForcedOpen,
+    let (state, reason) = match metadata.get(future::REJECTED_KEY)?.as_bytes() {
+        b"open" => (State::Open, RejectReason::State),
+        b"half_open" => (State::HalfOpen, RejectReason::State),
+        b"forced_open" => (State::ForcedOpen, RejectReason::State),
+        b"ramp" => (State::Closed, RejectReason::Ramp),
+        b"throttled" => (State::Closed, RejectReason::Throttled),
         _ => return None,
     };
     let retry_after = metadata
@@ -134,5 +136,9 @@ pub fn rejection(metadata: &HeaderMap) -> Option<Rejected> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok())
         .map(Duration::from_millis);
-    Some(Rejected { state, retry_after })
+    Some(Rejected {
+        state,
+        retry_after,
+        reason,
+    })
 }
