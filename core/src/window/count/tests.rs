@@ -228,7 +228,7 @@ fn mixed_sequences_match_the_last_n_outcomes() {
     for i in 0..400 {
         // A small LCG: runs of equal kinds as well as changes.
         x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
-        let e = kinds[((x >> 16) % 4) as usize * usize::from((x >> 12) % 3 != 0)];
+        let e = kinds[((x >> 16) % 4) as usize * usize::from(!(x >> 12).is_multiple_of(3))];
         last[i % N] = Some(e);
         let c = counts(w.put(&cx, e, true));
         let expect = WindowCounts {

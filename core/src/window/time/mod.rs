@@ -114,7 +114,6 @@ const BUSY: Word = 1 << (WORD_BITS - 1);
 /// `summary_at` when no summary is published (above every slot).
 const NO_SUMMARY: Word = 1 << (WORD_BITS - 2);
 
-
 #[inline]
 const fn stamp(slot: Word) -> Word {
     slot & STAMP_MASK

@@ -240,10 +240,14 @@ fn judged_counts_match_a_full_sum_at_every_record() {
             1 => SLOW,
             _ => OK,
         };
-        let now = i / 7 * 3 + u64::from((x >> 8) % 3 == 0) * 40;
+        let now = i / 7 * 3 + u64::from((x >> 8).is_multiple_of(3)) * 40;
         let judged = counted(put(&w, &st, 0, now, e));
         if e != OK {
-            assert_eq!(judged, w.counts(0, now, SlotClock::new(10)), "record {i} at {now}");
+            assert_eq!(
+                judged,
+                w.counts(0, now, SlotClock::new(10)),
+                "record {i} at {now}"
+            );
         }
     }
 }
@@ -287,7 +291,11 @@ fn a_summary_is_published_once_per_slot_and_reused() {
     // judgments from the next slot on.
     record(&w, &st, 12, OK);
     assert_eq!(w.counts(0, 25, SlotClock::new(10)).calls, 5);
-    assert_eq!(counted(record(&w, &st, 26, F)).calls, 5, "missed in this slot");
+    assert_eq!(
+        counted(record(&w, &st, 26, F)).calls,
+        5,
+        "missed in this slot"
+    );
     // Slot 3: the bucket of t=0 left; the late record is counted.
     assert_eq!(counted(record(&w, &st, 30, F)).calls, 6);
 }
@@ -302,11 +310,19 @@ fn a_forged_summary_is_used_only_for_its_own_slot() {
     counted(record(&w, &st, 10, F));
     let at = w.summary_at.load(Ordering::Relaxed);
     w.older[0].store(1000, Ordering::Relaxed);
-    assert_eq!(counted(record(&w, &st, 11, F)).calls, 1002, "own slot: read");
+    assert_eq!(
+        counted(record(&w, &st, 11, F)).calls,
+        1002,
+        "own slot: read"
+    );
     w.summary_at.store(at | BUSY, Ordering::Relaxed);
     assert_eq!(counted(record(&w, &st, 12, F)).calls, 4, "busy: summed");
     w.summary_at.store(at.wrapping_sub(1), Ordering::Relaxed);
-    assert_eq!(counted(record(&w, &st, 13, F)).calls, 5, "other slot: summed");
+    assert_eq!(
+        counted(record(&w, &st, 13, F)).calls,
+        5,
+        "other slot: summed"
+    );
 }
 
 #[test]
