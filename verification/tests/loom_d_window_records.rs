@@ -76,3 +76,91 @@ fn two_threads_resetting_one_stale_bucket_lose_neither_outcome() {
     let two = [(Outcome::Success, 10), (Outcome::Failure, 0)];
     model(move || assert_eq!(record_concurrently::<TimeWindow<2>>(20, &two), (2, 1, 1)));
 }
+
+/// Records `before` from this thread, then `outcomes` from one thread each;
+/// returns the breaker for the caller's checks.
+fn record_after<W: Window + 'static>(
+    config: Config,
+    before: &[Outcome],
+    now: u64,
+    outcomes: &[Outcome],
+) -> common::Arc<common::Logged<W>> {
+    let b = breaker::<W>(config, 0);
+    for &o in before {
+        assert_eq!(b.try_acquire().unwrap().record(o), Recorded::Counted);
+    }
+    b.clock().set(now);
+    let threads: Vec<_> = outcomes
+        .iter()
+        .map(|&o| {
+            let p = Breaker::try_acquire_owned(b.clone()).unwrap();
+            thread::spawn(move || p.record(o))
+        })
+        .collect();
+    for t in threads {
+        assert_eq!(t.join().unwrap(), Recorded::Counted);
+    }
+    b
+}
+
+#[test]
+fn count_window_successes_evicting_successes_keep_the_aggregate_exact() {
+    // A full ring of successes; three records race for two slots (tickets 2
+    // and 4 share slot 0): a success evicts a success without writing, a
+    // failure swaps and installs, and when both failures meet in slot 0 the
+    // second evicts a failure and writes nothing. Whatever order the ring
+    // ends in, the aggregate matches it: two more successes evict exactly
+    // what it counts and leave (2, 0, 0).
+    // A slow-call rule only (the manual clock stands still: nothing is
+    // slow), so two failures in the ring trip nothing.
+    let config = Config::builder()
+        .slow_call_rate(Ratio::from_basis_points(10_000))
+        .slow_call_duration(Duration::from_millis(10))
+        .minimum_calls(2)
+        .build()
+        .unwrap();
+    let three = [Outcome::Failure, Outcome::Success, Outcome::Failure];
+    model(move || {
+        let b = record_after::<CountWindow<2>>(
+            config.clone(),
+            &[Outcome::Success, Outcome::Success],
+            0,
+            &three,
+        );
+        let w = b.snapshot().window;
+        assert_eq!(w.calls, 2);
+        for _ in 0..2 {
+            assert_eq!(b.try_acquire().unwrap().success(), Recorded::Counted);
+        }
+        let w = b.snapshot().window;
+        assert_eq!((w.calls, w.failures, w.slow), (2, 0, 0));
+    });
+}
+
+#[test]
+fn time_window_failures_judge_on_a_published_summary_or_their_own_sum() {
+    // Slot 0 holds two successes; two failures race in slot 1 (bucket width
+    // 10 ms). Each is judged on the two older calls plus its own and at
+    // most one more failure: at most 2 of 3 (a sum may see the other
+    // thread's failure word before its calls word), so a 70 % rule never
+    // trips; a judgment that read a summary before its words were published
+    // (zeros: 100 %) would.
+    let config = Config::builder()
+        .failure_rate(Ratio::from_basis_points(7_000))
+        .minimum_calls(2)
+        .window_span(Duration::from_millis(20))
+        .build()
+        .unwrap();
+    let two = [Outcome::Failure, Outcome::Failure];
+    model(move || {
+        let b = record_after::<TimeWindow<2>>(
+            config.clone(),
+            &[Outcome::Success, Outcome::Success],
+            10,
+            &two,
+        );
+        assert_eq!(b.state(), fusebox_core::State::Closed);
+        let w = b.snapshot().window;
+        assert_eq!((w.calls, w.failures), (4, 2));
+    });
+}

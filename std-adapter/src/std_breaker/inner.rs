@@ -4,22 +4,29 @@
 use super::permit::Finish;
 use super::{BreakerSpec, WindowSpec, MAX_TIME_STRIPES};
 use crate::clock::StdClock;
+use crate::coarse_clock::CoarseClock;
 use crate::observe::StdObserver;
 use fusebox_core::{AdoptOutcome, Exported, RestoreError, RestoreReport};
 use fusebox_core::{
-    AnyWindow, Breaker, BucketCell, ConfigError, DynCountWindow, DynTimeWindow, NoWindow, Permit,
-    Recorded, Rejected, RingCell, Snapshot, State,
+    AnyWindow, Breaker, BucketCell, Clock, ConfigError, DynCountWindow, DynTimeWindow, NoWindow,
+    Permit, Recorded, Rejected, RingCell, Snapshot, State,
 };
 use std::sync::Arc;
 
-type Core<W> = Breaker<StdClock, W, StdObserver>;
+type Core<C, W> = Breaker<C, W, StdObserver>;
+/// The clock of a time-window breaker: every record reads the clock there,
+/// and [`CoarseClock`] reads cost one atomic load against a `clock_gettime`
+/// for [`StdClock`] (design.md, "The std clock"). Consecutive-only and
+/// count-window breakers read the clock only for open deadlines and
+/// slow-call timing, and keep [`StdClock`]'s nanosecond resolution.
+pub(crate) type TimeClock = CoarseClock;
 type CountCells = DynCountWindow<Box<[RingCell]>>;
 type TimeCells = DynTimeWindow<Box<[BucketCell]>>;
 
 macro_rules! std_windows {
-    ($($variant:ident => $window:ty;)*) => {
+    ($($variant:ident => $clock:ty, $window:ty;)*) => {
         pub(crate) enum Inner {
-            $($variant(Arc<Core<$window>>),)*
+            $($variant(Arc<Core<$clock, $window>>),)*
         }
 
         impl Clone for Inner {
@@ -31,11 +38,11 @@ macro_rules! std_windows {
         }
 
         pub(crate) enum BorrowedInner<'a> {
-            $($variant(Permit<&'a Core<$window>>),)*
+            $($variant(Permit<&'a Core<$clock, $window>>),)*
         }
 
         pub(crate) enum OwnedInner {
-            $($variant(Permit<Arc<Core<$window>>>),)*
+            $($variant(Permit<Arc<Core<$clock, $window>>>),)*
         }
 
         impl Inner {
@@ -83,9 +90,9 @@ macro_rules! std_windows {
 }
 
 std_windows! {
-    NoWindow => NoWindow;
-    Count => CountCells;
-    Time => TimeCells;
+    NoWindow => StdClock, NoWindow;
+    Count => StdClock, CountCells;
+    Time => TimeClock, TimeCells;
 }
 
 impl Inner {
@@ -107,7 +114,10 @@ impl Inner {
                     .min(MAX_TIME_STRIPES);
                 let window = super::time_window(buckets, stripes)?;
                 Inner::Time(Arc::new(Breaker::with_window(
-                    StdClock, config, window, observer,
+                    TimeClock::default(),
+                    config,
+                    window,
+                    observer,
                 )?))
             }
         })
@@ -130,7 +140,7 @@ pub(crate) trait Steer {
     fn fingerprint(&self) -> u64;
 }
 
-impl<W: AnyWindow> Steer for Core<W> {
+impl<C: Clock, W: AnyWindow> Steer for Core<C, W> {
     fn snapshot(&self) -> Snapshot {
         Breaker::snapshot(self)
     }

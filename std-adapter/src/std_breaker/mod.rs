@@ -163,8 +163,14 @@ mod permit;
 use inner::Inner;
 pub use permit::{StdOwnedPermit, StdPermit};
 
-/// A named breaker on [`StdClock`](crate::StdClock) with a [`StdObserver`], whose window is
-/// chosen at run time. Cheap to clone: clones share one breaker.
+/// A named breaker with a [`StdObserver`], whose window is chosen at run
+/// time. Cheap to clone: clones share one breaker.
+///
+/// Its clock is [`StdClock`](crate::StdClock), except with a time window:
+/// there every record reads the clock, and the breaker runs on
+/// [`CoarseClock`](crate::CoarseClock) (one atomic load per read, 1 ms
+/// resolution, one ticker thread per process). Both count nanoseconds from
+/// the same base. A core [`Breaker`](fusebox_core::Breaker) takes any clock.
 ///
 /// ```
 /// use std::time::Duration;

@@ -20,8 +20,18 @@
 //! swaps its cell into the slot, and installs "plus mine, minus the evicted
 //! cell" into the aggregate with one CAS that also checks the episode tag.
 //! That CAS decides whether the outcome counted or was stale, and the rules
-//! judge the counts it installed. Three read-modify-writes per record: that
-//! is the price of "the last N", which needs one global order.
+//! judge the counts it installed. The ticket is the one read-modify-write
+//! every record pays: "the last N" needs one global order.
+//!
+//! The steady state writes less. When the slot already holds an outcome of
+//! the same episode and the same kind (a success evicting a success, the
+//! common case of a healthy dependency), replacing it changes neither the
+//! ring nor the aggregate: the record loads the cell, sees its own word, and
+//! writes nothing; the episode check (a load of the state word) decides
+//! whether it counted. A cell that differs is swapped; a swap that returns
+//! an equal word skips the aggregate the same way. So a run of successes
+//! costs one `fetch_add` and two loads per record, and two threads share
+//! only the ticket's line.
 //!
 //! - A cell or aggregate with another episode's tag reads as empty, so a new
 //!   episode starts with an empty window at no cost. The first record of an
@@ -73,8 +83,9 @@ pub(crate) const MAX_N: usize = (NEGATIVE - 1) as usize;
 /// A count window over its storage `S`, the one container behind both
 /// [`CountWindow<N>`] (an inline array, [`RingArray<N>`]) and
 /// [`DynCountWindow<S>`] (a slice the caller owns), in the manner of
-/// heapless's `VecInner`. The protocol (three read-modify-writes per record,
-/// stale writers, limits) is described at the top of its source file,
+/// heapless's `VecInner`. The protocol (a ticket per record, a cell swap and
+/// an aggregate CAS only when the evicted outcome differs, stale writers,
+/// limits) is described at the top of its source file,
 /// `core/src/window/count/mod.rs`.
 pub struct CountWindowOf<S> {
     ticket: AtomicWord,
@@ -204,7 +215,7 @@ impl<S: RingStorage> CountWindowOf<S> {
     }
 
     #[inline]
-    fn put_entry(&self, ctx: &Ctx<'_>, e: Entry) -> Put {
+    fn put_entry(&self, ctx: &Ctx<'_>, e: Entry, want_counts: bool) -> Put {
         let n = self.cells.cells().len();
         // A permit of an ended episode must not spend a ticket: the skipped
         // slot would make the next record evict a current outcome early.
@@ -218,9 +229,35 @@ impl<S: RingStorage> CountWindowOf<S> {
         let t = self.ticket.fetch_add(1, Ordering::Relaxed);
         let slot = &self.cells.cells()[(t as usize) % n].0;
         let mine = cell(ctx.epoch, e);
-        // AcqRel: acquire the evicted cell's writer's view (its epoch check),
-        // release ours to whoever evicts us.
-        let old = slot.swap(mine, Ordering::AcqRel);
+        // The steady state: the slot already holds an outcome of this episode
+        // of the same kind (a success evicting a success). Replacing it by an
+        // equal word changes neither the ring nor the aggregate, so nothing
+        // is written: the load stands for a swap that returned `mine`, placed
+        // where the load reads in the cell's modification order (as if this
+        // record had swapped just before the one it did not see, which the
+        // protocol already allows for a writer preempted after its ticket).
+        // Acquire: pairs with the AcqRel swap that wrote the word we see.
+        let seen = slot.load(Ordering::Acquire);
+        let old = if seen == mine {
+            seen
+        } else {
+            // AcqRel: acquire the evicted cell's writer's view (its epoch
+            // check), release ours to whoever evicts us.
+            slot.swap(mine, Ordering::AcqRel)
+        };
+        if old == mine {
+            // Same episode, same kind: the aggregate stays as it is. The
+            // outcome counted if the episode is still current; if not, the
+            // old episode's cell holds what it held, and nothing is undone.
+            if !ctx.current() {
+                return Put::Stale;
+            }
+            return Put::Counted(if want_counts {
+                self.episode_counts(ctx.epoch)
+            } else {
+                WindowCounts::default()
+            });
+        }
         let evicted = match cell_entry(old) {
             Some((tag, entry)) if tag == cell_tag(ctx.epoch) => Some(entry),
             _ => None,
@@ -335,8 +372,8 @@ impl<S: RingStorage> WindowImpl for CountWindowOf<S> {
         self.cells.cells().len()
     }
     #[inline]
-    fn put(&self, ctx: &Ctx<'_>, e: Entry, _want_counts: bool) -> Put {
-        self.put_entry(ctx, e)
+    fn put(&self, ctx: &Ctx<'_>, e: Entry, want_counts: bool) -> Put {
+        self.put_entry(ctx, e, want_counts)
     }
     fn counts(&self, epoch: Word, _now: u64, _slots: SlotClock) -> WindowCounts {
         self.episode_counts(epoch)

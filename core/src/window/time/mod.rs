@@ -31,8 +31,19 @@
 //!   previous episode's buckets all read as expired at once. The offset is
 //!   published in the episode word with the episode's tag, by the thread
 //!   whose CAS started the episode or by its first record.
-//! - Only a failure or slow record sums the window (`B * S` bucket reads):
-//!   successes never read it, which is what lets stripes scale.
+//! - Only a failure or slow record sums the window: successes never read
+//!   it, which is what lets stripes scale. A failure does not sweep all
+//!   `B * S` buckets: the buckets before the current slot change only by
+//!   the rare late record, so their sum is published once per slot (the
+//!   first failure of a slot computes it and publishes it, flagged by
+//!   `summary_at`), and later failures in that slot read the three summary
+//!   words plus the current slot's column (`2 * S` words). A failure that
+//!   finds the summary being published computes its own. The summary is
+//!   exact at the moment it is computed; an outcome added afterwards to an
+//!   older bucket (a record whose clock reading precedes the slot change)
+//!   is missed by the judgments of that slot and counted again from the
+//!   next slot on. Snapshots ([`counts`](super::sealed::WindowImpl::counts))
+//!   always sum every bucket.
 //!
 //! Unlike the count window, a time window may be approximate while threads
 //! race: a sum can see one bucket word updated and not the other, and a
@@ -72,6 +83,12 @@ pub(crate) const MAX_B: usize = 1 << (STAMP_BITS - 2);
 pub struct TimeWindowOf<G> {
     episode: AtomicWord,
     latest: AtomicWord,
+    /// The slot whose older buckets `older` sums, [`BUSY`] while one thread
+    /// publishes, [`NO_SUMMARY`] when there is none.
+    summary_at: AtomicWord,
+    /// Calls, failures and slow calls of the live buckets before the slot
+    /// `summary_at`, over all stripes.
+    older: [AtomicWord; 3],
     grid: G,
 }
 
@@ -91,6 +108,11 @@ pub type TimeWindow<const B: usize, const S: usize = 1> = TimeWindowOf<BucketRow
 
 /// Tag 1 while epoch 0 is the initial episode: the first record installs tag 0.
 const INITIAL_EPISODE: Word = 1 << OFFSET_BITS;
+
+/// `summary_at` while a thread publishes a summary (above every slot).
+const BUSY: Word = 1 << (WORD_BITS - 1);
+/// `summary_at` when no summary is published (above every slot).
+const NO_SUMMARY: Word = 1 << (WORD_BITS - 2);
 
 #[inline]
 const fn stamp(slot: Word) -> Word {
@@ -204,6 +226,18 @@ fn add_bad(count: Word, delta: Word) -> Word {
     f | (s << HALF_BITS)
 }
 
+/// Window counts from the older buckets' and the current column's sums.
+#[inline]
+fn counts_of(older: [u64; 3], column: [u64; 3]) -> WindowCounts {
+    let cap = |v: u64| v.min(u32::MAX as u64) as u32;
+    let calls = cap(older[0] + column[0]);
+    WindowCounts {
+        calls,
+        failures: cap(older[1] + column[1]).min(calls),
+        slow: cap(older[2] + column[2]).min(calls),
+    }
+}
+
 /// The protocol, once, over any bucket storage.
 impl<G: BucketStorage> TimeWindowOf<G> {
     /// Advances `latest` to `slot` and resets the buckets crossed on the way.
@@ -220,6 +254,23 @@ impl<G: BucketStorage> TimeWindowOf<G> {
                 Ok(_) => {
                     let gap = slot.wrapping_sub(l) & OFFSET_MASK;
                     let aliased = gap >= (1 << (STAMP_BITS - 1)) - b_count;
+                    if gap >= b_count {
+                        // Nothing older is live any more: drop the summary,
+                        // so a slot number that came round again after a
+                        // long idle time never reads an ancient one.
+                        // Acquire: a publisher's claim is a flag like any other.
+                        let at = self.summary_at.load(Ordering::Acquire);
+                        if at & BUSY == 0 {
+                            // AcqRel/Relaxed: losing to a publisher is fine
+                            // (it publishes a slot of its own, checked by readers).
+                            let _ = self.summary_at.compare_exchange(
+                                at,
+                                NO_SUMMARY,
+                                Ordering::AcqRel,
+                                Ordering::Relaxed,
+                            );
+                        }
+                    }
                     for i in 0..gap.min(b_count) {
                         let s = slot.wrapping_sub(i) & OFFSET_MASK;
                         let b = (s % b_count) as usize;
@@ -236,33 +287,91 @@ impl<G: BucketStorage> TimeWindowOf<G> {
         }
     }
 
-    fn sum(&self, slot: Word) -> WindowCounts {
+    /// Calls, failures and slow calls of the live buckets, over all
+    /// stripes: those of `slot` itself if `current`, the older ones if not.
+    fn sum_part(&self, slot: Word, current: bool) -> [u64; 3] {
         let b_count = self.grid.buckets() as Word;
-        let (mut calls, mut failures, mut slow) = (0u64, 0u64, 0u64);
-        let live = |w: Word| (stamp(slot).wrapping_sub(w >> COUNT_BITS) & STAMP_MASK) < b_count;
+        let mut t = [0u64; 3];
+        let live = |w: Word| {
+            let age = stamp(slot).wrapping_sub(w >> COUNT_BITS) & STAMP_MASK;
+            if current {
+                age == 0
+            } else {
+                age != 0 && age < b_count
+            }
+        };
+        let buckets = if current {
+            let b = (slot % b_count) as usize;
+            b..b + 1
+        } else {
+            0..self.grid.buckets()
+        };
         for row in 0..self.grid.stripes() {
-            for b in 0..self.grid.buckets() {
+            for b in buckets.clone() {
                 let cell = self.grid.cell(row, b);
                 // Acquire: pairs with the AcqRel of `bump`/`reset`.
                 let c = cell.calls.load(Ordering::Acquire);
                 if live(c) {
-                    calls += (c & COUNT_MASK) as u64;
+                    t[0] += (c & COUNT_MASK) as u64;
                 }
                 // Acquire: as above.
                 let x = cell.bad.load(Ordering::Acquire);
                 if live(x) {
-                    failures += (x & HALF_MASK) as u64;
-                    slow += ((x >> HALF_BITS) & HALF_MASK) as u64;
+                    t[1] += (x & HALF_MASK) as u64;
+                    t[2] += ((x >> HALF_BITS) & HALF_MASK) as u64;
                 }
             }
         }
-        let cap = |v: u64| v.min(u32::MAX as u64) as u32;
-        let calls = cap(calls);
-        WindowCounts {
-            calls,
-            failures: cap(failures).min(calls),
-            slow: cap(slow).min(calls),
+        t
+    }
+
+    /// Every live bucket of `slot`'s window: what a snapshot reports.
+    fn sum(&self, slot: Word) -> WindowCounts {
+        let older = self.sum_part(slot, false);
+        let column = self.sum_part(slot, true);
+        counts_of(older, column)
+    }
+
+    /// The counts a failure or slow record is judged on: the published
+    /// summary of the older buckets (computed and published by the first
+    /// judgment of the slot) plus the current slot's column.
+    fn judged(&self, slot: Word) -> WindowCounts {
+        let column = self.sum_part(slot, true);
+        if self.grid.buckets() == 1 {
+            return counts_of([0; 3], column);
         }
+        // Acquire: pairs with the Release publication below, so the summary
+        // words read next are at least those published with `slot`.
+        let at = self.summary_at.load(Ordering::Acquire);
+        if at == slot {
+            // Acquire: keeps the second load of `summary_at` after these; a
+            // value from a later publisher makes it read `BUSY` or later.
+            let older = [0, 1, 2].map(|i| self.older[i].load(Ordering::Acquire) as u64);
+            // Acquire: as above.
+            if self.summary_at.load(Ordering::Acquire) == slot {
+                return counts_of(older, column);
+            }
+        }
+        let older = self.sum_part(slot, false);
+        // One publisher at a time: claim the flag from the value seen. A
+        // failed claim (someone else publishes, or published since) keeps
+        // its own sum.
+        // Acquire: the summary stores below stay after the claim.
+        if at & BUSY == 0
+            && self
+                .summary_at
+                .compare_exchange(at, BUSY, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+        {
+            let cap = |v: u64| v.min(Word::MAX as u64) as Word;
+            for (word, v) in self.older.iter().zip(older) {
+                // Release: a reader that sees this value also sees the claim.
+                word.store(cap(v), Ordering::Release);
+            }
+            // Release: publishes the words above with their slot.
+            self.summary_at.store(slot, Ordering::Release);
+        }
+        counts_of(older, column)
     }
 
     /// Starts the episode `epoch` in the episode word seen as `e`.
@@ -322,7 +431,7 @@ impl<G: BucketStorage> TimeWindowOf<G> {
             bump(&cell.bad, slot, delta, add_bad);
         }
         Put::Counted(if want_counts {
-            self.sum(slot)
+            self.judged(slot)
         } else {
             WindowCounts::default()
         })
@@ -365,6 +474,8 @@ impl<const B: usize, const S: usize> ConstEmpty for TimeWindow<B, S> {
         TimeWindowOf {
             episode: atomic_word(INITIAL_EPISODE),
             latest: atomic_word(0),
+            summary_at: atomic_word(NO_SUMMARY),
+            older: [atomic_word(0), atomic_word(0), atomic_word(0)],
             grid: BucketRows([const { CachePadded([const { BucketCell::new() }; B]) }; S]),
         }
     };
@@ -375,6 +486,8 @@ impl<const B: usize, const S: usize> ConstEmpty for TimeWindow<B, S> {
         TimeWindowOf {
             episode: atomic_word(INITIAL_EPISODE),
             latest: atomic_word(0),
+            summary_at: atomic_word(NO_SUMMARY),
+            older: [atomic_word(0), atomic_word(0), atomic_word(0)],
             grid: BucketRows(core::array::from_fn(|_| {
                 CachePadded(core::array::from_fn(|_| BucketCell::new()))
             })),

@@ -2,7 +2,7 @@
 //! a caller's slice for [`DynTimeWindow`] (heapless's `storage.rs` pattern:
 //! one container, [`TimeWindowOf`], generic over this storage).
 
-use super::{TimeWindowOf, INITIAL_EPISODE, MAX_B};
+use super::{TimeWindowOf, INITIAL_EPISODE, MAX_B, NO_SUMMARY};
 use crate::config::ConfigError;
 use crate::sync::{atomic_word, AtomicWord, CachePadded};
 use core::ops::Deref;
@@ -154,6 +154,8 @@ impl<S: Deref<Target = [BucketCell]>> DynTimeWindow<S> {
         Ok(TimeWindowOf {
             episode: atomic_word(INITIAL_EPISODE),
             latest: atomic_word(0),
+            summary_at: atomic_word(NO_SUMMARY),
+            older: [atomic_word(0), atomic_word(0), atomic_word(0)],
             grid: BucketSlice {
                 cells,
                 buckets,

@@ -225,3 +225,113 @@ fn striped_counts_add_up() {
         }
     );
 }
+
+#[test]
+fn judged_counts_match_a_full_sum_at_every_record() {
+    // Failures in every slot, across bucket reuse and the expiry of old
+    // buckets: the summary plus the current column equals the full sweep.
+    let w = TimeWindow::<4, 3>::EMPTY;
+    let st = state_at(0);
+    let mut x: u32 = 11;
+    for i in 0..600u64 {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        let e = match (x >> 16) % 5 {
+            0 => F,
+            1 => SLOW,
+            _ => OK,
+        };
+        let now = i / 7 * 3 + u64::from((x >> 8).is_multiple_of(3)) * 40;
+        let judged = counted(put(&w, &st, 0, now, e));
+        if e != OK {
+            assert_eq!(
+                judged,
+                w.counts(0, now, SlotClock::new(10)),
+                "record {i} at {now}"
+            );
+        }
+    }
+}
+
+/// As the breaker puts: counts only for a failure or a slow call.
+fn record<const B: usize, const S: usize>(
+    w: &TimeWindow<B, S>,
+    st: &AtomicWord,
+    now: u64,
+    e: Entry,
+) -> Put {
+    w.put(
+        &Ctx {
+            epoch: 0,
+            state: st,
+            now,
+            slots: SlotClock::new(10),
+        },
+        e,
+        e.failure || e.slow,
+    )
+}
+
+#[test]
+fn a_summary_is_published_once_per_slot_and_reused() {
+    let w = TimeWindow::<3>::EMPTY;
+    let st = state_at(0);
+    record(&w, &st, 0, OK);
+    record(&w, &st, 10, OK);
+    assert_eq!(w.summary_at.load(Ordering::Relaxed), NO_SUMMARY);
+    let c = counted(record(&w, &st, 20, F));
+    assert_eq!((c.calls, c.failures), (3, 1));
+    let at = w.summary_at.load(Ordering::Relaxed);
+    assert_eq!(at & (BUSY | NO_SUMMARY), 0, "a summary is published");
+    assert_eq!(w.older[0].load(Ordering::Relaxed), 2);
+    // A second failure in the slot reads it (and the column).
+    let c = counted(record(&w, &st, 25, F));
+    assert_eq!((c.calls, c.failures), (4, 2));
+    assert_eq!(w.summary_at.load(Ordering::Relaxed), at);
+    // A late record into an older bucket is in snapshots at once, and in
+    // judgments from the next slot on.
+    record(&w, &st, 12, OK);
+    assert_eq!(w.counts(0, 25, SlotClock::new(10)).calls, 5);
+    assert_eq!(
+        counted(record(&w, &st, 26, F)).calls,
+        5,
+        "missed in this slot"
+    );
+    // Slot 3: the bucket of t=0 left; the late record is counted.
+    assert_eq!(counted(record(&w, &st, 30, F)).calls, 6);
+}
+
+#[test]
+fn a_forged_summary_is_used_only_for_its_own_slot() {
+    // The summary words decide the judged counts; a summary of another slot,
+    // or one being published, is never read.
+    let w = TimeWindow::<3>::EMPTY;
+    let st = state_at(0);
+    record(&w, &st, 0, OK);
+    counted(record(&w, &st, 10, F));
+    let at = w.summary_at.load(Ordering::Relaxed);
+    w.older[0].store(1000, Ordering::Relaxed);
+    assert_eq!(
+        counted(record(&w, &st, 11, F)).calls,
+        1002,
+        "own slot: read"
+    );
+    w.summary_at.store(at | BUSY, Ordering::Relaxed);
+    assert_eq!(counted(record(&w, &st, 12, F)).calls, 4, "busy: summed");
+    w.summary_at.store(at.wrapping_sub(1), Ordering::Relaxed);
+    assert_eq!(
+        counted(record(&w, &st, 13, F)).calls,
+        5,
+        "other slot: summed"
+    );
+}
+
+#[test]
+fn an_idle_gap_drops_the_summary() {
+    let w = TimeWindow::<2>::EMPTY;
+    let st = state_at(0);
+    record(&w, &st, 0, OK);
+    counted(record(&w, &st, 10, F));
+    assert_ne!(w.summary_at.load(Ordering::Relaxed), NO_SUMMARY);
+    record(&w, &st, 1_000, OK);
+    assert_eq!(w.summary_at.load(Ordering::Relaxed), NO_SUMMARY);
+}
