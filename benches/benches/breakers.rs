@@ -299,15 +299,20 @@ fn export_restore(c: &mut Criterion) {
     bench_calls(&mut group, "restore_closed_count100", |_| {
         count.restore(black_box(&closed_value)).is_ok()
     });
+    let (mut calls, mut extended) = (0u64, 0u64);
     bench_calls(&mut group, "adopt_open_extend", |_| {
         // The clock moves one tick per call (one atomic add, counted in the
         // figure), so each full-hour adoption extends the period by a tick.
         MANUAL_CLOCK.advance(1);
-        matches!(
+        let e = matches!(
             open.adopt_open(Duration::from_secs(3600)),
             fusebox_core::AdoptOutcome::Extended { .. }
-        )
+        );
+        calls += 1;
+        extended += e as u64;
+        e
     });
+    eprintln!("adopt_open_extend: {extended} of {calls} calls extended");
     let trip_reset: Breaker<&ManualClock, NoWindow> = Breaker::new(&MANUAL_CLOCK, config);
     bench_calls(&mut group, "trip_reset_baseline", |_| {
         let tripped = trip_reset.try_acquire().is_ok_and(|p| {
