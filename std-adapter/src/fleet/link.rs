@@ -32,7 +32,9 @@ return {ms, redis.call('HGETALL', KEYS[1])}";
 /// of up to half a step drawn from the instance's name (instances that
 /// lost Redis together do not all come back at the same instant).
 pub(crate) fn backoff(min: Duration, max: Duration, failures: u32, seed: u64) -> Duration {
-    let step = min.saturating_mul(1u32 << failures.saturating_sub(1).min(16)).min(max);
+    let step = min
+        .saturating_mul(1u32 << failures.saturating_sub(1).min(16))
+        .min(max);
     let mix = seed
         .wrapping_add(failures as u64)
         .wrapping_mul(0x9E37_79B9_7F4A_7C15);

@@ -24,10 +24,17 @@ pub(crate) async fn listen(shared: Arc<Shared>, client: Client) {
         if failures > 0 {
             // Relaxed: a statistic.
             shared.link_errors.fetch_add(1, Ordering::Relaxed);
-            sleep(backoff(config.backoff_min, config.backoff_max, failures, seed)).await;
+            sleep(backoff(
+                config.backoff_min,
+                config.backoff_max,
+                failures,
+                seed,
+            ))
+            .await;
         }
         failures = failures.saturating_add(1);
-        let Ok(Ok(mut pubsub)) = timeout(config.command_timeout * 2, client.get_async_pubsub()).await
+        let Ok(Ok(mut pubsub)) =
+            timeout(config.command_timeout * 2, client.get_async_pubsub()).await
         else {
             continue;
         };
@@ -64,7 +71,9 @@ pub(crate) async fn listen(shared: Arc<Shared>, client: Client) {
 }
 
 fn on_message(shared: &Shared, line: &str) {
-    let Some(m) = Message::decode(line) else { return };
+    let Some(m) = Message::decode(line) else {
+        return;
+    };
     if m.instance == shared.config.instance {
         return;
     }
@@ -92,7 +101,9 @@ fn on_message(shared: &Shared, line: &str) {
 /// Carries out a verdict on the local breaker of that name (news about a
 /// breaker this instance does not have is kept in the ledger only).
 fn apply(shared: &Shared, name: &str, verdict: Verdict) {
-    let Some(b) = shared.registry.get(name) else { return };
+    let Some(b) = shared.registry.get(name) else {
+        return;
+    };
     match verdict {
         Verdict::Adopt { open_for, .. } => match adopt::adopt_open(&b, open_for) {
             Some(epoch) => {
@@ -109,10 +120,8 @@ fn apply(shared: &Shared, name: &str, verdict: Verdict) {
                 }
             }
         }
-        Verdict::Waiting { .. }
-        | Verdict::AlreadyAdopted
-        | Verdict::Noted
-        | Verdict::Duplicate => {}
+        Verdict::Waiting { .. } | Verdict::AlreadyAdopted | Verdict::Noted | Verdict::Duplicate => {
+        }
     }
 }
 
@@ -137,7 +146,9 @@ async fn join(shared: &Shared, link: &mut Link) -> bool {
         };
         for pair in fields.chunks_exact(2) {
             let (instance, value) = (&pair[0], &pair[1]);
-            let Some(entry) = Entry::decode(value) else { continue };
+            let Some(entry) = Entry::decode(value) else {
+                continue;
+            };
             let remaining = entry.remaining_at(server_ms);
             if *instance == shared.config.instance {
                 if first && adopt::restore_own(&b, &entry, remaining) {
@@ -165,4 +176,3 @@ async fn join(shared: &Shared, link: &mut Link) -> bool {
     }
     true
 }
-

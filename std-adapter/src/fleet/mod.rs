@@ -119,7 +119,11 @@ impl FleetConfig {
         if self.namespace.is_empty() || self.namespace.contains(char::is_whitespace) {
             return bad("namespace", "must be non-empty, without whitespace");
         }
-        if self.quorum.fraction.is_some_and(|f| !(0.0..=1.0).contains(&f)) {
+        if self
+            .quorum
+            .fraction
+            .is_some_and(|f| !(0.0..=1.0).contains(&f))
+        {
             return bad("quorum.fraction", "must be within 0 ..= 1");
         }
         if self.queue == 0 {

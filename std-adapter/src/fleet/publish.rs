@@ -53,7 +53,11 @@ fn news_of(ev: &TransitionEvent) -> Option<Outgoing> {
         kind,
         breaker: Arc::clone(&ev.breaker),
         epoch: t.epoch,
-        open_until: if kind == Kind::Open { t.open_until } else { None },
+        open_until: if kind == Kind::Open {
+            t.open_until
+        } else {
+            None
+        },
         queued_at: Instant::now(),
     })
 }
@@ -87,7 +91,11 @@ pub(crate) async fn forward(
 }
 
 /// Publishes the queue's news and a heartbeat every `heartbeat`.
-pub(crate) async fn publish(shared: Arc<Shared>, client: Client, mut queue: mpsc::Receiver<Outgoing>) {
+pub(crate) async fn publish(
+    shared: Arc<Shared>,
+    client: Client,
+    mut queue: mpsc::Receiver<Outgoing>,
+) {
     let mut link = Link::new(client, &shared.config);
     let mut beat = interval(shared.config.heartbeat);
     beat.set_missed_tick_behavior(MissedTickBehavior::Delay);

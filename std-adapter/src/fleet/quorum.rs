@@ -183,8 +183,7 @@ impl Ledger {
         if book.last.get(r.instance) == Some(&(r.epoch, is_open)) {
             return Verdict::Duplicate;
         }
-        book.last
-            .insert(r.instance.to_string(), (r.epoch, is_open));
+        book.last.insert(r.instance.to_string(), (r.epoch, is_open));
         match r.news {
             News::Close => {
                 book.opens.remove(r.instance);

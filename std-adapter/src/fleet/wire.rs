@@ -181,6 +181,9 @@ mod tests {
         assert_eq!(e.remaining_at(9_000), Duration::from_millis(800));
         let v = Entry::encode_unstamped(Kind::Close, 6, Duration::ZERO, "v1,closed,0");
         let e = Entry::decode(&format!("{v} 1")).unwrap();
-        assert_eq!((e.kind, e.epoch, e.state.as_str()), (Kind::Close, 6, "v1,closed,0"));
+        assert_eq!(
+            (e.kind, e.epoch, e.state.as_str()),
+            (Kind::Close, 6, "v1,closed,0")
+        );
     }
 }

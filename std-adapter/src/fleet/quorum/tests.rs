@@ -1,13 +1,15 @@
 use super::*;
 
-const MS: Duration = Duration::from_millis(1);
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
 
 fn rules(quorum: Quorum) -> Rules {
     Rules {
         quorum,
-        interval: 1000 * MS,
-        peer_ttl: 300 * MS,
-        refresh_slack: 50 * MS,
+        interval: ms(1000),
+        peer_ttl: ms(300),
+        refresh_slack: ms(50),
     }
 }
 
@@ -17,9 +19,9 @@ fn open<'a>(instance: &'a str, epoch: u64, remaining_ms: u64, at_ms: u64) -> Rep
         instance,
         epoch,
         news: News::Open {
-            remaining: remaining_ms * MS,
+            remaining: ms(remaining_ms),
         },
-        received: at_ms * MS,
+        received: ms(at_ms),
     }
 }
 
@@ -29,7 +31,7 @@ fn close(instance: &str, epoch: u64, at_ms: u64) -> Report<'_> {
         instance,
         epoch,
         news: News::Close,
-        received: at_ms * MS,
+        received: ms(at_ms),
     }
 }
 
@@ -39,7 +41,7 @@ fn quorum_one_adopts_the_first_peers_open_for_its_remaining_time() {
     assert_eq!(
         l.report(open("a", 3, 5000, 10)),
         Verdict::Adopt {
-            open_for: 5000 * MS,
+            open_for: ms(5000),
             reporters: 1
         }
     );
@@ -77,7 +79,7 @@ fn one_bad_node_cannot_decide_how_long_the_fleet_stays_open() {
     assert_eq!(
         l.report(open("good", 1, 2000, 100)),
         Verdict::Adopt {
-            open_for: 2000 * MS,
+            open_for: ms(2000),
             reporters: 2
         }
     );
@@ -100,7 +102,7 @@ fn reports_older_than_the_interval_or_whose_open_ended_do_not_count() {
     assert_eq!(
         l.report(open("d", 1, 10_000, 1500)),
         Verdict::Adopt {
-            open_for: 9700 * MS,
+            open_for: ms(9700),
             reporters: 2
         }
     );
@@ -109,7 +111,10 @@ fn reports_older_than_the_interval_or_whose_open_ended_do_not_count() {
 #[test]
 fn duplicates_of_one_instance_and_epoch_are_ignored() {
     let mut l = Ledger::new(rules(Quorum::ANY));
-    assert!(matches!(l.report(open("a", 7, 1000, 0)), Verdict::Adopt { .. }));
+    assert!(matches!(
+        l.report(open("a", 7, 1000, 0)),
+        Verdict::Adopt { .. }
+    ));
     assert_eq!(l.report(open("a", 7, 900, 100)), Verdict::Duplicate);
     assert_eq!(l.report(close("a", 8, 200)), Verdict::ProbeEarly);
     assert_eq!(l.report(close("a", 8, 210)), Verdict::Duplicate);
@@ -118,14 +123,17 @@ fn duplicates_of_one_instance_and_epoch_are_ignored() {
 #[test]
 fn a_later_report_ending_no_later_than_the_adopted_open_changes_nothing() {
     let mut l = Ledger::new(rules(Quorum::ANY));
-    assert!(matches!(l.report(open("a", 1, 1000, 0)), Verdict::Adopt { .. }));
+    assert!(matches!(
+        l.report(open("a", 1, 1000, 0)),
+        Verdict::Adopt { .. }
+    ));
     // b's open ends at 1030 ms: within the slack of the adopted 1000 ms.
     assert_eq!(l.report(open("b", 1, 1000, 30)), Verdict::AlreadyAdopted);
     // c's ends at 2000 ms: an extension.
     assert_eq!(
         l.report(open("c", 1, 1800, 200)),
         Verdict::Adopt {
-            open_for: 1800 * MS,
+            open_for: ms(1800),
             reporters: 3
         }
     );
@@ -169,10 +177,10 @@ fn a_fraction_of_live_instances_raises_the_quorum() {
     assert_eq!(q.needed(8), 4);
     let mut l = Ledger::new(rules(q));
     for (i, p) in ["a", "b", "c"].iter().enumerate() {
-        l.heard(p, (i as u64) * MS);
+        l.heard(p, ms(i as u64));
     }
     // Four live instances (this one and a, b, c): two peers needed.
-    assert_eq!(l.live(10 * MS), 4);
+    assert_eq!(l.live(ms(10)), 4);
     assert_eq!(
         l.report(open("a", 1, 5000, 10)),
         Verdict::Waiting {
@@ -181,8 +189,8 @@ fn a_fraction_of_live_instances_raises_the_quorum() {
         }
     );
     // Once b and c fall silent (past the 300 ms ttl), a alone is half of two.
-    l.heard("a", 500 * MS);
-    assert_eq!(l.live(500 * MS), 2);
+    l.heard("a", ms(500));
+    assert_eq!(l.live(ms(500)), 2);
     assert!(matches!(
         l.report(open("a", 3, 5000, 500)),
         Verdict::Adopt { reporters: 1, .. }
@@ -195,5 +203,8 @@ fn forgetting_an_adoption_lets_the_next_report_adopt_again() {
     l.report(open("a", 1, 1000, 0));
     assert_eq!(l.report(open("b", 1, 1000, 10)), Verdict::AlreadyAdopted);
     l.forget_adoption("llm");
-    assert!(matches!(l.report(open("c", 1, 1000, 20)), Verdict::Adopt { .. }));
+    assert!(matches!(
+        l.report(open("c", 1, 1000, 20)),
+        Verdict::Adopt { .. }
+    ));
 }
