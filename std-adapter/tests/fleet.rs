@@ -70,7 +70,11 @@ impl Node {
 
 async fn join_all(nodes: &[&Node]) {
     for n in nodes {
-        assert!(n.fleet.joined(Duration::from_secs(5)).await, "{} joined", n.fleet.instance());
+        assert!(
+            n.fleet.joined(Duration::from_secs(5)).await,
+            "{} joined",
+            n.fleet.instance()
+        );
     }
 }
 
@@ -90,7 +94,9 @@ const SOON: Duration = Duration::from_secs(3);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quorum_one_adopts_a_peers_open_for_what_it_has_left() {
-    let Some(redis) = RedisServer::start("fleet::quorum_one") else { return };
+    let Some(redis) = RedisServer::start("fleet::quorum_one") else {
+        return;
+    };
     let nodes: Vec<Node> = ["a", "b", "c"]
         .iter()
         .map(|i| Node::start(config(&redis.url(), i, Quorum::ANY)))
@@ -102,7 +108,11 @@ async fn quorum_one_adopts_a_peers_open_for_what_it_has_left() {
         let left = n.retry_after().unwrap();
         assert!(left <= OPEN_FOR && left > OPEN_FOR - SOON, "{left:?}");
         assert_eq!(n.fleet.counts("llm").adoptions, 1);
-        assert_eq!(n.fleet.counts("llm").publications, 0, "an adopted open is not echoed");
+        assert_eq!(
+            n.fleet.counts("llm").publications,
+            0,
+            "an adopted open is not echoed"
+        );
     }
     assert!(within(SOON, || nodes[0].fleet.counts("llm").publications == 1).await);
     assert_eq!(nodes[0].fleet.counts("llm").adoptions, 0);
@@ -110,7 +120,9 @@ async fn quorum_one_adopts_a_peers_open_for_what_it_has_left() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quorum_two_waits_for_a_second_instance() {
-    let Some(redis) = RedisServer::start("fleet::quorum_two") else { return };
+    let Some(redis) = RedisServer::start("fleet::quorum_two") else {
+        return;
+    };
     let nodes: Vec<Node> = ["a", "b", "c", "d"]
         .iter()
         .map(|i| Node::start(config(&redis.url(), i, Quorum::at_least(2))))
@@ -120,7 +132,11 @@ async fn quorum_two_waits_for_a_second_instance() {
     assert!(within(SOON, || nodes[0].fleet.counts("llm").publications == 1).await);
     tokio::time::sleep(Duration::from_millis(300)).await;
     for n in &nodes[1..] {
-        assert_eq!(n.llm.state(), State::Closed, "one report is not a quorum of two");
+        assert_eq!(
+            n.llm.state(),
+            State::Closed,
+            "one report is not a quorum of two"
+        );
     }
     nodes[1].trip();
     for n in &nodes[2..] {
@@ -133,7 +149,9 @@ async fn quorum_two_waits_for_a_second_instance() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_bad_node_does_not_poison_the_fleet_at_quorum_two() {
-    let Some(redis) = RedisServer::start("fleet::bad_node") else { return };
+    let Some(redis) = RedisServer::start("fleet::bad_node") else {
+        return;
+    };
     let good: Vec<Node> = ["a", "b", "c"]
         .iter()
         .map(|i| Node::start(config(&redis.url(), i, Quorum::at_least(2))))
@@ -166,7 +184,9 @@ async fn one_bad_node_does_not_poison_the_fleet_at_quorum_two() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_instance_joins_an_outage_in_progress() {
-    let Some(redis) = RedisServer::start("fleet::join_outage") else { return };
+    let Some(redis) = RedisServer::start("fleet::join_outage") else {
+        return;
+    };
     let a = Node::start(config(&redis.url(), "a", Quorum::ANY));
     join_all(&[&a]).await;
     a.trip();
@@ -177,7 +197,12 @@ async fn a_new_instance_joins_an_outage_in_progress() {
     assert_eq!(late.llm.state(), State::Open, "adopted at join");
     let left = late.retry_after().unwrap();
     assert!(left <= OPEN_FOR - Duration::from_millis(500), "{left:?}");
-    assert!(left >= a.retry_after().unwrap().saturating_sub(Duration::from_secs(1)));
+    assert!(
+        left >= a
+            .retry_after()
+            .unwrap()
+            .saturating_sub(Duration::from_secs(1))
+    );
 }
 
 /// Calls on a breaker from a thread: they must all return while Redis
@@ -187,7 +212,9 @@ fn calls_on_a_thread(b: &StdBreaker, n: u32) -> std::thread::JoinHandle<u32> {
     std::thread::spawn(move || {
         let mut ok = 0;
         for i in 0..n {
-            if b.call(|| if i % 2 == 0 { Ok(()) } else { Err("x") }).is_ok() {
+            if b.call(|| if i % 2 == 0 { Ok(()) } else { Err("x") })
+                .is_ok()
+            {
                 ok += 1;
             }
         }
@@ -197,7 +224,9 @@ fn calls_on_a_thread(b: &StdBreaker, n: u32) -> std::thread::JoinHandle<u32> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_redis_blocks_no_call_and_the_fleet_recovers() {
-    let Some(redis) = RedisServer::start("fleet::hang") else { return };
+    let Some(redis) = RedisServer::start("fleet::hang") else {
+        return;
+    };
     let mut ca = config(&redis.url(), "a", Quorum::ANY);
     ca.queue = 2;
     let a = Node::start(ca);
@@ -210,20 +239,32 @@ async fn a_hung_redis_blocks_no_call_and_the_fleet_recovers() {
         a.llm.reset();
         a.trip();
     }
-    assert!(within(Duration::from_secs(5), || calls.is_finished()).await, "calls blocked");
+    assert!(
+        within(Duration::from_secs(5), || calls.is_finished()).await,
+        "calls blocked"
+    );
     calls.join().unwrap();
-    assert!(within(SOON, || !b.fleet.listening()).await, "silence noticed");
+    assert!(
+        within(SOON, || !b.fleet.listening()).await,
+        "silence noticed"
+    );
     assert!(within(SOON, || a.fleet.counts("llm").drops > 0).await);
     assert_eq!(b.llm.state(), State::Closed);
     redis.signal("-CONT");
-    assert!(within(Duration::from_secs(5), || b.fleet.listening() && b.llm.state() == State::Open).await);
+    assert!(
+        within(Duration::from_secs(5), || b.fleet.listening()
+            && b.llm.state() == State::Open)
+        .await
+    );
     let c = a.fleet.counts("llm");
     assert!(c.publications >= 1 && c.store_errors >= 1, "{c:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crashed_redis_is_reconnected_after_its_restart() {
-    let Some(mut redis) = RedisServer::start("fleet::crash") else { return };
+    let Some(mut redis) = RedisServer::start("fleet::crash") else {
+        return;
+    };
     let a = Node::start(config(&redis.url(), "a", Quorum::ANY));
     let b = Node::start(config(&redis.url(), "b", Quorum::ANY));
     join_all(&[&a, &b]).await;
@@ -235,7 +276,11 @@ async fn a_crashed_redis_is_reconnected_after_its_restart() {
     // A restart on the same port is an empty Redis (no persistence).
     let port = redis.port;
     let _redis = RedisServer::start_on(port);
-    assert!(within(Duration::from_secs(5), || b.fleet.joins() > joins && b.fleet.listening()).await);
+    assert!(
+        within(Duration::from_secs(5), || b.fleet.joins() > joins
+            && b.fleet.listening())
+        .await
+    );
     // a's open was still queued: it reaches b after the restart.
     assert!(within(Duration::from_secs(5), || b.llm.state() == State::Open).await);
     assert!(a.fleet.link_errors() > 0 && b.fleet.link_errors() > 0);
@@ -243,7 +288,9 @@ async fn a_crashed_redis_is_reconnected_after_its_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delayed_blackholed_and_reset_connections_degrade_to_local_and_recover() {
-    let Some(redis) = RedisServer::start("fleet::proxy") else { return };
+    let Some(redis) = RedisServer::start("fleet::proxy") else {
+        return;
+    };
     let proxy = TcpProxy::start(redis.port).await;
     let a = Node::start(config(&redis.url(), "a", Quorum::ANY));
     let b = Node::start(config(&proxy.url(), "b", Quorum::ANY));
@@ -277,7 +324,11 @@ async fn delayed_blackholed_and_reset_connections_degrade_to_local_and_recover()
     proxy.set(Fault::Reset);
     tokio::time::sleep(Duration::from_millis(100)).await;
     proxy.set(Fault::Pass);
-    assert!(within(Duration::from_secs(5), || b.fleet.joins() > joins && b.fleet.listening()).await);
+    assert!(
+        within(Duration::from_secs(5), || b.fleet.joins() > joins
+            && b.fleet.listening())
+        .await
+    );
     a.trip();
     assert!(within(SOON, || b.llm.state() == State::Open).await);
 }
@@ -289,9 +340,14 @@ async fn delayed_blackholed_and_reset_connections_degrade_to_local_and_recover()
 /// stdin and answers `child <instance> <state> <adoptions>`.
 #[test]
 fn fleet_child_process() {
-    let Ok(instance) = std::env::var("FUSEBOX_FLEET_CHILD") else { return };
+    let Ok(instance) = std::env::var("FUSEBOX_FLEET_CHILD") else {
+        return;
+    };
     let url = std::env::var("FUSEBOX_FLEET_URL").unwrap();
-    let quorum: u32 = std::env::var("FUSEBOX_FLEET_QUORUM").unwrap().parse().unwrap();
+    let quorum: u32 = std::env::var("FUSEBOX_FLEET_QUORUM")
+        .unwrap()
+        .parse()
+        .unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let node = Node::start(config(&url, &instance, Quorum::at_least(quorum)));
@@ -327,7 +383,13 @@ struct ChildNode {
 impl ChildNode {
     fn spawn(url: &str, instance: &str, quorum: u32) -> ChildNode {
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "fleet_child_process", "--nocapture", "--test-threads", "1"])
+            .args([
+                "--exact",
+                "fleet_child_process",
+                "--nocapture",
+                "--test-threads",
+                "1",
+            ])
             .env("FUSEBOX_FLEET_CHILD", instance)
             .env("FUSEBOX_FLEET_URL", url)
             .env("FUSEBOX_FLEET_QUORUM", quorum.to_string())
@@ -348,11 +410,17 @@ impl ChildNode {
                 }
             }
         });
-        ChildNode { child, stdin, lines }
+        ChildNode {
+            child,
+            stdin,
+            lines,
+        }
     }
 
     fn next(&self) -> String {
-        self.lines.recv_timeout(Duration::from_secs(10)).expect("child answered")
+        self.lines
+            .recv_timeout(Duration::from_secs(10))
+            .expect("child answered")
     }
 
     /// Sends `cmd`; the answer's (state, adoptions).
@@ -376,7 +444,9 @@ fn instances_in_separate_processes_adopt_by_quorum() {
     if std::env::var_os("FUSEBOX_FLEET_CHILD").is_some() {
         return;
     }
-    let Some(redis) = RedisServer::start("fleet::processes") else { return };
+    let Some(redis) = RedisServer::start("fleet::processes") else {
+        return;
+    };
     let mut children: Vec<ChildNode> = ["p1", "p2", "p3"]
         .iter()
         .map(|i| ChildNode::spawn(&redis.url(), i, 2))
@@ -387,7 +457,11 @@ fn instances_in_separate_processes_adopt_by_quorum() {
     children[0].ask("trip");
     std::thread::sleep(Duration::from_millis(400));
     for c in &mut children[1..] {
-        assert_eq!(c.ask("state"), ("closed".to_string(), 0), "one reporter of two");
+        assert_eq!(
+            c.ask("state"),
+            ("closed".to_string(), 0),
+            "one reporter of two"
+        );
     }
     children[1].ask("trip");
     let end = Instant::now() + SOON;

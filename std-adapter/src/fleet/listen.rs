@@ -105,13 +105,7 @@ fn apply(shared: &Shared, name: &str, verdict: Verdict) {
         return;
     };
     match verdict {
-        Verdict::Adopt { open_for, .. } => match adopt::adopt_open(&b, open_for) {
-            Some(epoch) => {
-                shared.adopted().insert(name.to_string(), epoch);
-                shared.stats.bump(name, |c| c.adoptions += 1);
-            }
-            None => shared.stats.bump(name, |c| c.adoptions_refused += 1),
-        },
+        Verdict::Adopt { open_for, .. } => adopt_now(shared, &b, name, open_for),
         Verdict::ProbeEarly => {
             let epoch = shared.adopted().remove(name);
             if let Some(epoch) = epoch {
@@ -120,7 +114,28 @@ fn apply(shared: &Shared, name: &str, verdict: Verdict) {
                 }
             }
         }
-        Verdict::Waiting { .. } | Verdict::AlreadyAdopted | Verdict::Noted | Verdict::Duplicate => {
+        Verdict::AlreadyAdopted { open_for } => {
+            // Adopted already, unless the breaker left that open meanwhile.
+            let held = shared.adopted().get(name).copied();
+            if held.is_some_and(|epoch| epoch != b.snapshot().epoch) {
+                adopt_now(shared, &b, name, open_for);
+            }
+        }
+        Verdict::Waiting { .. } | Verdict::Noted | Verdict::Duplicate => {}
+    }
+}
+
+fn adopt_now(shared: &Shared, b: &crate::StdBreaker, name: &str, open_for: std::time::Duration) {
+    match adopt::adopt_open(b, open_for) {
+        Some(epoch) => {
+            shared.adopted().insert(name.to_string(), epoch);
+            shared.stats.bump(name, |c| c.adoptions += 1);
+        }
+        None => {
+            // Not held: the next report may try again (after an operator
+            // leaves forced open, say).
+            shared.ledger().forget_adoption(name);
+            shared.stats.bump(name, |c| c.adoptions_refused += 1);
         }
     }
 }

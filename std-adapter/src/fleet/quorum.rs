@@ -90,8 +90,14 @@ pub enum Verdict {
         /// Peers needed.
         needed: usize,
     },
-    /// An open adopted earlier is already at least this long.
-    AlreadyAdopted,
+    /// An open adopted earlier ends no earlier (within the slack) than
+    /// this one would: nothing to do, unless the local breaker has left
+    /// that adopted open meanwhile (an operator's reset, a local close), in
+    /// which case the caller adopts `open_for` anyway.
+    AlreadyAdopted {
+        /// What an adoption now would be.
+        open_for: Duration,
+    },
     /// A peer closed while this instance holds an adopted open: probe now
     /// rather than wait for the period to end.
     ProbeEarly,
@@ -214,7 +220,7 @@ impl Ledger {
                 let until = now + open_for;
                 if let Some(held) = book.adopted_until {
                     if held > now && until <= held + rules.refresh_slack {
-                        return Verdict::AlreadyAdopted;
+                        return Verdict::AlreadyAdopted { open_for };
                     }
                 }
                 book.adopted_until = Some(until);
