@@ -9,9 +9,10 @@ use std::future::Future;
 use std::time::Duration;
 use tokio::time::{sleep_until, timeout, Instant};
 
-/// Publishes a message and records the sender's entry in the breaker's
-/// state hash, stamped with the server's clock (KEYS[1]: the hash; ARGV:
-/// instance, channel, message, entry without stamp, key lifetime in ms).
+/// Records the sender's entry in the breaker's state hash, stamped with
+/// the server's clock, and publishes a message (KEYS[1]: the hash; ARGV:
+/// field, channel, message or empty for none, entry without stamp or empty
+/// for none, key lifetime in ms).
 pub(crate) const PUBLISH: &str = "\
 local t = redis.call('TIME')
 local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -19,7 +20,10 @@ if ARGV[4] ~= '' then
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[4] .. ' ' .. ms)
   redis.call('PEXPIRE', KEYS[1], ARGV[5])
 end
-return redis.call('PUBLISH', ARGV[2], ARGV[3])";
+if ARGV[3] ~= '' then
+  return redis.call('PUBLISH', ARGV[2], ARGV[3])
+end
+return 0";
 
 /// A breaker's state hash and the server's clock in one reply, so that
 /// entries' ages are measured on that clock.

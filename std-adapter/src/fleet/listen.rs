@@ -79,7 +79,8 @@ fn on_message(shared: &Shared, line: &str) {
     }
     let now = shared.origin.elapsed();
     let news = match m.kind {
-        Kind::Heartbeat => {
+        // A saved state never travels as a message; one that does is noise.
+        Kind::Heartbeat | Kind::Saved => {
             shared.ledger().heard(&m.instance, now);
             return;
         }
@@ -159,22 +160,31 @@ async fn join(shared: &Shared, link: &mut Link) -> bool {
             shared.stats.bump(&name, |c| c.store_errors += 1);
             return false;
         };
-        for pair in fields.chunks_exact(2) {
-            let (instance, value) = (&pair[0], &pair[1]);
-            let Some(entry) = Entry::decode(value) else {
-                continue;
-            };
-            let remaining = entry.remaining_at(server_ms);
-            if *instance == shared.config.instance {
-                if first && adopt::restore_own(&b, &entry, remaining) {
-                    shared.stats.bump(&name, |c| c.restores += 1);
-                }
+        let me = &shared.config.instance;
+        let entries: Vec<(&str, Entry)> = fields
+            .chunks_exact(2)
+            .filter_map(|pair| Some((pair[0].as_str(), Entry::decode(&pair[1])?)))
+            .collect();
+        // First this instance's own newest entry (news or save), at the
+        // first join only: restored before any peer's open is adopted.
+        let own = entries
+            .iter()
+            .filter(|(field, _)| field.strip_suffix("/saved").unwrap_or(field) == me)
+            .max_by_key(|(_, e)| e.stamp_ms);
+        if let Some((_, own)) = own.filter(|_| first) {
+            if adopt::restore_own(&b, &own.state, own.age_at(server_ms)) {
+                shared.stats.bump(&name, |c| c.restores += 1);
+            }
+        }
+        for (instance, entry) in &entries {
+            if instance.ends_with("/saved") || instance == me {
                 continue;
             }
+            let remaining = entry.remaining_at(server_ms);
             let news = match entry.kind {
                 Kind::Open if !remaining.is_zero() => News::Open { remaining },
-                Kind::Open => continue,
-                _ => News::Close,
+                Kind::Close => News::Close,
+                _ => continue,
             };
             let now = shared.origin.elapsed();
             let verdict = shared.ledger().report(Report {

@@ -180,6 +180,7 @@ impl std::error::Error for FleetError {}
 /// What the fleet's tasks share.
 pub(crate) struct Shared {
     registry: Registry,
+    client: redis::Client,
     config: FleetConfig,
     channel: String,
     ledger: Mutex<Ledger>,
@@ -227,6 +228,7 @@ impl Fleet {
         };
         let shared = Arc::new(Shared {
             registry: registry.clone(),
+            client: client.clone(),
             channel: format!("{}:events", config.namespace),
             config,
             ledger: Mutex::new(Ledger::new(rules)),
@@ -289,6 +291,45 @@ impl Fleet {
     /// The counters of every breaker the fleet has dealt with.
     pub fn all_counts(&self) -> BTreeMap<String, FleetCounts> {
         self.shared.stats.all()
+    }
+
+    /// Writes every breaker's exported state to its state hash (field
+    /// `<instance>/saved`), for this instance's next start with the same id
+    /// (at shutdown, say): its first join restores an open breaker for what
+    /// is left of its period, measured on the Redis server's clock. Peers
+    /// never adopt a saved state. Returns how many breakers were saved;
+    /// each command is bounded by the command timeout.
+    pub async fn save(&self) -> usize {
+        let shared = &self.shared;
+        let mut link = link::Link::new(shared.client.clone(), &shared.config);
+        let mut saved = 0;
+        for b in shared.registry.breakers() {
+            let e = b.export();
+            let entry = wire::Entry::encode_unstamped(
+                wire::Kind::Saved,
+                b.snapshot().epoch,
+                e.open_remaining.unwrap_or_default(),
+                &adopt::encode(&e),
+            );
+            let cmd = redis::cmd("EVAL")
+                .arg(link::PUBLISH)
+                .arg(1)
+                .arg(shared.state_key(b.name()))
+                .arg(format!("{}/saved", shared.config.instance))
+                .arg(&shared.channel)
+                .arg("")
+                .arg(entry)
+                .arg(publish::STATE_TTL.as_millis() as u64)
+                .clone();
+            let done = link
+                .run(move |mut c| async move { cmd.query_async::<i64>(&mut c).await })
+                .await;
+            match done {
+                Some(_) => saved += 1,
+                None => shared.stats.bump(b.name(), |c| c.store_errors += 1),
+            }
+        }
+        saved
     }
 
     /// Transitions the fleet missed because it read the registry's

@@ -4,7 +4,7 @@
 
 use super::link::{Link, PUBLISH};
 use super::wire::{Entry, Kind, Message};
-use super::Shared;
+use super::{adopt, Shared};
 use crate::observe::TransitionEvent;
 use fusebox_core::{Clock, State, TransitionReason};
 use redis::Client;
@@ -15,7 +15,7 @@ use tokio::sync::{broadcast, mpsc};
 use tokio::time::{interval, Instant, MissedTickBehavior};
 
 /// How long a breaker's state hash outlives its last write.
-const STATE_TTL: Duration = Duration::from_secs(24 * 3600);
+pub(crate) const STATE_TTL: Duration = Duration::from_secs(24 * 3600);
 
 /// A transition waiting to be published.
 #[derive(Debug)]
@@ -151,7 +151,12 @@ async fn send(shared: &Shared, link: &mut Link, out: Outgoing) {
             breaker: out.breaker.to_string(),
         }
         .encode();
-        let entry = Entry::encode_unstamped(out.kind, out.epoch, remaining, "");
+        let state = shared
+            .registry
+            .get(&out.breaker)
+            .map(|b| adopt::encode(&b.export()))
+            .unwrap_or_default();
+        let entry = Entry::encode_unstamped(out.kind, out.epoch, remaining, &state);
         let cmd = redis::cmd("EVAL")
             .arg(PUBLISH)
             .arg(1)

@@ -19,6 +19,9 @@ pub enum Kind {
     Close,
     /// The sender is alive (and its link works).
     Heartbeat,
+    /// State-hash entries only: a state saved by [`Fleet::save`](super::Fleet::save),
+    /// for the same instance's restart; not news for peers.
+    Saved,
 }
 
 impl Kind {
@@ -27,6 +30,7 @@ impl Kind {
             Kind::Open => "open",
             Kind::Close => "close",
             Kind::Heartbeat => "hb",
+            Kind::Saved => "saved",
         }
     }
     fn parse(s: &str) -> Option<Kind> {
@@ -34,6 +38,7 @@ impl Kind {
             "open" => Kind::Open,
             "close" => Kind::Close,
             "hb" => Kind::Heartbeat,
+            "saved" => Kind::Saved,
             _ => return None,
         })
     }
@@ -91,13 +96,15 @@ impl Message {
     }
 }
 
-/// One instance's entry in a breaker's state hash: its last published
-/// transition and, where it was written by a save, its exported state;
+/// One instance's entry in a breaker's state hash (field: the instance's
+/// id for its last published transition, `<id>/saved` for its last
+/// [`Fleet::save`](super::Fleet::save)), with the breaker's exported state
+/// when written (compact JSON of [`fusebox_core::Exported`]);
 /// `stamp_ms` is the Redis server's clock when it was written, so that a
 /// reader measures the entry's age on that same clock.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
-    /// `open` or `close`.
+    /// `open`, `close` or `saved`.
     pub kind: Kind,
     /// The writer's epoch.
     pub epoch: u64,
@@ -141,11 +148,15 @@ impl Entry {
         })
     }
 
+    /// Its age at `server_now_ms` (zero if that server's clock went back).
+    pub fn age_at(&self, server_now_ms: u64) -> Duration {
+        Duration::from_millis(server_now_ms.saturating_sub(self.stamp_ms))
+    }
+
     /// The open time left at `server_now_ms` (zero for a close or an
     /// expired open).
     pub fn remaining_at(&self, server_now_ms: u64) -> Duration {
-        let age = Duration::from_millis(server_now_ms.saturating_sub(self.stamp_ms));
-        self.remaining.saturating_sub(age)
+        self.remaining.saturating_sub(self.age_at(server_now_ms))
     }
 }
 

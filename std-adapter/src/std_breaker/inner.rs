@@ -6,10 +6,12 @@ use super::{BreakerSpec, WindowSpec, MAX_TIME_STRIPES};
 use crate::clock::StdClock;
 use crate::observe::StdObserver;
 use fusebox_core::{
-    AnyWindow, Breaker, BucketCell, ConfigError, DynCountWindow, DynTimeWindow, NoWindow, Permit,
-    Recorded, Rejected, RingCell, Snapshot, State,
+    AdoptOutcome, AnyWindow, Breaker, BucketCell, ConfigError, DynCountWindow, DynTimeWindow,
+    Exported, NoWindow, Permit, Recorded, Rejected, RestoreError, RestoreReport, RingCell,
+    Snapshot, State,
 };
 use std::sync::Arc;
+use std::time::Duration;
 
 type Core<W> = Breaker<StdClock, W, StdObserver>;
 type CountCells = DynCountWindow<Box<[RingCell]>>;
@@ -123,6 +125,9 @@ pub(crate) trait Steer {
     fn disable(&self);
     fn reset(&self);
     fn transition_to_half_open(&self);
+    fn export(&self) -> Exported;
+    fn restore(&self, value: &Exported) -> Result<RestoreReport, RestoreError>;
+    fn adopt_open(&self, open_for: Duration) -> AdoptOutcome;
 }
 
 impl<W: AnyWindow> Steer for Core<W> {
@@ -149,5 +154,14 @@ impl<W: AnyWindow> Steer for Core<W> {
     }
     fn transition_to_half_open(&self) {
         Breaker::transition_to_half_open(self)
+    }
+    fn export(&self) -> Exported {
+        Breaker::export(self)
+    }
+    fn restore(&self, value: &Exported) -> Result<RestoreReport, RestoreError> {
+        Breaker::restore(self, value)
+    }
+    fn adopt_open(&self, open_for: Duration) -> AdoptOutcome {
+        Breaker::adopt_open(self, open_for)
     }
 }

@@ -10,11 +10,12 @@
 use crate::breaker::CircuitBreaker;
 use crate::observe::{CallDurations, StdObserver, TransitionEvent};
 use fusebox_core::{
-    BucketCell, Config, ConfigError, DynCountWindow, DynTimeWindow, Rejected, RingCell, Snapshot,
-    State, WindowShape,
+    AdoptOutcome, BucketCell, Config, ConfigError, DynCountWindow, DynTimeWindow, Exported,
+    Rejected, RestoreError, RestoreReport, RingCell, Snapshot, State, WindowShape,
 };
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::broadcast;
 
 /// Which window a [`StdBreaker`] keeps.
@@ -281,6 +282,21 @@ impl StdBreaker {
     /// Operator: start a half-open episode now.
     pub fn transition_to_half_open(&self) {
         self.inner.steer().transition_to_half_open()
+    }
+    /// What it would carry across a process boundary; never writes
+    /// ([`fusebox_core::Breaker::export`]).
+    pub fn export(&self) -> Exported {
+        self.inner.steer().export()
+    }
+    /// Installs an exported state as an operator transition
+    /// ([`fusebox_core::Breaker::restore`]).
+    pub fn restore(&self, value: &Exported) -> Result<RestoreReport, RestoreError> {
+        self.inner.steer().restore(value)
+    }
+    /// Opens (or lengthens an open period) for a duration a peer reported,
+    /// reason `Adopted` ([`fusebox_core::Breaker::adopt_open`]).
+    pub fn adopt_open(&self, open_for: Duration) -> AdoptOutcome {
+        self.inner.steer().adopt_open(open_for)
     }
 }
 
