@@ -205,6 +205,55 @@ async fn a_new_instance_joins_an_outage_in_progress() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peers_close_lets_an_adopted_open_probe_early() {
+    let Some(redis) = RedisServer::start("fleet::probe_early") else {
+        return;
+    };
+    let a = Node::start(config(&redis.url(), "a", Quorum::ANY));
+    let b = Node::start(config(&redis.url(), "b", Quorum::ANY));
+    join_all(&[&a, &b]).await;
+    a.trip();
+    assert!(within(SOON, || b.llm.state() == State::Open).await);
+    // a probes (an operator's half-open here, rather than a 20 s wait) and
+    // its probe succeeds: it closes and says so.
+    a.llm.transition_to_half_open();
+    a.llm.call(|| Ok::<_, ()>(())).unwrap();
+    assert_eq!(a.llm.state(), State::Closed);
+    assert!(within(SOON, || b.llm.state() == State::HalfOpen).await);
+    assert_eq!(b.fleet.counts("llm").early_probes, 1);
+    // b's own probe decides for b.
+    b.llm.call(|| Ok::<_, ()>(())).unwrap();
+    assert_eq!(b.llm.state(), State::Closed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_instance_restores_its_own_open_from_the_state_hash() {
+    let Some(redis) = RedisServer::start("fleet::restart_restore") else {
+        return;
+    };
+    let a = Node::start(config(&redis.url(), "a", Quorum::ANY));
+    join_all(&[&a]).await;
+    a.trip();
+    assert!(within(SOON, || a.fleet.counts("llm").publications == 1).await);
+    assert_eq!(a.fleet.save().await, 1);
+    let left_at_exit = a.retry_after().unwrap();
+    drop(a);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The same instance id, a new process's breaker: open for what was left.
+    let again = Node::start(config(&redis.url(), "a", Quorum::ANY));
+    join_all(&[&again]).await;
+    assert_eq!(again.llm.state(), State::Open);
+    let left = again.retry_after().unwrap();
+    assert!(
+        left + Duration::from_millis(300) <= left_at_exit + Duration::from_millis(50),
+        "{left:?} vs {left_at_exit:?}"
+    );
+    assert!(left > left_at_exit - SOON);
+    let c = again.fleet.counts("llm");
+    assert_eq!((c.restores, c.adoptions), (1, 0), "{c:?}");
+}
+
 /// Calls on a breaker from a thread: they must all return while Redis
 /// hangs, whatever the fleet's tasks are waiting for.
 fn calls_on_a_thread(b: &StdBreaker, n: u32) -> std::thread::JoinHandle<u32> {
