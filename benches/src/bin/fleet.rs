@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --release -p fusebox-benches --features fleet --bin fleet -- \
-//!     [--rounds 100] [--calls 1000000] [--reps 7] [--outage-secs 3]
+//!     [--rounds 100] [--calls 2000000] [--reps 9] [--outage-secs 3]
 //! ```
 //!
 //! 1. **Propagation**: one instance trips; the time until each other
@@ -11,9 +11,12 @@
 //!    over `rounds` trips, with 3 and with 8 instances in this process.
 //! 2. **Hot path**: one thread's calls per second on a breaker whose
 //!    registry is in no fleet, in a fleet, and in a fleet whose Redis is
-//!    hung (SIGSTOP); medians of `reps` alternated runs of `calls` calls.
-//!    The workload trips the breaker every 1 000 calls and closes it 1 ms
-//!    later, so the fleet has transitions to publish.
+//!    hung (SIGSTOP); medians of `reps` runs of `calls` calls, the three
+//!    arms in rotating order.
+//!    The workload trips the breaker every 1 000 (then 100 000) calls and
+//!    closes it through one probe, so the fleet has an open and a close to
+//!    publish; calls per second are given by the wall clock and per
+//!    CPU-second of the calling thread (the machine may be busy).
 //! 3. **Calls that reach a failing dependency** during an outage of
 //!    `outage-secs`, for 8 instances with unequal traffic (one call every
 //!    2, 4, ..., 16 ms), without and with sharing.
@@ -82,8 +85,11 @@ fn arg(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-fn fleet_config(url: &str, instance: &str) -> FleetConfig {
+/// Each measurement in its own namespace: a fleet joining reads the state
+/// that the previous one left in Redis, and would adopt its opens.
+fn fleet_config(url: &str, namespace: &str, instance: &str) -> FleetConfig {
     let mut c = FleetConfig::new(url, instance);
+    c.namespace = namespace.to_string();
     c.heartbeat = Duration::from_millis(200);
     c.command_timeout = Duration::from_millis(250);
     c.backoff_max = Duration::from_millis(500);
@@ -119,7 +125,11 @@ async fn propagation(redis: &Redis, n: usize, rounds: u64) {
         let b = registry
             .get_or_insert_with("llm", || consecutive(Duration::from_secs(30)))
             .unwrap();
-        let fleet = Fleet::start(&registry, fleet_config(&redis.url(), &format!("i{i}"))).unwrap();
+        let fleet = Fleet::start(
+            &registry,
+            fleet_config(&redis.url(), &format!("propagation-{n}"), &format!("i{i}")),
+        )
+        .unwrap();
         assert!(fleet.joined(Duration::from_secs(5)).await);
         let mut events = registry.subscribe();
         let opened = Arc::clone(&opened);
@@ -161,56 +171,108 @@ async fn propagation(redis: &Redis, n: usize, rounds: u64) {
     );
 }
 
-/// Calls per second of one thread through `b`: one failure run of three
-/// every 1 000 calls (a trip; the breaker half-opens 1 ms later and closes).
-fn hot_loop(b: &StdBreaker, calls: u64) -> f64 {
-    let t = Instant::now();
+/// Calls per second of one thread through `b`. Every `every` calls, three
+/// failures trip it (an open to publish), an operator's half-open and one
+/// successful probe close it (a close to publish): the same calls, in the
+/// same states, whatever the clock does, so the arms differ only by the fleet.
+fn hot_loop(b: &StdBreaker, calls: u64, every: u64) -> (f64, f64) {
+    let (t, cpu) = (Instant::now(), thread_cpu_ns());
     for i in 0..calls {
-        let fail = i % 1000 < 3;
-        let _ = std::hint::black_box(b.call(|| if fail { Err(()) } else { Ok(i) }));
+        match i % every {
+            0..=2 => {
+                let _ = std::hint::black_box(b.call(|| Err::<u64, _>(i)));
+            }
+            3 => {
+                b.transition_to_half_open();
+                let _ = std::hint::black_box(b.call(|| Ok::<_, u64>(i)));
+            }
+            _ => {
+                let _ = std::hint::black_box(b.call(|| Ok::<_, u64>(i)));
+            }
+        }
     }
-    calls as f64 / t.elapsed().as_secs_f64()
+    let wall = t.elapsed().as_secs_f64();
+    let cpu = cpu
+        .zip(thread_cpu_ns())
+        .map_or(wall, |(a, b)| (b - a) as f64 / 1e9);
+    (calls as f64 / wall, calls as f64 / cpu)
 }
 
-async fn hot_path(redis: &Redis, calls: u64, reps: u64) {
+/// The calling thread's time on a CPU, in ns (Linux: the scheduler's own
+/// account in `/proc/thread-self/schedstat`), so that a busy machine's
+/// other processes do not count as the breaker's cost.
+fn thread_cpu_ns() -> Option<u64> {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+async fn hot_path(redis: &Redis, calls: u64, reps: u64, every: u64) {
     let off = Registry::new()
-        .get_or_insert_with("llm", || consecutive(Duration::from_millis(1)))
+        .get_or_insert_with("llm", || consecutive(Duration::from_secs(30)))
         .unwrap();
     let shared = Registry::new();
+    let namespace = format!("hot-{every}");
     let on = shared
-        .get_or_insert_with("llm", || consecutive(Duration::from_millis(1)))
+        .get_or_insert_with("llm", || consecutive(Duration::from_secs(30)))
         .unwrap();
-    let fleet = Fleet::start(&shared, fleet_config(&redis.url(), "hot")).unwrap();
+    let fleet = Fleet::start(&shared, fleet_config(&redis.url(), &namespace, "hot")).unwrap();
     assert!(fleet.joined(Duration::from_secs(5)).await);
-    let (mut r_off, mut r_on, mut r_hang) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..reps {
-        let (a, b) = (off.clone(), on.clone());
-        let (x, y) =
-            tokio::task::spawn_blocking(move || (hot_loop(&a, calls), hot_loop(&b, calls)))
+    // Three arms per rep, in rotating order (the machine's load drifts).
+    let mut runs: [Vec<(f64, f64)>; 3] = Default::default();
+    for rep in 0..reps {
+        for k in 0..3 {
+            let arm = (rep as usize + k) % 3;
+            let b = if arm == 0 { off.clone() } else { on.clone() };
+            if arm == 2 {
+                redis.signal("-STOP");
+            }
+            let r = tokio::task::spawn_blocking(move || hot_loop(&b, calls, every))
                 .await
                 .unwrap();
-        r_off.push(x);
-        r_on.push(y);
-        redis.signal("-STOP");
-        let b = on.clone();
-        r_hang.push(
-            tokio::task::spawn_blocking(move || hot_loop(&b, calls))
-                .await
-                .unwrap(),
-        );
-        redis.signal("-CONT");
-        tokio::time::sleep(Duration::from_millis(300)).await;
+            runs[arm].push(r);
+            if arm == 2 {
+                redis.signal("-CONT");
+                assert!(fleet.joined(Duration::from_secs(5)).await);
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+        }
     }
-    let median = |v: &mut Vec<f64>| {
+    let [r_off, r_on, r_hang] = runs;
+    let median = |v: &[(f64, f64)], f: fn(&(f64, f64)) -> f64| {
+        let mut v: Vec<f64> = v.iter().map(f).collect();
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
-    let (off_m, on_m, hang_m) = (median(&mut r_off), median(&mut r_on), median(&mut r_hang));
-    println!("hot path, calls/s (median of {reps}): no fleet {off_m:.0}, fleet {on_m:.0} ({:.3}x), fleet with Redis hung {hang_m:.0} ({:.3}x)", on_m / off_m, hang_m / off_m);
+    for (what, f) in [
+        (
+            "calls/s (wall clock)",
+            (|r: &(f64, f64)| r.0) as fn(&(f64, f64)) -> f64,
+        ),
+        (
+            "calls per CPU-second of the calling thread",
+            |r: &(f64, f64)| r.1,
+        ),
+    ] {
+        let (off_m, on_m, hang_m) = (median(&r_off, f), median(&r_on, f), median(&r_hang, f));
+        println!(
+            "hot path, a trip and a close every {every} calls, {what}, median of {reps}: no fleet {off_m:.0}, fleet {on_m:.0} ({:.3}x), fleet with Redis hung {hang_m:.0} ({:.3}x)",
+            on_m / off_m,
+            hang_m / off_m
+        );
+    }
     let c = fleet.counts("llm");
     println!(
-        "  fleet counters: publications {}, drops {}, store errors {}",
-        c.publications, c.drops, c.store_errors
+        "  transitions {}, fleet counters: publications {}, drops {}, store errors {}, missed events {}",
+        on.observer().transitions(State::Closed, State::Open)
+            + on.observer().transitions(State::HalfOpen, State::Closed),
+        c.publications,
+        c.drops,
+        c.store_errors,
+        fleet.lost_events()
     );
 }
 
@@ -237,8 +299,11 @@ async fn outage(redis: &Redis, sharing: bool, secs: u64, tag: &str) -> (u64, u64
         let registry = Registry::new();
         let b = registry.get_or_insert_with("db", window_spec).unwrap();
         if sharing {
-            let f =
-                Fleet::start(&registry, fleet_config(&redis.url(), &format!("{tag}{i}"))).unwrap();
+            let f = Fleet::start(
+                &registry,
+                fleet_config(&redis.url(), tag, &format!("{tag}{i}")),
+            )
+            .unwrap();
             assert!(f.joined(Duration::from_secs(5)).await);
             fleets.push(f);
         }
@@ -287,8 +352,8 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     };
     let rounds = arg("--rounds", 100);
-    let calls = arg("--calls", 1_000_000);
-    let reps = arg("--reps", 7);
+    let calls = arg("--calls", 2_000_000);
+    let reps = arg("--reps", 9);
     let secs = arg("--outage-secs", 3);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -298,7 +363,9 @@ fn main() -> ExitCode {
     rt.block_on(async {
         propagation(&redis, 3, rounds).await;
         propagation(&redis, 8, rounds).await;
-        hot_path(&redis, calls, reps).await;
+        for every in [1000, 100_000] {
+            hot_path(&redis, calls, reps, every).await;
+        }
         let (alone, alone_rejected) = outage(&redis, false, secs, "alone").await;
         let (fleet, fleet_rejected) = outage(&redis, true, secs, "shared").await;
         println!(
