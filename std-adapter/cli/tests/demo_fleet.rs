@@ -55,11 +55,6 @@ fn fleet_options_are_checked() {
         &["--fleet", "17"][..],
         &["--redis", "redis://127.0.0.1:1/"][..],
     ] {
-        fusebox()
-            .arg("demo")
-            .args(args)
-            .assert()
-            .code(2)
-            .stdout("");
+        fusebox().arg("demo").args(args).assert().code(2).stdout("");
     }
 }
