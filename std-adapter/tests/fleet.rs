@@ -116,6 +116,21 @@ async fn quorum_one_adopts_a_peers_open_for_what_it_has_left() {
     }
     assert!(within(SOON, || nodes[0].fleet.counts("llm").publications == 1).await);
     assert_eq!(nodes[0].fleet.counts("llm").adoptions, 0);
+    // The same counters in the Prometheus exposition (once b has heard
+    // everyone's heartbeat: the first may have gone out before it listened).
+    assert!(within(SOON, || nodes[1].fleet.live_instances() == 3).await);
+    let mut prom = prometheus_client::registry::Registry::default();
+    prom.register_collector(Box::new(nodes[1].fleet.collector()));
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &prom).unwrap();
+    assert!(
+        text.contains("circuit_breaker_fleet_adoptions_total{name=\"llm\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("circuit_breaker_fleet_live_instances 3"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -45,11 +45,13 @@
 mod adopt;
 mod link;
 mod listen;
+mod metrics;
 mod publish;
 pub mod quorum;
 mod stats;
 pub mod wire;
 
+pub use metrics::FleetCollector;
 pub use quorum::Quorum;
 pub use stats::FleetCounts;
 
@@ -281,6 +283,14 @@ impl Fleet {
     pub fn live_instances(&self) -> usize {
         let now = self.shared.origin.elapsed();
         self.shared.ledger().live(now)
+    }
+
+    /// The fleet's counters for a `prometheus_client` registry (the
+    /// `circuit_breaker_fleet_*` families, per breaker).
+    pub fn collector(&self) -> FleetCollector {
+        FleetCollector {
+            shared: Arc::clone(&self.shared),
+        }
     }
 
     /// The counters of one breaker.
