@@ -131,6 +131,7 @@
 //! | `otel` | `metrics::otel::register`: a registry's metrics as OpenTelemetry observable instruments, beside Prometheus (the `opentelemetry` API crate only) |
 //! | `admin` | the `admin` router (implies `tower`) |
 //! | `fleet` | `fleet::Fleet`: instances share their breakers' opens through Redis (pub/sub and a state hash), advisory, adopted by quorum, off the hot path |
+//! | `persist` | `persist`: breaker state saved to a file at every transition, restored at start-up (`Registry::restore_from`, `Registry::persist_to`) |
 //!
 //! No feature is on by default: a plain `fusebox-std = "0.1"` builds the
 //! core, the call wrappers, config files, the registry and metrics, and
@@ -239,6 +240,8 @@ pub mod fleet;
 pub mod keyed;
 pub mod metrics;
 pub mod observe;
+#[cfg(feature = "persist")]
+pub mod persist;
 #[cfg(feature = "deadpool")]
 pub mod pool;
 mod registry;

@@ -7,7 +7,7 @@ use crate::export::{AdoptOutcome, Dropped, Exported, RestoreError, RestoreReport
 use crate::machine::{self, Decision};
 use crate::observer::{Observer, TransitionReason};
 use crate::state::{State, StateWord, K_MAX, RUN_MAX};
-use crate::timer::TimerUnits;
+use crate::timer::{Published, TimerUnits};
 use crate::window::{AnyWindow, WindowCounts, WindowKind};
 use core::time::Duration;
 
@@ -24,6 +24,26 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     /// ([`Config::fingerprint`](crate::Config::fingerprint)).
     pub fn fingerprint(&self) -> u64 {
         self.settings.fingerprint
+    }
+
+    /// Publishes `deadline` for the open episode `epoch` that this thread's
+    /// CAS just installed, and makes it the one in force: a caller that saw
+    /// the episode before this publication published the backoff period of
+    /// its level from its own clock (the rule for trips, whose openers may
+    /// be preempted), which is not the period a restore or an adoption asks
+    /// for. That word carries the same tag, so replacing exactly it (as a
+    /// re-anchor does) leaves the publication protocol's argument intact; a
+    /// newer episode's word is never touched. A caller could have acted on
+    /// the replaced deadline only if it passed in between, i.e. if this
+    /// thread was suspended for a whole open period between two adjacent
+    /// atomic steps.
+    fn insist_on_deadline(&self, epoch: crate::sync::Word, deadline: u64) {
+        let mine = self.settings.timer.encode(epoch, deadline);
+        if let Published::InForce(t) = self.timer.publish_for(&self.state, epoch, mine) {
+            if t != mine {
+                let _ = self.timer.reanchor(t, mine);
+            }
+        }
     }
 
     /// What this breaker would carry across a process boundary (see
@@ -73,7 +93,9 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     /// stale.
     ///
     /// - `Open` resumes for its remaining time, measured on this breaker's
-    ///   clock from now and cut to this breaker's longest open period (the
+    ///   clock from now (its deadline rounded *down* to the timer's unit,
+    ///   so never longer than recorded; a trip's deadline is rounded up)
+    ///   and cut to this breaker's longest open period (the
     ///   longest of its backoff's maximum, `max_trip_hint` and
     ///   `max_half_open_wait`); `HalfOpen` restores as `Open` with zero
     ///   remaining, so the next call probes. The backoff level is kept.
@@ -130,9 +152,14 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
         });
         let deadline = match state {
             State::Open if left == 0 => Some(self.settings.timer.passed(now)),
-            State::Open => Some(now.wrapping_add(left)),
+            // Rounded down to the timer's unit: a restored period never
+            // ends later than recorded (a trip's is rounded up instead).
+            State::Open => Some(self.settings.timer.floor(now.wrapping_add(left))),
             _ => None,
         };
+        if let Some(d) = deadline {
+            self.insist_on_deadline(to.epoch, d);
+        }
         self.committed(
             from,
             to,
@@ -225,13 +252,15 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
                 remaining: ticks_to_duration(left, C::TICKS_PER_SECOND),
             },
             Adopt::Installed(from, to) => {
+                let deadline = now.wrapping_add(asked);
+                self.insist_on_deadline(to.epoch, deadline);
                 self.committed(
                     from,
                     to,
                     TransitionReason::Adopted,
                     now,
                     WindowCounts::default(),
-                    Some(now.wrapping_add(asked)),
+                    Some(deadline),
                 );
                 let open_for = ticks_to_duration(asked, C::TICKS_PER_SECOND);
                 let epoch = to.epoch as u64;
