@@ -89,6 +89,11 @@ fn on_message(shared: &Shared, line: &str) {
         },
         Kind::Close => News::Close,
     };
+    if shared.registry.get(&m.breaker).is_none() {
+        // Not a breaker of this instance: only a sign of life.
+        shared.ledger().heard(&m.instance, now);
+        return;
+    }
     let verdict = shared.ledger().report(Report {
         breaker: &m.breaker,
         instance: &m.instance,

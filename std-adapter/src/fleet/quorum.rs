@@ -135,6 +135,10 @@ struct Book {
     adopted_until: Option<Duration>,
 }
 
+/// Past this many peers (or remembered reports of one breaker), the
+/// silent ones are forgotten: instance ids come from the network.
+const PRUNE_AT: usize = 1024;
+
 /// Reports per breaker and peer, and the peers heard lately.
 #[derive(Debug)]
 pub struct Ledger {
@@ -163,6 +167,12 @@ impl Ledger {
         match self.peers.get_mut(instance) {
             Some(t) => *t = (*t).max(now),
             None => {
+                if self.peers.len() >= PRUNE_AT {
+                    // Instance ids come from the network: forget the
+                    // silent ones rather than grow without bound.
+                    let ttl = self.rules.peer_ttl;
+                    self.peers.retain(|_, t| now.saturating_sub(*t) <= ttl);
+                }
                 self.peers.insert(instance.to_string(), now);
             }
         }
@@ -188,6 +198,11 @@ impl Ledger {
         let is_open = matches!(r.news, News::Open { .. });
         if book.last.get(r.instance) == Some(&(r.epoch, is_open)) {
             return Verdict::Duplicate;
+        }
+        if book.last.len() >= PRUNE_AT {
+            // Only the duplicates of reports still in force matter.
+            let opens = &book.opens;
+            book.last.retain(|i, _| opens.contains_key(i));
         }
         book.last.insert(r.instance.to_string(), (r.epoch, is_open));
         match r.news {

@@ -214,3 +214,17 @@ fn forgetting_an_adoption_lets_the_next_report_adopt_again() {
         Verdict::Adopt { .. }
     ));
 }
+
+#[test]
+fn peers_and_reports_from_many_ids_stay_bounded() {
+    let mut l = Ledger::new(rules(Quorum::at_least(2)));
+    for i in 0..10_000u64 {
+        let id = format!("noise-{i}");
+        // One new id a millisecond: at most 300 are live at once.
+        l.heard(&id, ms(i));
+        l.report(close(&id, 1, i));
+    }
+    assert!(l.peers.len() <= PRUNE_AT + 1, "{}", l.peers.len());
+    assert!(l.books["llm"].last.len() <= PRUNE_AT + 1);
+    assert_eq!(l.live(ms(10_000)), 301);
+}
