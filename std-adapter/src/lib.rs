@@ -130,6 +130,7 @@
 //! | `backon` | `retry`: closures and futures through `CallExt`, retried on `backon`'s backoff (exponential, jitter), waiting for an open breaker only within the caller's patience, with a retry budget (implies `tokio`) |
 //! | `otel` | `metrics::otel::register`: a registry's metrics as OpenTelemetry observable instruments, beside Prometheus (the `opentelemetry` API crate only) |
 //! | `admin` | the `admin` router (implies `tower`) |
+//! | `fleet` | `fleet::Fleet`: instances share their breakers' opens through Redis (pub/sub and a state hash), advisory, adopted by quorum, off the hot path |
 //! | `persist` | `persist`: breaker state saved to a file at every transition, restored at start-up (`Registry::restore_from`, `Registry::persist_to`) |
 //!
 //! No feature is on by default: a plain `fusebox-std = "0.1"` builds the
@@ -236,6 +237,8 @@ mod clock;
 mod coarse_clock;
 pub mod config;
 mod error;
+#[cfg(feature = "fleet")]
+pub mod fleet;
 #[cfg(feature = "keyed")]
 pub mod keyed;
 pub mod metrics;

@@ -63,7 +63,7 @@ impl RegistryCollector {
 /// encoder writes label values as given, and a breaker's name may hold any
 /// character (a name with a quote and a newline could otherwise end the
 /// label and write lines of its own).
-fn label(value: &str) -> Cow<'_, str> {
+pub(crate) fn label(value: &str) -> Cow<'_, str> {
     if !value.contains(['\\', '"', '\n']) {
         return Cow::Borrowed(value);
     }

@@ -5,6 +5,7 @@
 
 mod clients;
 mod display;
+mod fleet;
 mod service;
 mod summary;
 
@@ -60,6 +61,14 @@ pub struct DemoArgs {
     /// How to print the summary.
     #[arg(long, value_enum, default_value_t = SummaryFormat::Table)]
     pub format: SummaryFormat,
+    /// Instead: N instances (2 to 16) calling the failing service, once
+    /// sharing their opens through Redis and once each alone, side by side.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(2..=16))]
+    pub fleet: Option<u16>,
+    /// The Redis for `--fleet` [default: a redis-server from PATH on a
+    /// free loopback port].
+    #[arg(long, value_name = "URL", requires = "fleet")]
+    pub redis: Option<String>,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -119,6 +128,9 @@ max_half_open_wait = "{wait}"
 
 /// Runs the demo; exit 0, or 2 on a bad config or a failed start.
 pub fn run(args: DemoArgs) -> ExitCode {
+    if let Some(n) = args.fleet {
+        return fleet::run(&args, n);
+    }
     let file = match &args.config {
         Some(path) => FileConfig::load(path),
         None => FileConfig::parse(
