@@ -239,6 +239,7 @@ pub mod observe;
 #[cfg(feature = "deadpool")]
 pub mod pool;
 mod registry;
+pub mod reload;
 #[cfg(feature = "backon")]
 pub mod retry;
 mod std_breaker;
