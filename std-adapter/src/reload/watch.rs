@@ -42,7 +42,7 @@ type OnReload = Box<dyn Fn(&ReloadOutcome) + Send + 'static>;
 /// use fusebox_std::Registry;
 ///
 /// let registry = Registry::from_config(&FileConfig::load("fusebox.toml")?)?;
-/// let _watcher = ConfigWatcher::new(registry.clone(), "fusebox.toml")
+/// let _watcher = ConfigWatcher::builder(registry.clone(), "fusebox.toml")
 ///     .debounce(Duration::from_millis(500))
 ///     .on_reload(|outcome| match outcome {
 ///         Ok(report) => println!("{report}"),
@@ -74,7 +74,7 @@ pub struct ConfigWatcherBuilder {
 impl ConfigWatcher {
     /// A watcher of `path` that reloads `registry`; see
     /// [`start`](ConfigWatcherBuilder::start).
-    pub fn new(registry: Registry, path: impl Into<PathBuf>) -> ConfigWatcherBuilder {
+    pub fn builder(registry: Registry, path: impl Into<PathBuf>) -> ConfigWatcherBuilder {
         ConfigWatcherBuilder {
             registry,
             path: path.into(),
@@ -143,7 +143,7 @@ impl ConfigWatcherBuilder {
                         &counts,
                     )
                 })
-                .map_err(|e| notify::Error::io(e))?
+                .map_err(notify::Error::io)?
         };
         Ok(ConfigWatcher {
             watcher: Some(watcher),
