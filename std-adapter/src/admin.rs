@@ -371,9 +371,8 @@ pub fn reload_json(report: &ReloadReport) -> Value {
         .map(|(name, change)| {
             let mut v = json!({ "change": change.as_str() });
             if let Change::Reconfigured(c) = change {
-                let parts = |ps: &[crate::reload::Part]| {
-                    ps.iter().map(|p| p.as_str()).collect::<Vec<_>>()
-                };
+                let parts =
+                    |ps: &[crate::reload::Part]| ps.iter().map(|p| p.as_str()).collect::<Vec<_>>();
                 v["from"] = json!(c.from.as_str());
                 v["to"] = json!(c.to.as_str());
                 v["kept"] = json!(parts(&c.kept));

@@ -4,8 +4,8 @@ use crate::alerts::AlertHook;
 use crate::config::FileConfig;
 use crate::observe::TransitionEvent;
 use crate::std_breaker::{BreakerSpec, StdBreaker};
-use fusebox_core::{ConfigError, Snapshot, State};
 use arc_swap::ArcSwap;
+use fusebox_core::{ConfigError, Snapshot, State};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::{Arc, Mutex, RwLock};
@@ -220,11 +220,7 @@ impl Registry {
     ) -> Result<T, E> {
         // A panic while changing leaves the installed map untouched (the
         // change works on a copy), so poison is ignored.
-        let _writer = self
-            .shared
-            .writer
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let _writer = self.shared.writer.lock().unwrap_or_else(|p| p.into_inner());
         let mut map = Map::clone(&self.shared.map.load());
         let out = change(&mut map)?;
         self.shared.map.store(Arc::new(map));

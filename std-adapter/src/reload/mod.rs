@@ -275,7 +275,8 @@ impl Registry {
     /// docs](crate::reload).
     pub fn reload_file(&self, path: impl AsRef<Path>) -> Result<ReloadReport, ReloadError> {
         let file = FileConfig::load(path)?;
-        self.reload(&file).map_err(|(breaker, error)| ReloadError::Build { breaker, error })
+        self.reload(&file)
+            .map_err(|(breaker, error)| ReloadError::Build { breaker, error })
     }
 
     /// Puts the breakers of `file` in force, keeping each breaker's state

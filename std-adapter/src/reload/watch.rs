@@ -115,11 +115,10 @@ impl ConfigWatcherBuilder {
     /// The file itself may be missing for now: it is loaded when it
     /// appears.
     pub fn start(self) -> Result<ConfigWatcher, notify::Error> {
-        let name = self
-            .path
-            .file_name()
-            .map(OsString::from)
-            .ok_or_else(|| notify::Error::generic("a config file path must end in a file name"))?;
+        let name =
+            self.path.file_name().map(OsString::from).ok_or_else(|| {
+                notify::Error::generic("a config file path must end in a file name")
+            })?;
         let dir = match self.path.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),

@@ -189,7 +189,12 @@ where
                     .call_durations()
                     .is_some()
                     .then(|| (Instant::now(), Arc::new(breaker)));
-                ResponseFuture::called(self.inner.call(req), permit, self.classifier.clone(), timing)
+                ResponseFuture::called(
+                    self.inner.call(req),
+                    permit,
+                    self.classifier.clone(),
+                    timing,
+                )
             }
             Err(r) => ResponseFuture::rejected(r),
         }
