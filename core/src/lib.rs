@@ -62,6 +62,7 @@
 //! | §9 construction, const generics | [`Breaker::new`] (`breaker::new`) |
 //! | §9 config, its builder, its checks and errors | [`Config`], [`ConfigBuilder`], [`ConfigError`] (`config::{builder, validate, error}`), [`Ratio`] |
 //! | §10 observers and snapshots | [`Observer`], [`Snapshot`] (`snapshot`) |
+//! | §14 export / restore, adopting a peer's open | [`Exported`], [`Breaker::restore`], [`Breaker::adopt_open`] (`export`, `breaker::restore`) |
 //! | every atomic import | `sync` (portable-atomic, or loom under `--cfg fusebox_loom`) |
 //!
 //! Semantics users rely on, and the decisions where the design is silent,
@@ -87,6 +88,7 @@
 //!   in the application (`cortex-m`'s `critical-section-single-core`, or a
 //!   multicore one). Without it the build fails with portable-atomic's hint.
 //! - `defmt`: `defmt::Format` for every public type.
+//! - `serde`: `Serialize`/`Deserialize` for [`Exported`] and what it holds.
 //! - `--cfg fusebox_narrow` forces the 32-bit layout on a 64-bit host, so
 //!   the test suite covers it; `--cfg fusebox_loom` swaps in loom's atomics.
 //!
@@ -108,6 +110,7 @@ pub mod backoff;
 mod breaker;
 mod clock;
 mod config;
+mod export;
 mod machine;
 mod observer;
 mod permit;
@@ -125,6 +128,7 @@ pub use config::{
     Abandon, Backoff, BackoffKind, Config, ConfigBuilder, ConfigError, Ratio, TripPredicate,
     WindowShape, MAX_DURATION, MAX_JITTER, MAX_MULTIPLIER,
 };
+pub use export::{AdoptOutcome, Dropped, Exported, RestoreError, RestoreReport, EXPORT_VERSION};
 pub use observer::{NoObserver, Observer, OutcomeEvent, Rejection, Transition, TransitionReason};
 pub use permit::{Guard, Outcome, Permit, Recorded, Rejected};
 pub use snapshot::Snapshot;

@@ -49,6 +49,11 @@ pub enum TransitionReason {
     Reset,
     /// Operator: [`transition_to_half_open`](crate::Breaker::transition_to_half_open).
     ForcedHalfOpen,
+    /// Operator: [`restore`](crate::Breaker::restore) installed an exported state.
+    Restored,
+    /// Closed → Open or Open → Open: [`adopt_open`](crate::Breaker::adopt_open)
+    /// took a peer's open period.
+    Adopted,
 }
 
 impl TransitionReason {
@@ -71,6 +76,8 @@ impl TransitionReason {
             TransitionReason::Disabled => "disabled",
             TransitionReason::Reset => "reset",
             TransitionReason::ForcedHalfOpen => "forced_half_open",
+            TransitionReason::Restored => "restored",
+            TransitionReason::Adopted => "adopted",
         }
     }
 }

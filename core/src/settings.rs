@@ -2,7 +2,7 @@
 
 use crate::backoff::BackoffTicks;
 use crate::clock::duration_to_ticks;
-use crate::config::{check_window, Abandon, Config, Misfit, TripPredicate};
+use crate::config::{check_window, Abandon, Config, Misfit, TripPredicate, WindowShape};
 use crate::timer::TimerUnits;
 use crate::window::{SlotClock, WindowKind};
 
@@ -25,6 +25,8 @@ pub(crate) struct Settings {
     pub(crate) slots: SlotClock,
     /// Whether a window must be written (some rule or metrics read it).
     pub(crate) window: bool,
+    /// [`Config::fingerprint`] of the config and window shape.
+    pub(crate) fingerprint: u64,
 }
 
 impl Settings {
@@ -97,6 +99,11 @@ impl Settings {
             timer,
             slots: SlotClock::new(width),
             window: !matches!(kind, WindowKind::None),
+            fingerprint: c.fingerprint(match kind {
+                WindowKind::None => WindowShape::None,
+                WindowKind::Count => WindowShape::Count(capacity),
+                WindowKind::Time => WindowShape::Time(capacity),
+            }),
         })
     }
 }

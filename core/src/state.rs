@@ -48,6 +48,8 @@ use crate::sync::{Word, WORD_BITS};
 /// modes (which hold until [`reset`](crate::Breaker::reset)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum State {
     /// Calls flow; outcomes are counted.
     Closed,
@@ -145,6 +147,8 @@ impl core::fmt::Display for State {
 /// Who is in charge: the automatic state machine, or an operator's mode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum Mode {
     /// Closed, Open and HalfOpen follow the rules.
     Automatic,

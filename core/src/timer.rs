@@ -202,6 +202,15 @@ impl TimerUnits {
         ((epoch & TAG_MASK) << UNIT_BITS) | units
     }
 
+    /// A deadline already due at `now`: one unit before it, so that its
+    /// rounding up cannot carry it past `now` (except within the first unit
+    /// after tick 0 on a clock coarser than one tick per unit, where it is due
+    /// one unit later).
+    #[inline]
+    pub(crate) const fn passed(&self, now: u64) -> u64 {
+        now.wrapping_sub(1 << self.shift)
+    }
+
     /// The word of the episode `epoch` when it has no deadline (yet).
     #[inline]
     pub(crate) const fn none(epoch: Word) -> Word {

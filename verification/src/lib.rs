@@ -3,7 +3,7 @@
 //!
 //! | DESIGN.md | where | how |
 //! |---|---|---|
-//! | §2–6, §13 semantics | [`model`] | a plain sequential breaker, unit-tested by hand-worked examples |
+//! | §2–6, §13, §14 semantics (export, restore, adopted opens) | [`model`] | a plain sequential breaker, unit-tested by hand-worked examples |
 //! | §7 (f) model agreement | `tests/model_vs_core/` | proptest: random configs × random operation sequences over every window kind (const and run-time), compared after every step (150 000 sequences per CI run, release; also on the narrow `--cfg fusebox_narrow` layout) |
 //! | §7 (a) half-open admission | `tests/loom_a_half_open_admission.rs` | loom |
 //! | §7 (b) one state per epoch | `tests/loom_b_one_transition_per_epoch.rs` | loom |
@@ -13,6 +13,7 @@
 //! | §4, §13 open → half-open at the deadline | `tests/loom_open_deadline_race.rs` | loom |
 //! | §4, §13 two deadline publishers and a third caller | `tests/loom_open_deadline_publishers.rs` | loom, 3 threads |
 //! | §8 a clock that went back: readers re-anchor the deadline, never half-open early (issue 14) | `tests/loom_open_deadline_reanchor.rs` | loom, 2–3 threads |
+//! | §14 restore racing records and the open → half-open move; an adopted open racing a trip (issue 16) | `tests/loom_f_restore.rs` | loom |
 //! | §13 narrow words: per-target limits | `tests/core_limits.rs` | the documented field maxima, on both layouts |
 //! | bugs found so far | `tests/core_regressions.rs` | hand-reduced reproducers |
 //!

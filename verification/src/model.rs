@@ -1,4 +1,5 @@
-//! A plain, sequential reference model of the breaker (DESIGN.md §2–6, §13).
+//! A plain, sequential reference model of the breaker (DESIGN.md §2–6, §13,
+//! and §14's export, restore and adopted opens).
 //!
 //! Written from DESIGN.md and the lead's recorded decisions, not from the
 //! core's code: no atomics, no packing, no cleverness. Every duration is in
@@ -7,10 +8,12 @@
 //! "Decision:"), so a disagreement with the core is easy to attribute.
 
 mod config;
+mod restore;
 mod vocabulary;
 mod window;
 
 pub use config::{no_jitter, Abandon, Backoff, Config, JitterFn, WindowKind};
+pub use restore::{Adopted, Export, Restored};
 pub use vocabulary::{
     Mode, Outcome, Permit, Reason, Recorded, Rejected, Snapshot, State, Transition,
 };

@@ -191,7 +191,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     /// Ticks left in the open episode `sw`, or `None` once due. Publishes the
     /// deadline from `now` if its opener has not yet. `Err` carries the fresh
     /// state word when the episode has already ended.
-    fn open_remaining(&self, sw: StateWord, now: u64) -> Result<Option<u64>, Word> {
+    pub(super) fn open_remaining(&self, sw: StateWord, now: u64) -> Result<Option<u64>, Word> {
         let t = self.timer.load();
         let longest = self.settings.timer.longest();
         if TimerUnits::deadline_of(t, sw.epoch) {

@@ -3,6 +3,7 @@
 //! - construction and the config checks that need the window: `new`
 //! - admission (`try_acquire`) and the moves that fall due with time: `admit`
 //! - operator calls (`force_open`, `reset`, ...): `operator`
+//! - export, restore and adopting a peer's open: `restore`
 //! - snapshots and rates: [`crate::snapshot`]
 //! - recording outcomes: [`crate::record`]
 //!
@@ -13,6 +14,7 @@
 mod admit;
 mod new;
 mod operator;
+mod restore;
 
 use crate::clock::Clock;
 use crate::observer::{NoObserver, Observer};

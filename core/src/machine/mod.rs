@@ -16,6 +16,7 @@
 //! | §4 open → half-open at the deadline | [`deadline_reached`] |
 //! | §5 probe admission, outcomes, max wait | [`admit_probe`], [`half_open_outcome`], [`half_open_expired`] |
 //! | §6 / §13 a stale hint lengthening an open period | [`hint_extended`] |
+//! | §14 restoring an exported state, adopting a peer's open | [`restored`], [`adopted`] |
 
 pub(crate) mod driver;
 
@@ -71,6 +72,33 @@ pub(crate) const fn operator(sw: StateWord, to: State) -> StateWord {
 #[inline]
 pub(crate) const fn hint_extended(sw: StateWord) -> StateWord {
     sw.next(State::Open, sw.k)
+}
+
+/// §14: `restore` installs `state` (never `HalfOpen`: the caller restores
+/// that as `Open`) with a new epoch. Only `Open` keeps a backoff level, as
+/// every other way into the other states resets it; only `Closed` and
+/// `MetricsOnly` have a run.
+#[inline]
+pub(crate) const fn restored(sw: StateWord, state: State, k: u32, run: u32) -> StateWord {
+    let k = if matches!(state, State::Open) { k } else { 0 };
+    let next = sw.next(state, k);
+    if state.uses_window() {
+        next.with_run(run)
+    } else {
+        next
+    }
+}
+
+/// §14: adopting a peer's open period: Closed → Open with `k = 0`, or
+/// Open → Open keeping `k` (an extension, like a hint's). `None` in every
+/// other state (half-open probing stays local; operator modes hold).
+#[inline]
+pub(crate) const fn adopted(sw: StateWord) -> Option<StateWord> {
+    match sw.state {
+        State::Closed => Some(sw.next(State::Open, 0)),
+        State::Open => Some(sw.next(State::Open, sw.k)),
+        _ => None,
+    }
 }
 
 /// What a counted outcome does in `Closed` or `MetricsOnly`.

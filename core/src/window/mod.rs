@@ -24,6 +24,7 @@ use crate::sync::{AtomicWord, Ordering, Word};
 /// Outcome counts of a window.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct WindowCounts {
     /// Outcomes in the window (successes and failures).
     pub calls: u32,

@@ -101,6 +101,10 @@ pub enum Reason {
     Reset,
     /// Operator.
     ForcedHalfOpen,
+    /// Operator: an exported state was restored (§14).
+    Restored,
+    /// A peer's open period was adopted (§14).
+    Adopted,
 }
 
 /// One state change.

@@ -1,7 +1,7 @@
 //! Invariant (f) of DESIGN.md §7: the core agrees step by step with the
 //! sequential reference model, over random configurations and random
 //! operation sequences (acquire, record, drop, trip_for, clock moves,
-//! operator calls).
+//! operator calls, and issue 16's export, restore at any step, adopt_open).
 //!
 //! Cases: `CASES_PER_TEST` sequences of up to 96 steps in each of the 3
 //! tests: 150 000 per run in release builds (`.ci/verification.sh`, about

@@ -71,6 +71,21 @@ pub enum Op {
     Reset,
     ForceClosed,
     TransitionToHalfOpen,
+    /// Issue 16: `export()` on both, compared.
+    Export,
+    /// Issue 16: `restore`: of the breaker's own export (`own`), or of a
+    /// value another process could have written (state index, backoff level,
+    /// remaining ticks, run); under the same fingerprint or another one.
+    Restore {
+        own: bool,
+        matched: bool,
+        state: u8,
+        k: u32,
+        remaining: u64,
+        run: u32,
+    },
+    /// Issue 16: `adopt_open` for this many ticks.
+    Adopt(u64),
     /// Issue 12: advance the clock, then operator calls in a row (cycling
     /// through them from the `u8` offset) that publish no deadline, ending
     /// with `reset()` (or `transition_to_half_open()` when the flag is set),
@@ -150,6 +165,10 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::Reset),
         1 => Just(Op::ForceClosed),
         1 => Just(Op::TransitionToHalfOpen),
+        1 => Just(Op::Export),
+        2 => (any::<bool>(), any::<bool>(), 0u8..6, prop_oneof![0u32..4, 0u32..40], prop_oneof![0u64..400, 0u64..2_000_000], 0u32..8)
+            .prop_map(|(own, matched, state, k, remaining, run)| Op::Restore { own, matched, state, k, remaining, run }),
+        2 => prop_oneof![Just(0u64), 1u64..400, 1u64..2_000_000].prop_map(Op::Adopt),
     ]
 }
 

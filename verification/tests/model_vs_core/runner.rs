@@ -9,6 +9,7 @@ use fusebox_core::{
     DynTimeWindow, ManualClock, NoWindow, Observer, Outcome, OutcomeEvent, Permit, Ratio, Recorded,
     RingCell, State, TimeWindow, Transition, TransitionReason, Window, WindowCounts,
 };
+use fusebox_core::{AdoptOutcome, Exported, RestoreReport, EXPORT_VERSION};
 use fusebox_verification::model::{self, Model};
 
 use crate::ops::{Op, Setup, Via, WindowType};
@@ -94,6 +95,55 @@ fn state(s: State) -> model::State {
     }
 }
 
+/// The core's export in the model's terms, or why it cannot be one.
+fn export_of(e: &Exported) -> Result<model::Export, String> {
+    if e.version != EXPORT_VERSION || e.mode != e.state.mode() {
+        return Err(format!("bad export {e:?}"));
+    }
+    Ok(model::Export {
+        state: state(e.state),
+        k: e.backoff_level,
+        remaining: e.open_remaining.map(|d| d.as_millis() as u64),
+        run: e.consecutive_failures,
+        window: model::Counts {
+            calls: e.window.calls,
+            failures: e.window.failures,
+            slow: e.window.slow,
+        },
+    })
+}
+
+fn restored(r: &RestoreReport) -> model::Restored {
+    model::Restored {
+        state: state(r.state),
+        epoch: r.epoch,
+        k: r.backoff_level,
+        open_for: r.open_for.map(|d| d.as_millis() as u64),
+        clamped: r.clamped,
+        half_open_as_open: r.half_open_as_open,
+        run: r.consecutive_failures,
+        dropped_run: r.dropped.consecutive_failures,
+    }
+}
+
+fn adopted(a: AdoptOutcome) -> model::Adopted {
+    let t = |d: Duration| d.as_millis() as u64;
+    match a {
+        AdoptOutcome::Opened { open_for, epoch } => model::Adopted::Opened {
+            open_for: t(open_for),
+            epoch,
+        },
+        AdoptOutcome::Extended { open_for, epoch } => model::Adopted::Extended {
+            open_for: t(open_for),
+            epoch,
+        },
+        AdoptOutcome::AlreadyLonger { remaining } => model::Adopted::AlreadyLonger {
+            remaining: t(remaining),
+        },
+        AdoptOutcome::Ignored { state: s } => model::Adopted::Ignored(state(s)),
+    }
+}
+
 fn recorded(r: Recorded) -> model::Recorded {
     match r {
         Recorded::Counted => model::Recorded::Counted,
@@ -121,6 +171,8 @@ fn reason(r: TransitionReason) -> model::Reason {
         TransitionReason::Disabled => M::Disabled,
         TransitionReason::Reset => M::Reset,
         TransitionReason::ForcedHalfOpen => M::ForcedHalfOpen,
+        TransitionReason::Restored => M::Restored,
+        TransitionReason::Adopted => M::Adopted,
     }
 }
 
@@ -337,6 +389,85 @@ fn run_with<W: AnyWindow>(
             Op::TransitionToHalfOpen => {
                 breaker.transition_to_half_open();
                 model.transition_to_half_open();
+            }
+            Op::Export => {
+                let e = export_of(&breaker.export()).map_err(|e| format!("step {step}: {e}"))?;
+                ensure_eq!(step, "export()", e, model.export());
+                ensure_eq!(
+                    step,
+                    "export().fingerprint",
+                    breaker.export().fingerprint,
+                    breaker.fingerprint()
+                );
+            }
+            Op::Restore {
+                own,
+                matched,
+                state: i,
+                k,
+                remaining,
+                run,
+            } => {
+                let value = if own {
+                    let e = breaker.export();
+                    ensure_eq!(step, "export()", export_of(&e)?, model.export());
+                    e
+                } else {
+                    let s = State::ALL[i as usize % State::ALL.len()];
+                    let closedish = matches!(s, State::Closed | State::MetricsOnly);
+                    Exported {
+                        version: EXPORT_VERSION,
+                        state: s,
+                        mode: s.mode(),
+                        backoff_level: k,
+                        open_remaining: (s == State::Open).then(|| ms(remaining)),
+                        consecutive_failures: if closedish { run } else { 0 },
+                        window: WindowCounts {
+                            calls: run + 1,
+                            failures: run,
+                            slow: 0,
+                        },
+                        fingerprint: breaker.fingerprint(),
+                    }
+                };
+                let value = Exported {
+                    fingerprint: if matched {
+                        value.fingerprint
+                    } else {
+                        value.fingerprint ^ 1
+                    },
+                    ..value
+                };
+                let m = export_of(&value)?;
+                let core = breaker
+                    .restore(&value)
+                    .map_err(|e| format!("step {step}: restore refused {value:?}: {e}"))?;
+                ensure_eq!(
+                    step,
+                    "restore().fingerprint_matched",
+                    core.fingerprint_matched,
+                    matched
+                );
+                ensure_eq!(
+                    step,
+                    "restore().dropped.window",
+                    core.dropped.window,
+                    value.window
+                );
+                ensure_eq!(
+                    step,
+                    "restore()",
+                    restored(&core),
+                    model.restore(m, matched)
+                );
+            }
+            Op::Adopt(t) => {
+                ensure_eq!(
+                    step,
+                    "adopt_open()",
+                    adopted(breaker.adopt_open(ms(t))),
+                    model.adopt_open(t)
+                );
             }
             Op::Churn {
                 advance,
