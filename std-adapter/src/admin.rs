@@ -375,6 +375,8 @@ pub fn reload_json(report: &ReloadReport) -> Value {
                     |ps: &[crate::reload::Part]| ps.iter().map(|p| p.as_str()).collect::<Vec<_>>();
                 v["from"] = json!(c.from.as_str());
                 v["to"] = json!(c.to.as_str());
+                v["open_remaining_ms"] = json!(c.open_for.map(|d| d.as_millis() as u64));
+                v["clamped"] = json!(c.clamped);
                 v["kept"] = json!(parts(&c.kept));
                 v["reset"] = json!(parts(&c.reset));
             }

@@ -471,15 +471,97 @@ mod admin_route {
 }
 
 #[test]
-fn what_a_reconfigured_breaker_reports() {
+fn what_a_reconfigured_closed_breaker_keeps_and_resets() {
     let registry = Registry::from_config(&parse(V1)).unwrap();
+    let _ = registry.get("db").unwrap().call(|| Err::<(), _>("down"));
     let report = registry
         .reload(&parse("[breakers.db]\nconsecutive_failures = 2\nopen_for = \"90s\"\n[breakers.cache]\nconsecutive_failures = 3\n"))
         .unwrap();
     let Change::Reconfigured(c) = &report.breakers["db"] else {
         panic!("{report}")
     };
-    assert_eq!((c.from, c.to), (State::Closed, State::Closed));
-    assert!(c.reset.contains(&Part::Totals), "{report}");
+    assert_eq!(
+        (c.from, c.to, c.open_for),
+        (State::Closed, State::Closed, None)
+    );
+    assert_eq!(c.kept, [Part::State, Part::BackoffLevel]);
+    assert_eq!(
+        c.reset,
+        [Part::WindowCounts, Part::Totals, Part::ConsecutiveFailures]
+    );
+    assert_eq!(
+        registry.get("db").unwrap().snapshot().consecutive_failures,
+        0
+    );
     assert_eq!(report.breakers["cache"], Change::Unchanged);
+    assert!(report.to_string().contains("db: reconfigured (closed -> closed; kept state, backoff_level; reset window_counts, totals, consecutive_failures)"), "{report}");
+}
+
+#[test]
+fn an_open_breaker_stays_open_for_what_was_left_under_its_new_settings() {
+    let registry = Registry::from_config(&parse(V1)).unwrap();
+    let db = registry.get("db").unwrap();
+    for _ in 0..2 {
+        let _ = db.call(|| Err::<(), _>("down"));
+    }
+    assert_eq!(db.state(), State::Open);
+    let report = registry
+        .reload(&parse(
+            "[breakers.db]\nconsecutive_failures = 5\nopen_for = \"120s\"\n",
+        ))
+        .unwrap();
+    let Change::Reconfigured(c) = &report.breakers["db"] else {
+        panic!("{report}")
+    };
+    assert_eq!((c.from, c.to, c.clamped), (State::Open, State::Open, false));
+    let left = c.open_for.unwrap();
+    assert!(
+        left <= Duration::from_secs(60) && left > Duration::from_secs(30),
+        "{left:?}"
+    );
+    assert_eq!(
+        c.kept,
+        [Part::State, Part::BackoffLevel, Part::OpenRemaining]
+    );
+    let now = registry.get("db").unwrap();
+    assert_eq!(now.config().consecutive_failures(), Some(5));
+    assert_eq!(now.state(), State::Open);
+    assert!(now.call(|| Ok::<_, ()>(())).unwrap_err().is_rejected());
+
+    // New settings whose longest open period (the longest of the backoff's
+    // maximum and `max_trip_hint`) is shorter: cut to it.
+    let report = registry
+        .reload(&parse(
+            "[breakers.db]\nconsecutive_failures = 5\nopen_for = \"50ms\"\nmax_trip_hint = \"50ms\"\n",
+        ))
+        .unwrap();
+    let Change::Reconfigured(c) = &report.breakers["db"] else {
+        panic!("{report}")
+    };
+    assert!(c.clamped, "{report}");
+    assert!(c.open_for.unwrap() <= Duration::from_millis(50), "{report}");
+    assert!(
+        report.to_string().contains("(cut to the new longest)"),
+        "{report}"
+    );
+    std::thread::sleep(Duration::from_millis(60));
+    // The next call probes, and a success closes it.
+    let b = registry.get("db").unwrap();
+    assert!(b.call(|| Ok::<_, ()>(())).is_ok());
+    assert_eq!(b.state(), State::Closed);
+}
+
+#[test]
+fn an_operators_mode_survives_a_reload() {
+    let registry = Registry::from_config(&parse(V1)).unwrap();
+    registry.get("cache").unwrap().force_open();
+    registry.get("db").unwrap().disable();
+    let report = registry
+        .reload(&parse(
+            "[breakers.db]\nconsecutive_failures = 4\n[breakers.cache]\nconsecutive_failures = 4\n",
+        ))
+        .unwrap();
+    assert_eq!(report.count("reconfigured"), 2, "{report}");
+    assert_eq!(registry.get("cache").unwrap().state(), State::ForcedOpen);
+    assert_eq!(registry.get("db").unwrap().state(), State::Disabled);
 }

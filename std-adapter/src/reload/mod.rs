@@ -24,6 +24,17 @@
 //!      ends. Breakers that code added ([`Registry::insert`],
 //!      [`Registry::get_or_insert_with`]) are never removed by a reload.
 //!
+//! What crosses into a reconfigured breaker is what
+//! [`fusebox_core::Breaker::restore`] carries from the old breaker's
+//! export: the state and operator mode (an operator's forced-open or
+//! disabled breaker stays so), the backoff level, and an open period's time
+//! left, measured from the reload and cut to the new settings' longest open
+//! period (a half-open breaker comes back open with no time left, so its
+//! next call probes under the new settings). The window starts empty and
+//! the consecutive run at zero (the core carries counts only between equal
+//! settings, and a reconfigured breaker's settings differ); the observer's
+//! totals start from zero. The report lists both ([`Carried`]).
+//!
 //! A call never waits for a reload: look-ups read the map without a lock,
 //! and a call that looked up the old breaker just before the swap finishes
 //! on it (its outcome counts there, never lost and never counted twice).
@@ -76,6 +87,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// What a reload did to one breaker.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -144,8 +156,14 @@ impl Part {
 pub struct Carried {
     /// The old breaker's state when it was replaced.
     pub from: State,
-    /// The new breaker's state right after the restore.
+    /// The new breaker's state right after the restore (an old half-open
+    /// breaker comes back open with no time left: its next call probes).
     pub to: State,
+    /// Open: the open period left, measured from the reload.
+    pub open_for: Option<Duration>,
+    /// The time left was longer than the new settings' longest open period
+    /// and was cut to it.
+    pub clamped: bool,
     /// What crossed into the new breaker.
     pub kept: Vec<Part>,
     /// What the new breaker starts afresh.
@@ -187,9 +205,21 @@ impl fmt::Display for ReloadReport {
                         .collect::<Vec<_>>()
                         .join(", ")
                 };
+                let open = match c.open_for {
+                    Some(d) => format!(
+                        ", open for {}{}",
+                        humantime::format_duration(Duration::from_millis(d.as_millis() as u64)),
+                        if c.clamped {
+                            " (cut to the new longest)"
+                        } else {
+                            ""
+                        }
+                    ),
+                    None => String::new(),
+                };
                 write!(
                     f,
-                    " ({} -> {}; kept {}; reset {})",
+                    " ({} -> {}{open}; kept {}; reset {})",
                     c.from.as_str(),
                     c.to.as_str(),
                     if c.kept.is_empty() {
@@ -250,21 +280,52 @@ impl From<ConfigFileError> for ReloadError {
     }
 }
 
-/// Moves what it can of `old`'s state into `new` (built from new settings).
+/// Moves what it can of `old`'s state into `new` (built from new
+/// settings): `old`'s export restored into `new` ([`StdBreaker::restore`]).
 fn carry(old: &StdBreaker, new: &StdBreaker) -> Carried {
-    let from = old.snapshot().state;
-    Carried {
-        from,
-        to: new.snapshot().state,
-        kept: Vec::new(),
-        reset: vec![
-            Part::State,
-            Part::BackoffLevel,
-            Part::OpenRemaining,
-            Part::ConsecutiveFailures,
-            Part::WindowCounts,
-            Part::Totals,
-        ],
+    let saved = old.export();
+    let mut kept = Vec::new();
+    let mut reset = vec![Part::WindowCounts, Part::Totals];
+    match new.restore(&saved) {
+        Ok(r) => {
+            kept.push(Part::State);
+            kept.push(Part::BackoffLevel);
+            if r.open_for.is_some() {
+                kept.push(Part::OpenRemaining);
+            }
+            if r.fingerprint_matched {
+                kept.push(Part::ConsecutiveFailures);
+            } else {
+                reset.push(Part::ConsecutiveFailures);
+            }
+            Carried {
+                from: saved.state,
+                to: r.state,
+                open_for: r.open_for,
+                clamped: r.clamped,
+                kept,
+                reset,
+            }
+        }
+        // A value exported by this very build is never refused; if it
+        // were, the new breaker starts afresh and the report says so.
+        Err(e) => {
+            tracing::warn!(breaker = new.name(), error = %e, "state not carried into the reloaded breaker");
+            reset.extend([
+                Part::State,
+                Part::BackoffLevel,
+                Part::OpenRemaining,
+                Part::ConsecutiveFailures,
+            ]);
+            Carried {
+                from: saved.state,
+                to: new.snapshot().state,
+                open_for: None,
+                clamped: false,
+                kept,
+                reset,
+            }
+        }
     }
 }
 

@@ -6,8 +6,8 @@ use super::{BreakerSpec, WindowSpec, MAX_TIME_STRIPES};
 use crate::clock::StdClock;
 use crate::observe::StdObserver;
 use fusebox_core::{
-    AnyWindow, Breaker, BucketCell, ConfigError, DynCountWindow, DynTimeWindow, NoWindow, Permit,
-    Recorded, Rejected, RingCell, Snapshot, State,
+    AnyWindow, Breaker, BucketCell, ConfigError, DynCountWindow, DynTimeWindow, Exported, NoWindow,
+    Permit, Recorded, Rejected, RestoreError, RestoreReport, RingCell, Snapshot, State,
 };
 use std::sync::Arc;
 
@@ -123,6 +123,8 @@ pub(crate) trait Steer {
     fn disable(&self);
     fn reset(&self);
     fn transition_to_half_open(&self);
+    fn export(&self) -> Exported;
+    fn restore(&self, value: &Exported) -> Result<RestoreReport, RestoreError>;
 }
 
 impl<W: AnyWindow> Steer for Core<W> {
@@ -149,5 +151,11 @@ impl<W: AnyWindow> Steer for Core<W> {
     }
     fn transition_to_half_open(&self) {
         Breaker::transition_to_half_open(self)
+    }
+    fn export(&self) -> Exported {
+        Breaker::export(self)
+    }
+    fn restore(&self, value: &Exported) -> Result<RestoreReport, RestoreError> {
+        Breaker::restore(self, value)
     }
 }

@@ -10,8 +10,8 @@
 use crate::breaker::CircuitBreaker;
 use crate::observe::{CallDurations, StdObserver, TransitionEvent};
 use fusebox_core::{
-    BucketCell, Config, ConfigError, DynCountWindow, DynTimeWindow, Rejected, RingCell, Snapshot,
-    State, WindowShape,
+    BucketCell, Config, ConfigError, DynCountWindow, DynTimeWindow, Exported, Rejected,
+    RestoreError, RestoreReport, RingCell, Snapshot, State, WindowShape,
 };
 use std::fmt;
 use std::sync::Arc;
@@ -281,6 +281,16 @@ impl StdBreaker {
     /// Operator: start a half-open episode now.
     pub fn transition_to_half_open(&self) {
         self.inner.steer().transition_to_half_open()
+    }
+    /// What this breaker would carry across a restart or a reload; never
+    /// writes ([`fusebox_core::Breaker::export`]).
+    pub fn export(&self) -> Exported {
+        self.inner.steer().export()
+    }
+    /// Operator: installs an exported state, as far as this breaker's
+    /// config allows ([`fusebox_core::Breaker::restore`]).
+    pub fn restore(&self, value: &Exported) -> Result<RestoreReport, RestoreError> {
+        self.inner.steer().restore(value)
     }
 }
 
