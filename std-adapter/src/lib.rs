@@ -124,12 +124,13 @@
 //! | `tower` | `tower::CircuitBreakerLayer`, the provider-aware `HttpClassifier`, fallbacks (`FallbackLayer`, `FallbackToLayer`) |
 //! | `stream` | `stream::GuardedStream`: one permit for a stream's life (token streams, SSE) (implies `tokio`) |
 //! | `deadpool` | `pool::GuardedPool`: a `deadpool` connection pool (Redis, Postgres, SQLite, ...) behind a breaker; a SQL example in `examples/sqlite_pool.rs` |
-//! | `keyed` | `keyed::KeyedBreakers`: breakers per key (host, tenant, model) in a `moka` cache, with a cap on open keys |
+//! | `keyed` | `keyed::KeyedBreakers`: breakers per key (host, tenant, model) in a `moka` cache, with a cap on open keys; with `tower`, `tower::KeyedBreakerLayer` keys each request (by default by its URI authority) |
+//! | `watch` | `reload::ConfigWatcher`: reloads a registry when its config file changes (`notify`, debounced); `Registry::reload` itself needs no feature |
 //! | `grpc` | `tower::grpc::GrpcBreakerLayer`: gRPC clients (tonic's `Channel`), judged by the status in the trailers or a trailers-only response, with `GrpcClassifier` and server pushback (implies `tower`) |
 //! | `retry` | `tower::RetryPolicy`: retries outside the breaker, with a budget and backoff (implies `tower`, `tokio`) |
 //! | `backon` | `retry`: closures and futures through `CallExt`, retried on `backon`'s backoff (exponential, jitter), waiting for an open breaker only within the caller's patience, with a retry budget (implies `tokio`) |
 //! | `otel` | `metrics::otel::register`: a registry's metrics as OpenTelemetry observable instruments, beside Prometheus (the `opentelemetry` API crate only) |
-//! | `admin` | the `admin` router (implies `tower`) |
+//! | `admin` | the `admin` router, `POST /reload` included (implies `tower`) |
 //!
 //! No feature is on by default: a plain `fusebox-std = "0.1"` builds the
 //! core, the call wrappers, config files, the registry and metrics, and
