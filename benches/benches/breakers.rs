@@ -390,24 +390,46 @@ fn keyed(c: &mut Criterion) {
         if smoke && n > 10_000 {
             continue;
         }
-        let cfg = KeyedConfig {
-            // Room to spare: no key is evicted while the bench runs.
-            max_keys: n + n / 10 + 16,
-            idle: None,
-            ..KeyedConfig::default()
+        // Built on first use, so that a filtered run (`-- keyed_10_keys`)
+        // does not build a million keys it never calls.
+        let keys: std::cell::OnceCell<KeyedBreakers<u64>> = std::cell::OnceCell::new();
+        let build = || {
+            let cfg = KeyedConfig {
+                // Room to spare: no key is evicted while the bench runs.
+                max_keys: n + n / 10 + 16,
+                idle: None,
+                ..KeyedConfig::default()
+            };
+            let keys = KeyedBreakers::new("k", spec, cfg).expect("valid spec");
+            for k in 0..n {
+                keys.get(&k).observer().set_call_timing(false);
+            }
+            keys
         };
-        let keys: KeyedBreakers<u64> = KeyedBreakers::new("k", spec, cfg).expect("valid spec");
-        for k in 0..n {
-            keys.get(&k).observer().set_call_timing(false);
-        }
         bench_calls(&mut group, id, |i| {
+            let keys = keys.get_or_init(build);
             // Fibonacci hashing spreads consecutive calls over the keys.
             let k = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) % n;
             record(&keys.get(&k), i)
         });
-        let s = keys.stats();
-        assert_eq!((s.keys, s.created), (n, n), "every key stays in: {s:?}");
+        if let Some(keys) = keys.get() {
+            let s = keys.stats();
+            assert_eq!((s.keys, s.created), (n, n), "every key stays in: {s:?}");
+        }
     }
+    // The cache's share: a bare moka look-up of a `u64` among 10 000 keys,
+    // built as `KeyedBreakers` builds its cache.
+    let n = 10_000u64;
+    let bare: moka::sync::Cache<u64, u64> = moka::sync::Cache::builder()
+        .max_capacity(n + n / 10 + 16)
+        .build();
+    for k in 0..n {
+        bare.insert(k, k);
+    }
+    bench_calls(&mut group, "moka_get_10k_keys", |i| {
+        let k = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) % n;
+        bare.get(&k).is_some()
+    });
     group.finish();
 }
 
