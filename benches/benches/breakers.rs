@@ -426,6 +426,16 @@ fn keyed(c: &mut Criterion) {
     for k in 0..n {
         bare.insert(k, k);
     }
+    // The same cache, one key read over and over: moka's floor.
+    let seq: moka::sync::Cache<u64, u64> = moka::sync::Cache::builder()
+        .max_capacity(n + n / 10 + 16)
+        .build();
+    for k in 0..n {
+        seq.insert(k, k);
+    }
+    bench_calls(&mut group, "moka_get_10k_keys_one_key", |_| {
+        seq.get(&7).is_some()
+    });
     bench_calls(&mut group, "moka_get_10k_keys", |i| {
         let k = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) % n;
         bare.get(&k).is_some()
