@@ -262,6 +262,69 @@ fn snapshot(c: &mut Criterion) {
     group.finish();
 }
 
+/// Export and restore (issue 16): `export()` of an open breaker (a state
+/// load, a timer load, a clock read) and of a closed count-window one (the
+/// window's aggregate); `restore` of an open value (one state CAS, the
+/// deadline's publication, the transition follow-up) and of a closed one;
+/// `adopt_open` extending an open period (the same shape as a restore). The
+/// baseline in the same group is `snapshot()` of the same open breaker and
+/// the trip + reset pair of `trip_reset`.
+fn export_restore(c: &mut Criterion) {
+    let mut group = c.benchmark_group("export_restore");
+    let config = fusebox_core::Config::builder()
+        .consecutive_failures(1)
+        .open_for(Duration::from_secs(3600))
+        .build()
+        .expect("valid config");
+    let open: Breaker<&ManualClock, NoWindow> = Breaker::new(&MANUAL_CLOCK, config);
+    let _ = open.try_acquire().map(|p| p.failure());
+    let open_value = open.export();
+    bench_calls(&mut group, "snapshot_open_baseline", |_| {
+        black_box(open.snapshot()).epoch != u64::MAX
+    });
+    bench_calls(&mut group, "export_open", |_| {
+        black_box(open.export()).backoff_level != u32::MAX
+    });
+    let count = fb::count100(false);
+    for i in 0..1_000 {
+        fb::call(&count, i, fails(i));
+    }
+    let closed_value = count.export();
+    bench_calls(&mut group, "export_closed_count100", |_| {
+        black_box(count.export()).backoff_level != u32::MAX
+    });
+    bench_calls(&mut group, "restore_open", |_| {
+        open.restore(black_box(&open_value)).is_ok()
+    });
+    bench_calls(&mut group, "restore_closed_count100", |_| {
+        count.restore(black_box(&closed_value)).is_ok()
+    });
+    let (mut calls, mut extended) = (0u64, 0u64);
+    bench_calls(&mut group, "adopt_open_extend", |_| {
+        // The clock moves one tick per call (one atomic add, counted in the
+        // figure), so each full-hour adoption extends the period by a tick.
+        MANUAL_CLOCK.advance(1);
+        let e = matches!(
+            open.adopt_open(Duration::from_secs(3600)),
+            fusebox_core::AdoptOutcome::Extended { .. }
+        );
+        calls += 1;
+        extended += e as u64;
+        e
+    });
+    eprintln!("adopt_open_extend: {extended} of {calls} calls extended");
+    let trip_reset: Breaker<&ManualClock, NoWindow> = Breaker::new(&MANUAL_CLOCK, config);
+    bench_calls(&mut group, "trip_reset_baseline", |_| {
+        let tripped = trip_reset.try_acquire().is_ok_and(|p| {
+            let _ = p.failure();
+            true
+        });
+        trip_reset.reset();
+        tripped
+    });
+    group.finish();
+}
+
 /// The clock every time-dependent fusebox path reads, and the candidates
 /// DESIGN §8 asks to pick from by measurement.
 fn clock(c: &mut Criterion) {
@@ -454,6 +517,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = closed_success, closed_failures, open_reject, trip, half_open, snapshot, clock, call_api, keyed
+    targets = closed_success, closed_failures, open_reject, trip, half_open, snapshot, export_restore, clock, call_api, keyed
 }
 criterion_main!(benches);

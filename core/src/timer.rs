@@ -211,6 +211,13 @@ impl TimerUnits {
         now.wrapping_sub(1 << self.shift)
     }
 
+    /// `t` rounded down to a whole unit: a deadline there ends no later
+    /// than `t` (deadlines are otherwise rounded up).
+    #[inline]
+    pub(crate) const fn floor(&self, t: u64) -> u64 {
+        t & !((1u64 << self.shift) - 1)
+    }
+
     /// The word of the episode `epoch` when it has no deadline (yet).
     #[inline]
     pub(crate) const fn none(epoch: Word) -> Word {

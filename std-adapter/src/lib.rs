@@ -131,6 +131,7 @@
 //! | `backon` | `retry`: closures and futures through `CallExt`, retried on `backon`'s backoff (exponential, jitter), waiting for an open breaker only within the caller's patience, with a retry budget (implies `tokio`) |
 //! | `otel` | `metrics::otel::register`: a registry's metrics as OpenTelemetry observable instruments, beside Prometheus (the `opentelemetry` API crate only) |
 //! | `admin` | the `admin` router, `POST /reload` included (implies `tower`) |
+//! | `persist` | `persist`: breaker state saved to a file at every transition, restored at start-up (`Registry::restore_from`, `Registry::persist_to`) |
 //!
 //! No feature is on by default: a plain `fusebox-std = "0.1"` builds the
 //! core, the call wrappers, config files, the registry and metrics, and
@@ -237,6 +238,8 @@ mod error;
 pub mod keyed;
 pub mod metrics;
 pub mod observe;
+#[cfg(feature = "persist")]
+pub mod persist;
 #[cfg(feature = "deadpool")]
 pub mod pool;
 mod registry;

@@ -5,7 +5,8 @@
 //!   (presets and `FUSEBOX_*` overrides applied); exit 1 on any error.
 //! - `fusebox simulate --config FILE TRACE.csv` replays a trace through a
 //!   breaker on a manual millisecond clock; exit 2 on bad input, with
-//!   nothing written to stdout.
+//!   nothing written to stdout. `--state FILE` starts the breaker from a
+//!   state file saved by fusebox-std's `persist` feature (a restart).
 //! - `fusebox demo` runs a loopback HTTP service that fails on a schedule,
 //!   with callers behind the tower layer, and shows the breakers live.
 
@@ -17,6 +18,7 @@ mod trace;
 
 use clap::{Parser, Subcommand};
 use fusebox_std::config::{ConfigFileError, FileConfig};
+use fusebox_std::persist::SavedState;
 use replay::ReplayError;
 use report::{OutputFormat, Report};
 use std::io::{self, BufReader, Write};
@@ -62,6 +64,11 @@ enum Command {
         /// Also draw the timeline into this file (.svg or .png).
         #[arg(long, value_name = "OUT.svg|OUT.png")]
         plot: Option<PathBuf>,
+        /// Start from a saved state (a state file written by fusebox-std's
+        /// `persist` feature): the breaker's saved state is restored at
+        /// 0 ms, as after a restart, and the trace replays from there.
+        #[arg(long, value_name = "FILE")]
+        state: Option<PathBuf>,
     },
 }
 
@@ -76,6 +83,7 @@ fn main() -> ExitCode {
             format,
             calls,
             plot,
+            state,
         } => simulate(
             &config,
             &trace,
@@ -83,6 +91,7 @@ fn main() -> ExitCode {
             format,
             calls,
             plot.as_deref(),
+            state.as_deref(),
         ),
     }
 }
@@ -113,6 +122,68 @@ fn bad_input(message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(2)
 }
 
+/// The saved state of breaker `name` in the state file `path`.
+fn saved_state(path: &std::path::Path, name: &str) -> Result<fusebox_core::Exported, String> {
+    let saved = SavedState::load(path).map_err(|e| format!("--state {}: {e}", path.display()))?;
+    match saved.breakers.get(name) {
+        Some(e) => Ok(*e),
+        None => Err(format!(
+            "--state {}: no saved state for breaker `{name}` (it has: {})",
+            path.display(),
+            if saved.breakers.is_empty() {
+                "none".to_string()
+            } else {
+                saved
+                    .breakers
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        )),
+    }
+}
+
+/// One line on stderr saying what the restore installed and dropped.
+fn describe_restore(path: &std::path::Path, name: &str, r: &fusebox_core::RestoreReport) -> String {
+    let mut s = format!(
+        "restored `{name}` from {}: {}",
+        path.display(),
+        r.state.as_str()
+    );
+    if let Some(d) = r.open_for {
+        s += &format!(" for {} ms", d.as_millis());
+    }
+    if r.backoff_level > 0 {
+        s += &format!(", backoff level {}", r.backoff_level);
+    }
+    if r.half_open_as_open {
+        s += " (saved half-open: the first call probes)";
+    }
+    if r.clamped {
+        s += " (cut to the longest open period)";
+    }
+    if r.consecutive_failures > 0 {
+        s += &format!(", consecutive failures {}", r.consecutive_failures);
+    }
+    if !r.fingerprint_matched {
+        s += "; the config differs from the one saved";
+    }
+    if r.dropped.consecutive_failures > 0 {
+        s += &format!(
+            "; dropped a run of {} consecutive failures",
+            r.dropped.consecutive_failures
+        );
+    }
+    if r.dropped.window.calls > 0 {
+        s += &format!(
+            "; window counts do not cross a restart ({} calls, {} failures not restored)",
+            r.dropped.window.calls, r.dropped.window.failures
+        );
+    }
+    s
+}
+
 fn simulate(
     config: &std::path::Path,
     trace: &std::path::Path,
@@ -120,6 +191,7 @@ fn simulate(
     format: OutputFormat,
     calls: bool,
     plot: Option<&std::path::Path>,
+    state: Option<&std::path::Path>,
 ) -> ExitCode {
     let cfg = match FileConfig::load(config) {
         Ok(c) => c,
@@ -159,6 +231,10 @@ fn simulate(
             ))
         }
     };
+    let saved = match state.map(|p| saved_state(p, &name)).transpose() {
+        Ok(s) => s,
+        Err(e) => return bad_input(e),
+    };
     let input = match std::fs::File::open(trace) {
         Ok(f) => BufReader::with_capacity(1 << 16, f),
         Err(e) => return bad_input(format!("{}: {e}", trace.display())),
@@ -171,9 +247,16 @@ fn simulate(
         return bad_input(format!("--plot {e}"));
     }
     let mut timeline = plot.map(|_| plot::Plot::default());
+    let mut restored = None;
     let replayed = match &mut timeline {
-        Some(t) => replay::replay(spec, input, &mut plot::Both(&mut report, t)),
-        None => replay::replay(spec, input, &mut report),
+        Some(t) => replay::replay(
+            spec,
+            saved.as_ref(),
+            &mut restored,
+            input,
+            &mut plot::Both(&mut report, t),
+        ),
+        None => replay::replay(spec, saved.as_ref(), &mut restored, input, &mut report),
     };
     let totals = match replayed {
         Ok(t) => t,
@@ -188,7 +271,16 @@ fn simulate(
             ));
         }
         Err(ReplayError::Io(e)) => return bad_input(format!("writing the report: {e}")),
+        Err(ReplayError::Restore(e)) => {
+            return bad_input(format!(
+                "--state {}: {e}",
+                state.map_or(String::new(), |p| p.display().to_string())
+            ))
+        }
     };
+    if let (Some(p), Some(r)) = (state, &restored) {
+        eprintln!("{}", describe_restore(p, &name, r));
+    }
     if let (Some(p), Some(t)) = (plot, &timeline) {
         let panel = plot::Panel {
             plot: t,

@@ -4,8 +4,8 @@
 
 use crate::trace::{Row, TraceError, TraceReader};
 use fusebox_core::{
-    AnyWindow, Breaker, ConfigError, ManualClock, NoWindow, Observer, Outcome, Permit, Snapshot,
-    State, Transition,
+    AnyWindow, Breaker, ConfigError, Exported, ManualClock, NoWindow, Observer, Outcome, Permit,
+    RestoreError, RestoreReport, Snapshot, State, Transition,
 };
 use fusebox_std::{BreakerSpec, WindowSpec};
 use std::cell::RefCell;
@@ -51,6 +51,7 @@ pub enum ReplayError {
     Trace(TraceError),
     Config(ConfigError),
     Io(io::Error),
+    Restore(RestoreError),
 }
 
 impl From<io::Error> for ReplayError {
@@ -82,9 +83,14 @@ impl Observer for Recorder {
 
 type Sim<'c, W> = Breaker<&'c Millis, W, Recorder>;
 
-/// Replays `input` through a breaker built from `spec`.
+/// Replays `input` through a breaker built from `spec`, first restoring
+/// `state` into it at 0 ms when given (a restart: the open period resumes
+/// for the remaining time recorded). The restore's report goes to
+/// `restored`.
 pub fn replay(
     spec: &BreakerSpec,
+    state: Option<&Exported>,
+    restored: &mut Option<RestoreReport>,
     input: impl BufRead,
     events: &mut impl Events,
 ) -> Result<Totals, ReplayError> {
@@ -94,20 +100,36 @@ pub fn replay(
     match spec.window {
         WindowSpec::None => {
             let b: Sim<'_, NoWindow> = Breaker::with_observer(&clock, config, Recorder::default())?;
+            start(&b, state, restored)?;
             run(&clock, &b, trace, events)
         }
         WindowSpec::Count { size } => {
             let window = fusebox_std::count_window(size)?;
             let b = Breaker::with_window(&clock, config, window, Recorder::default())?;
+            start(&b, state, restored)?;
             run(&clock, &b, trace, events)
         }
         WindowSpec::Time { buckets } => {
             // One thread replays, so one stripe.
             let window = fusebox_std::time_window(buckets, 1)?;
             let b = Breaker::with_window(&clock, config, window, Recorder::default())?;
+            start(&b, state, restored)?;
             run(&clock, &b, trace, events)
         }
     }
+}
+
+/// Restores `state` (if any) into the new breaker at 0 ms; its transition
+/// is reported with the trace's, as the first event.
+fn start<W: AnyWindow>(
+    b: &Sim<'_, W>,
+    state: Option<&Exported>,
+    restored: &mut Option<RestoreReport>,
+) -> Result<(), ReplayError> {
+    if let Some(s) = state {
+        *restored = Some(b.restore(s).map_err(ReplayError::Restore)?);
+    }
+    Ok(())
 }
 
 /// A permitted call waiting for its completion time.

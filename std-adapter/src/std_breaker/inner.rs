@@ -5,9 +5,10 @@ use super::permit::Finish;
 use super::{BreakerSpec, WindowSpec, MAX_TIME_STRIPES};
 use crate::clock::StdClock;
 use crate::observe::StdObserver;
+use fusebox_core::{AdoptOutcome, Exported, RestoreError, RestoreReport};
 use fusebox_core::{
-    AnyWindow, Breaker, BucketCell, ConfigError, DynCountWindow, DynTimeWindow, Exported, NoWindow,
-    Permit, Recorded, Rejected, RestoreError, RestoreReport, RingCell, Snapshot, State,
+    AnyWindow, Breaker, BucketCell, ConfigError, DynCountWindow, DynTimeWindow, NoWindow, Permit,
+    Recorded, Rejected, RingCell, Snapshot, State,
 };
 use std::sync::Arc;
 
@@ -125,6 +126,8 @@ pub(crate) trait Steer {
     fn transition_to_half_open(&self);
     fn export(&self) -> Exported;
     fn restore(&self, value: &Exported) -> Result<RestoreReport, RestoreError>;
+    fn adopt_open(&self, open_for: std::time::Duration) -> AdoptOutcome;
+    fn fingerprint(&self) -> u64;
 }
 
 impl<W: AnyWindow> Steer for Core<W> {
@@ -157,5 +160,11 @@ impl<W: AnyWindow> Steer for Core<W> {
     }
     fn restore(&self, value: &Exported) -> Result<RestoreReport, RestoreError> {
         Breaker::restore(self, value)
+    }
+    fn adopt_open(&self, open_for: std::time::Duration) -> AdoptOutcome {
+        Breaker::adopt_open(self, open_for)
+    }
+    fn fingerprint(&self) -> u64 {
+        Breaker::fingerprint(self)
     }
 }

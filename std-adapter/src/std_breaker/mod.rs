@@ -9,12 +9,14 @@
 
 use crate::breaker::CircuitBreaker;
 use crate::observe::{CallDurations, StdObserver, TransitionEvent};
+use fusebox_core::{AdoptOutcome, Exported, RestoreError, RestoreReport};
 use fusebox_core::{
-    BucketCell, Config, ConfigError, DynCountWindow, DynTimeWindow, Exported, Rejected,
-    RestoreError, RestoreReport, RingCell, Snapshot, State, WindowShape,
+    BucketCell, Config, ConfigError, DynCountWindow, DynTimeWindow, Rejected, RingCell, Snapshot,
+    State, WindowShape,
 };
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::broadcast;
 
 /// Which window a [`StdBreaker`] keeps.
@@ -282,15 +284,28 @@ impl StdBreaker {
     pub fn transition_to_half_open(&self) {
         self.inner.steer().transition_to_half_open()
     }
-    /// What this breaker would carry across a restart or a reload; never
-    /// writes ([`fusebox_core::Breaker::export`]).
+    /// What crosses a process boundary: state, backoff level, the open
+    /// period's remaining time, the consecutive run
+    /// ([`fusebox_core::Breaker::export`]; never writes).
     pub fn export(&self) -> Exported {
         self.inner.steer().export()
     }
-    /// Operator: installs an exported state, as far as this breaker's
-    /// config allows ([`fusebox_core::Breaker::restore`]).
+    /// Installs an exported state as an operator transition with a new
+    /// epoch ([`fusebox_core::Breaker::restore`]): an open period resumes
+    /// for its remaining time; counts cross only under the same config
+    /// fingerprint.
     pub fn restore(&self, value: &Exported) -> Result<RestoreReport, RestoreError> {
         self.inner.steer().restore(value)
+    }
+    /// Adopts a peer's open period: Closed → Open, or a later deadline
+    /// while Open; never shortens one ([`fusebox_core::Breaker::adopt_open`]).
+    pub fn adopt_open(&self, open_for: Duration) -> AdoptOutcome {
+        self.inner.steer().adopt_open(open_for)
+    }
+    /// The fingerprint of its config and window shape
+    /// ([`fusebox_core::Config::fingerprint`]).
+    pub fn fingerprint(&self) -> u64 {
+        self.inner.steer().fingerprint()
     }
 }
 

@@ -93,7 +93,9 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     /// stale.
     ///
     /// - `Open` resumes for its remaining time, measured on this breaker's
-    ///   clock from now and cut to this breaker's longest open period (the
+    ///   clock from now (its deadline rounded *down* to the timer's unit,
+    ///   so never longer than recorded; a trip's deadline is rounded up)
+    ///   and cut to this breaker's longest open period (the
     ///   longest of its backoff's maximum, `max_trip_hint` and
     ///   `max_half_open_wait`); `HalfOpen` restores as `Open` with zero
     ///   remaining, so the next call probes. The backoff level is kept.
@@ -150,7 +152,9 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
         });
         let deadline = match state {
             State::Open if left == 0 => Some(self.settings.timer.passed(now)),
-            State::Open => Some(now.wrapping_add(left)),
+            // Rounded down to the timer's unit: a restored period never
+            // ends later than recorded (a trip's is rounded up instead).
+            State::Open => Some(self.settings.timer.floor(now.wrapping_add(left))),
             _ => None,
         };
         if let Some(d) = deadline {
