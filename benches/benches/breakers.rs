@@ -418,6 +418,94 @@ fn call_api(c: &mut Criterion) {
     group.finish();
 }
 
+/// A keyed call (look-up + acquire + record) against a plain `StdBreaker`
+/// call (acquire + record), closed success, call timing off on both. Keys
+/// are visited in a scattered order (a multiplicative hash of the call
+/// number), so with many keys each look-up misses the CPU caches, as a
+/// service calling many hosts would. The million-key case (about 2.6 GB,
+/// see tests/keyed_memory.rs) is left out of `-- --test` smoke runs.
+fn keyed(c: &mut Criterion) {
+    use fusebox_std::keyed::{KeyedBreakers, KeyedConfig};
+    let mut group = c.benchmark_group("keyed_call");
+    let spec = BreakerSpec {
+        config: fb::consecutive_config(peers::OPEN_FOR),
+        window: WindowSpec::None,
+    };
+    let plain = StdBreaker::new("plain", spec).expect("valid spec");
+    plain.observer().set_call_timing(false);
+    let record = |b: &StdBreaker, i: u64| match b.try_acquire() {
+        Ok(p) => {
+            let _ = match dependency(i, false) {
+                Ok(_) => p.success(),
+                Err(_) => p.failure(),
+            };
+            true
+        }
+        Err(_) => false,
+    };
+    bench_calls(&mut group, "plain_std_breaker", |i| record(&plain, i));
+    let smoke = std::env::args().any(|a| a == "--test");
+    for (id, n) in [
+        ("keyed_10_keys", 10u64),
+        ("keyed_10k_keys", 10_000),
+        ("keyed_1m_keys", 1_000_000),
+    ] {
+        if smoke && n > 10_000 {
+            continue;
+        }
+        // Built on first use, so that a filtered run (`-- keyed_10_keys`)
+        // does not build a million keys it never calls.
+        let keys: std::cell::OnceCell<KeyedBreakers<u64>> = std::cell::OnceCell::new();
+        let build = || {
+            let cfg = KeyedConfig {
+                // Room to spare: no key is evicted while the bench runs.
+                max_keys: n + n / 10 + 16,
+                idle: None,
+                ..KeyedConfig::default()
+            };
+            let keys = KeyedBreakers::new("k", spec, cfg).expect("valid spec");
+            for k in 0..n {
+                keys.get(&k).observer().set_call_timing(false);
+            }
+            keys
+        };
+        bench_calls(&mut group, id, |i| {
+            let keys = keys.get_or_init(build);
+            // Fibonacci hashing spreads consecutive calls over the keys.
+            let k = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) % n;
+            record(&keys.get(&k), i)
+        });
+        if let Some(keys) = keys.get() {
+            let s = keys.stats();
+            assert_eq!((s.keys, s.created), (n, n), "every key stays in: {s:?}");
+        }
+    }
+    // The cache's share: a bare moka look-up of a `u64` among 10 000 keys,
+    // built as `KeyedBreakers` builds its cache.
+    let n = 10_000u64;
+    let bare: moka::sync::Cache<u64, u64> = moka::sync::Cache::builder()
+        .max_capacity(n + n / 10 + 16)
+        .build();
+    for k in 0..n {
+        bare.insert(k, k);
+    }
+    // The same cache, one key read over and over: moka's floor.
+    let seq: moka::sync::Cache<u64, u64> = moka::sync::Cache::builder()
+        .max_capacity(n + n / 10 + 16)
+        .build();
+    for k in 0..n {
+        seq.insert(k, k);
+    }
+    bench_calls(&mut group, "moka_get_10k_keys_one_key", |_| {
+        seq.get(&7).is_some()
+    });
+    bench_calls(&mut group, "moka_get_10k_keys", |i| {
+        let k = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) % n;
+        bare.get(&k).is_some()
+    });
+    group.finish();
+}
+
 fn config() -> Criterion {
     // Short defaults so the whole suite fits a shared 2-core box; override
     // with `-- --warm-up-time S --measurement-time S`.
@@ -429,6 +517,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = closed_success, closed_failures, open_reject, trip, half_open, snapshot, export_restore, clock, call_api
+    targets = closed_success, closed_failures, open_reject, trip, half_open, snapshot, export_restore, clock, call_api, keyed
 }
 criterion_main!(benches);

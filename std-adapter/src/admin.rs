@@ -13,6 +13,7 @@
 //! | `POST /breakers/{name}/disable` | [`StdBreaker::disable`] |
 //! | `POST /breakers/{name}/half-open` | [`StdBreaker::transition_to_half_open`] |
 //! | `POST /breakers/{name}/reset` | [`StdBreaker::reset`] |
+//! | `POST /reload` | [`Registry::reload_file`] from the file given to [`AdminRouter::reload_from`]: the report as JSON (200), or the error (422, nothing changed); 404 without a file |
 //!
 //! # Access
 //!
@@ -51,6 +52,7 @@
 
 use crate::clock::StdClock;
 use crate::registry::{Health, Registry};
+use crate::reload::{Change, ReloadReport};
 use crate::std_breaker::StdBreaker;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -60,6 +62,8 @@ use axum::{Json, Router};
 use fusebox_core::Clock;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+use std::path::Path as FsPath;
+use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
 /// A token, kept as its SHA-256 digest: comparing two digests of fixed
@@ -91,6 +95,7 @@ pub struct AdminRouter {
     admin: Option<Token>,
     read: Option<Token>,
     public_reads: bool,
+    reload_from: Option<Arc<FsPath>>,
 }
 
 impl AdminRouter {
@@ -102,6 +107,7 @@ impl AdminRouter {
             admin: None,
             read: None,
             public_reads: false,
+            reload_from: None,
         }
     }
 
@@ -130,6 +136,14 @@ impl AdminRouter {
         self
     }
 
+    /// `POST /reload` reloads the registry from the config file at `path`
+    /// (admin token only). The path is fixed here, never taken from a
+    /// request.
+    pub fn reload_from(mut self, path: impl AsRef<FsPath>) -> AdminRouter {
+        self.reload_from = Some(Arc::from(path.as_ref()));
+        self
+    }
+
     /// The router.
     pub fn build(self) -> Router {
         Router::new()
@@ -138,6 +152,7 @@ impl AdminRouter {
             .route("/breakers/{name}/{action}", post(steer))
             .route("/health", get(health))
             .route("/metrics", get(metrics))
+            .route("/reload", post(reload))
             .with_state(self)
     }
 
@@ -346,6 +361,51 @@ async fn steer(
         }
     }
     Json(snapshot_json(&b)).into_response()
+}
+
+/// A reload report as `POST /reload` answers it.
+pub fn reload_json(report: &ReloadReport) -> Value {
+    let breakers: serde_json::Map<String, Value> = report
+        .breakers
+        .iter()
+        .map(|(name, change)| {
+            let mut v = json!({ "change": change.as_str() });
+            if let Change::Reconfigured(c) = change {
+                let parts =
+                    |ps: &[crate::reload::Part]| ps.iter().map(|p| p.as_str()).collect::<Vec<_>>();
+                v["from"] = json!(c.from.as_str());
+                v["to"] = json!(c.to.as_str());
+                v["open_remaining_ms"] = json!(c.open_for.map(|d| d.as_millis() as u64));
+                v["clamped"] = json!(c.clamped);
+                v["kept"] = json!(parts(&c.kept));
+                v["reset"] = json!(parts(&c.reset));
+            }
+            (name.clone(), v)
+        })
+        .collect();
+    json!({ "source": report.source, "breakers": breakers })
+}
+
+async fn reload(State(admin): State<AdminRouter>, headers: HeaderMap) -> Response {
+    if let Some(refused) = admin.refuse_write(&headers) {
+        return refused;
+    }
+    let Some(path) = &admin.reload_from else {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "error": "no config file to reload from (AdminRouter::reload_from)" })),
+        )
+            .into_response();
+    };
+    // A config file is small (at most `MAX_FILE_BYTES`): read in place.
+    match admin.registry.reload_file(path) {
+        Ok(report) => Json(reload_json(&report)).into_response(),
+        Err(e) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({ "error": e.to_string(), "changed": false })),
+        )
+            .into_response(),
+    }
 }
 
 #[cfg(test)]

@@ -40,6 +40,7 @@
 //! assert_eq!(hosts.get(&"10.0.0.8".to_string()).state(), State::Closed);
 //! ```
 
+use crate::observe::TransitionEvent;
 use crate::std_breaker::{BreakerSpec, StdBreaker};
 use fusebox_core::{ConfigError, Ratio, State, Transition};
 use moka::notification::RemovalCause;
@@ -48,6 +49,7 @@ use std::hash::Hash;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
+use tokio::sync::broadcast;
 
 /// How many keys, for how long, and how many may be open.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,6 +107,9 @@ struct Inner<K> {
     spec: BreakerSpec,
     config: KeyedConfig,
     cache: moka::sync::Cache<K, Entry>,
+    /// One broadcast of transitions for every key (a channel per key would
+    /// cost each key its own ring of events).
+    events: broadcast::Sender<TransitionEvent>,
     open: AtomicUsize,
     created: AtomicU64,
     evicted: AtomicU64,
@@ -192,6 +197,7 @@ where
                 spec,
                 config,
                 cache: cache.build(),
+                events: broadcast::channel(256).0,
                 open: AtomicUsize::new(0),
                 created: AtomicU64::new(0),
                 evicted: AtomicU64::new(0),
@@ -213,7 +219,8 @@ where
         let inner = &self.inner;
         let name = format!("{}[{key}]", inner.name);
         // The template was checked in `new`; building cannot fail.
-        let breaker = StdBreaker::new(name, inner.spec).expect("template checked in new");
+        let breaker = StdBreaker::with_events(name, inner.spec, inner.events.clone())
+            .expect("template checked in new");
         let detached = Arc::new(AtomicBool::new(false));
         let weak = Arc::downgrade(inner);
         let hook_key = key.clone();
@@ -240,6 +247,12 @@ where
             evicted: inner.evicted.load(Ordering::Relaxed),
             opens_refused: inner.refused.load(Ordering::Relaxed),
         }
+    }
+
+    /// Transitions of every key's breaker from now on (one broadcast for
+    /// all keys, keeping the last 256 events for slow subscribers).
+    pub fn subscribe(&self) -> broadcast::Receiver<TransitionEvent> {
+        self.inner.events.subscribe()
     }
 
     /// The template's name.

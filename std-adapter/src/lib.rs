@@ -124,12 +124,13 @@
 //! | `tower` | `tower::CircuitBreakerLayer`, the provider-aware `HttpClassifier`, fallbacks (`FallbackLayer`, `FallbackToLayer`) |
 //! | `stream` | `stream::GuardedStream`: one permit for a stream's life (token streams, SSE) (implies `tokio`) |
 //! | `deadpool` | `pool::GuardedPool`: a `deadpool` connection pool (Redis, Postgres, SQLite, ...) behind a breaker; a SQL example in `examples/sqlite_pool.rs` |
-//! | `keyed` | `keyed::KeyedBreakers`: breakers per key (host, tenant, model) in a `moka` cache, with a cap on open keys |
+//! | `keyed` | `keyed::KeyedBreakers`: breakers per key (host, tenant, model) in a `moka` cache, with a cap on open keys; with `tower`, `tower::KeyedBreakerLayer` keys each request (by default by its URI authority) |
+//! | `watch` | `reload::ConfigWatcher`: reloads a registry when its config file changes (`notify`, debounced); `Registry::reload` itself needs no feature |
 //! | `grpc` | `tower::grpc::GrpcBreakerLayer`: gRPC clients (tonic's `Channel`), judged by the status in the trailers or a trailers-only response, with `GrpcClassifier` and server pushback (implies `tower`) |
 //! | `retry` | `tower::RetryPolicy`: retries outside the breaker, with a budget and backoff (implies `tower`, `tokio`) |
 //! | `backon` | `retry`: closures and futures through `CallExt`, retried on `backon`'s backoff (exponential, jitter), waiting for an open breaker only within the caller's patience, with a retry budget (implies `tokio`) |
 //! | `otel` | `metrics::otel::register`: a registry's metrics as OpenTelemetry observable instruments, beside Prometheus (the `opentelemetry` API crate only) |
-//! | `admin` | the `admin` router (implies `tower`) |
+//! | `admin` | the `admin` router, `POST /reload` included (implies `tower`) |
 //! | `fleet` | `fleet::Fleet`: instances share their breakers' opens through Redis (pub/sub and a state hash), advisory, adopted by quorum, off the hot path |
 //! | `persist` | `persist`: breaker state saved to a file at every transition, restored at start-up (`Registry::restore_from`, `Registry::persist_to`) |
 //!
@@ -248,6 +249,7 @@ pub mod persist;
 #[cfg(feature = "deadpool")]
 pub mod pool;
 mod registry;
+pub mod reload;
 #[cfg(feature = "backon")]
 pub mod retry;
 mod std_breaker;

@@ -40,8 +40,8 @@
 //! restart") gives the reasons.
 //!
 //! ```
-//! use fusebox_std::{BreakerSpec, Registry, State, WindowSpec};
-//! use fusebox_std::core::Config;
+//! use fusebox_std::{BreakerSpec, Registry, WindowSpec};
+//! use fusebox_std::core::{Config, State};
 //! use fusebox_std::persist::Persistence;
 //!
 //! let dir = std::env::temp_dir().join(format!("fusebox-doc-{}", std::process::id()));

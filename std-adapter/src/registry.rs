@@ -4,10 +4,11 @@ use crate::alerts::AlertHook;
 use crate::config::FileConfig;
 use crate::observe::TransitionEvent;
 use crate::std_breaker::{BreakerSpec, StdBreaker};
+use arc_swap::ArcSwap;
 use fusebox_core::{ConfigError, Snapshot, State};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::broadcast;
 
 /// How a breaker is doing, for health checks and dashboards.
@@ -121,8 +122,22 @@ impl HealthReport {
     }
 }
 
+/// What look-ups see: one immutable picture of the names, swapped whole
+/// by every change.
+#[derive(Clone, Default)]
+pub(crate) struct Map {
+    pub(crate) breakers: BTreeMap<Arc<str>, StdBreaker>,
+    /// The names the last config file defined: a reload drops those the
+    /// new file no longer has, and leaves the breakers that code added.
+    pub(crate) from_file: BTreeSet<Arc<str>>,
+}
+
 struct Shared {
-    breakers: RwLock<BTreeMap<Arc<str>, StdBreaker>>,
+    /// Look-ups load it without a lock (a few atomic operations): a change
+    /// of the registry never blocks a call.
+    map: ArcSwap<Map>,
+    /// Serialises changes (insert, remove, reload); look-ups never take it.
+    writer: Mutex<()>,
     events: broadcast::Sender<TransitionEvent>,
     alerts: RwLock<Option<Arc<AlertHook>>>,
 }
@@ -130,6 +145,10 @@ struct Shared {
 /// Named breakers, shared by the whole program. Thread-safe and cheap to
 /// clone (an `Arc`); every breaker it builds broadcasts its transitions to
 /// [`subscribe`](Self::subscribe).
+///
+/// Look-ups ([`get`](Self::get)) take no lock: the names live in an
+/// immutable map that every change replaces whole (`arc-swap`), so an
+/// insert, a removal or a [`reload`](Self::reload) never makes a call wait.
 ///
 /// ```
 /// use fusebox_core::{Config, State};
@@ -164,39 +183,51 @@ impl Registry {
     pub fn new() -> Registry {
         Registry {
             shared: Arc::new(Shared {
-                breakers: RwLock::new(BTreeMap::new()),
+                map: ArcSwap::from_pointee(Map::default()),
+                writer: Mutex::new(()),
                 events: broadcast::channel(256).0,
                 alerts: RwLock::new(None),
             }),
         }
     }
 
-    /// A registry holding every breaker of a config file.
+    /// A registry holding every breaker of a config file. A later
+    /// [`reload`](Self::reload) treats these names as the file's.
     pub fn from_config(file: &FileConfig) -> Result<Registry, ConfigError> {
         let r = Registry::new();
+        let mut map = Map::default();
         for (name, spec) in file.breakers() {
-            r.insert(name, *spec)?;
+            let name: Arc<str> = Arc::from(name.as_str());
+            map.breakers
+                .insert(Arc::clone(&name), r.build(&name, *spec)?);
+            map.from_file.insert(name);
         }
+        r.shared.map.store(Arc::new(map));
         Ok(r)
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<Arc<str>, StdBreaker>> {
-        // A panic while holding the lock cannot leave the map inconsistent
-        // (every write is a single insert or remove), so poison is ignored.
-        self.shared
-            .breakers
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
+    /// The map as it is now; lock-free.
+    pub(crate) fn load(&self) -> arc_swap::Guard<Arc<Map>> {
+        self.shared.map.load()
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<Arc<str>, StdBreaker>> {
-        self.shared
-            .breakers
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
+    /// Runs `change` on a copy of the map under the writer lock and
+    /// installs the copy (unless `change` fails). Look-ups go on reading
+    /// the previous map meanwhile.
+    pub(crate) fn change<T, E>(
+        &self,
+        change: impl FnOnce(&mut Map) -> Result<T, E>,
+    ) -> Result<T, E> {
+        // A panic while changing leaves the installed map untouched (the
+        // change works on a copy), so poison is ignored.
+        let _writer = self.shared.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = Map::clone(&self.shared.map.load());
+        let out = change(&mut map)?;
+        self.shared.map.store(Arc::new(map));
+        Ok(out)
     }
 
-    fn build(&self, name: &str, spec: BreakerSpec) -> Result<StdBreaker, ConfigError> {
+    pub(crate) fn build(&self, name: &str, spec: BreakerSpec) -> Result<StdBreaker, ConfigError> {
         let b = StdBreaker::with_events(name, spec, self.shared.events.clone())?;
         b.observer().set_alert_hook(self.hook());
         Ok(b)
@@ -223,7 +254,7 @@ impl Registry {
     /// of the old breaker keep using it; look-ups get the new one.
     pub fn insert(&self, name: &str, spec: BreakerSpec) -> Result<Option<StdBreaker>, ConfigError> {
         let b = self.build(name, spec)?;
-        Ok(self.write().insert(Arc::from(name), b))
+        self.change(|map| Ok(map.breakers.insert(Arc::from(name), b)))
     }
 
     /// The breaker named `name`, built from `spec()` if there is none yet.
@@ -236,43 +267,49 @@ impl Registry {
         if let Some(b) = self.get(name) {
             return Ok(b);
         }
-        let mut map = self.write();
-        if let Some(b) = map.get(name) {
-            return Ok(b.clone());
-        }
-        let b = self.build(name, spec())?;
-        map.insert(Arc::from(name), b.clone());
-        Ok(b)
+        self.change(|map| {
+            if let Some(b) = map.breakers.get(name) {
+                return Ok(b.clone());
+            }
+            let b = self.build(name, spec())?;
+            map.breakers.insert(Arc::from(name), b.clone());
+            Ok(b)
+        })
     }
 
-    /// The breaker named `name`.
+    /// The breaker named `name`; takes no lock.
     pub fn get(&self, name: &str) -> Option<StdBreaker> {
-        self.read().get(name).cloned()
+        self.load().breakers.get(name).cloned()
     }
 
-    /// Removes the breaker named `name`.
+    /// Removes the breaker named `name`. Its holders and permits in flight
+    /// keep it alive until they finish.
     pub fn remove(&self, name: &str) -> Option<StdBreaker> {
-        self.write().remove(name)
+        self.change(|map| {
+            map.from_file.remove(name);
+            Ok::<_, std::convert::Infallible>(map.breakers.remove(name))
+        })
+        .unwrap_or_else(|never| match never {})
     }
 
     /// The breakers, by name, as they are now.
     pub fn breakers(&self) -> Vec<StdBreaker> {
-        self.read().values().cloned().collect()
+        self.load().breakers.values().cloned().collect()
     }
 
     /// The names, sorted.
     pub fn names(&self) -> Vec<String> {
-        self.read().keys().map(|k| k.to_string()).collect()
+        self.load().breakers.keys().map(|k| k.to_string()).collect()
     }
 
     /// How many breakers it holds.
     pub fn len(&self) -> usize {
-        self.read().len()
+        self.load().breakers.len()
     }
 
     /// Whether it holds none.
     pub fn is_empty(&self) -> bool {
-        self.read().is_empty()
+        self.load().breakers.is_empty()
     }
 
     /// [`reset`](StdBreaker::reset)s every breaker.
@@ -303,7 +340,7 @@ impl Registry {
 
 impl fmt::Debug for Registry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_set().entries(self.read().keys()).finish()
+        f.debug_set().entries(self.load().breakers.keys()).finish()
     }
 }
 

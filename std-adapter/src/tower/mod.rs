@@ -18,6 +18,10 @@
 //! `Elapsed` error (bare or boxed) comes out as `Error::Timeout`, recorded
 //! as a failure.
 //!
+//! One breaker per host, tenant or model: [`keyed::KeyedBreakerLayer`]
+//! (features `tower` and `keyed`) takes the key from each request (by
+//! default its URI's authority).
+//!
 //! gRPC clients need [`grpc::GrpcBreakerLayer`] instead (feature `grpc`):
 //! a gRPC status usually arrives in the trailers, after this layer has
 //! recorded the response's headers.
@@ -58,6 +62,8 @@ pub mod fallback;
 mod future;
 #[cfg(feature = "grpc")]
 pub mod grpc;
+#[cfg(feature = "keyed")]
+pub mod keyed;
 mod layer;
 #[cfg(feature = "retry")]
 pub mod retry;
@@ -66,6 +72,8 @@ mod service;
 pub use classify::{retry_after, HttpClassifier, RateLimited};
 pub use fallback::{FallbackLayer, FallbackOn, FallbackToLayer};
 pub use future::ResponseFuture;
+#[cfg(feature = "keyed")]
+pub use keyed::{by_authority, KeyedBreakerLayer, KeyedBreakerService};
 pub use layer::CircuitBreakerLayer;
 #[cfg(feature = "retry")]
 pub use retry::{InvalidRetryPolicy, RetryPolicy, RetryPolicyBuilder};
