@@ -5,7 +5,7 @@
 
 mod support;
 
-use fusebox_core::{Config, Ratio, State};
+use fusebox_core::{Config, Ratio, RejectReason, State};
 use fusebox_std::keyed::{KeyedBreakers, KeyedConfig};
 use fusebox_std::tower::{by_authority, KeyedBreakerLayer};
 use fusebox_std::{BreakerSpec, Error, WindowSpec};
@@ -79,6 +79,7 @@ async fn a_failing_host_is_cut_off_while_another_is_served() {
             Err(Error::Rejected {
                 state: State::Open,
                 retry_after: Some(_),
+                reason: RejectReason::State,
             }) => {}
             other => panic!("expected a rejection, got {other:?}"),
         }
