@@ -99,7 +99,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     /// A window rate as a [`Ratio`], `None` without a window or below
     /// `minimum_calls`.
     fn rate(&self, w: WindowCounts, rate_bp: Option<u32>) -> Option<Ratio> {
-        if W::KIND == WindowKind::None || w.calls < self.settings.minimum_calls {
+        if W::KIND == WindowKind::None || w.calls < self.settings.minimum_calls as u32 {
             return None;
         }
         rate_bp.map(Ratio::from_basis_points)

@@ -118,12 +118,14 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
                 },
                 State::HalfOpen => match self.half_open_due(sw) {
                     Some(d) => d.map(Admit::Moved),
-                    None => match machine::admit_probe(sw, self.settings.half_open_permits) {
-                        Some(next) => {
-                            Decision::write(next, Admit::Granted(sw.epoch, State::HalfOpen))
+                    None => {
+                        match machine::admit_probe(sw, self.settings.half_open_permits as u32) {
+                            Some(next) => {
+                                Decision::write(next, Admit::Granted(sw.epoch, State::HalfOpen))
+                            }
+                            None => Decision::Done(Admit::Refused(State::HalfOpen, None)),
                         }
-                        None => Decision::Done(Admit::Refused(State::HalfOpen, None)),
-                    },
+                    }
                 },
             });
             match admitted {
@@ -150,7 +152,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
 
     #[inline]
     fn start_time(&self) -> u64 {
-        if self.settings.slow_ticks.is_some() {
+        if self.settings.slow_ticks().is_some() {
             self.clock.now()
         } else {
             0
@@ -227,7 +229,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     /// to decide on.
     #[inline(always)]
     pub(super) fn half_open_due(&self, sw: StateWord) -> Option<Decision<Due>> {
-        let wait = self.settings.max_wait_ticks?;
+        let wait = self.settings.max_wait_ticks()?;
         let now = self.clock.now();
         let mut t = self.timer.load();
         if !TimerUnits::deadline_of(t, sw.epoch) {
@@ -256,7 +258,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
             // A half-open episode's own deadline, if configured.
             DueKind::HalfOpened { .. } => (
                 TransitionReason::OpenDeadlineReached,
-                self.settings.max_wait_ticks.map(|w| now.wrapping_add(w)),
+                self.settings.max_wait_ticks().map(|w| now.wrapping_add(w)),
             ),
             DueKind::Expired => (
                 TransitionReason::HalfOpenTimeout,

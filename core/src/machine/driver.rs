@@ -85,7 +85,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
         reason: TransitionReason,
         now: u64,
     ) {
-        let deadline = self.settings.max_wait_ticks.map(|w| now.wrapping_add(w));
+        let deadline = self.settings.max_wait_ticks().map(|w| now.wrapping_add(w));
         self.committed(from, to, reason, now, WindowCounts::default(), deadline);
     }
 
