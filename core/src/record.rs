@@ -31,7 +31,7 @@ impl<C: Clock> Now<'_, C> {
         match self.value {
             Some(v) => v,
             None => {
-                let v = self.clock.now();
+                let v = crate::breaker::read_clock(self.clock);
                 self.value = Some(v);
                 v
             }

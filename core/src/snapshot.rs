@@ -55,7 +55,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
         let sw = StateWord::unpack(self.current_word());
         // The clock is read only where it matters: an open deadline, a time window.
         let now = if sw.state == State::Open || W::KIND == WindowKind::Time {
-            self.clock.now()
+            crate::breaker::read_clock(&self.clock)
         } else {
             0
         };
