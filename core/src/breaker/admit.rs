@@ -134,28 +134,13 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
     pub(super) fn settle(&self, mut w: Word, probe: bool) -> Settled {
         loop {
-            let admitted = self.drive(w, |sw| match sw.state {
-                State::Closed | State::MetricsOnly | State::Disabled => {
-                    Decision::Done(Admit::Granted(sw.epoch, sw.state))
-                }
-                State::ForcedOpen => Decision::Done(Admit::Refused(State::ForcedOpen, None)),
-                State::Open => match self.open_due(sw, probe) {
-                    Ok(left) => Decision::Done(Admit::Refused(State::Open, Some(left))),
-                    Err(d) => d.map(Admit::Moved),
-                },
-                State::HalfOpen => match self.half_open_due(sw) {
-                    Some(d) => d.map(Admit::Moved),
-                    None if !probe => Decision::Done(Admit::Granted(sw.epoch, State::HalfOpen)),
-                    None => {
-                        match machine::admit_probe(sw, self.settings.half_open_permits as u32) {
-                            Some(next) => {
-                                Decision::write(next, Admit::Granted(sw.epoch, State::HalfOpen))
-                            }
-                            None => Decision::Done(Admit::Refused(State::HalfOpen, None)),
-                        }
-                    }
-                },
-            });
+            // Forced inline: `settle` has two callers on 64-bit targets, and
+            // an outlined decision would cost the half-open path a call.
+            let admitted = self.drive(
+                w,
+                #[inline(always)]
+                |sw| self.settle_step(sw, probe),
+            );
             match admitted {
                 Admit::Granted(epoch, state) => return Settled::Granted(epoch, state),
                 Admit::Refused(state, left) => return Settled::Refused(state, left),
@@ -168,6 +153,29 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
                     w = self.current_word();
                 }
             }
+        }
+    }
+
+    /// One decision of [`settle`](Self::settle) on the state word `sw`.
+    #[inline(always)]
+    fn settle_step(&self, sw: StateWord, probe: bool) -> Decision<Admit> {
+        match sw.state {
+            State::Closed | State::MetricsOnly | State::Disabled => {
+                Decision::Done(Admit::Granted(sw.epoch, sw.state))
+            }
+            State::ForcedOpen => Decision::Done(Admit::Refused(State::ForcedOpen, None)),
+            State::Open => match self.open_due(sw, probe) {
+                Ok(left) => Decision::Done(Admit::Refused(State::Open, Some(left))),
+                Err(d) => d.map(Admit::Moved),
+            },
+            State::HalfOpen => match self.half_open_due(sw) {
+                Some(d) => d.map(Admit::Moved),
+                None if !probe => Decision::Done(Admit::Granted(sw.epoch, State::HalfOpen)),
+                None => match machine::admit_probe(sw, self.settings.half_open_permits as u32) {
+                    Some(next) => Decision::write(next, Admit::Granted(sw.epoch, State::HalfOpen)),
+                    None => Decision::Done(Admit::Refused(State::HalfOpen, None)),
+                },
+            },
         }
     }
 
