@@ -127,11 +127,12 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     /// until the caller's state is settled. `probe`: the caller asks for a
     /// permit (`try_acquire`: a half-open episode admits it as a probe, or
     /// refuses it), or only for the state (`state()`). Shared by both, so
-    /// a firmware holds one copy of the due moves: out of line on 32-bit
-    /// targets; on 64-bit ones each caller gets its own copy (the half-open
-    /// admission path pays no extra call).
+    /// a firmware that calls both holds one copy of the due moves. On 64-bit
+    /// targets each caller gets its own copy (the half-open admission path
+    /// pays no extra call); on 32-bit ones the inliner decides (one caller:
+    /// inlined; two: one shared copy, which `inline(never)` would also force
+    /// on a firmware that never calls `state()`, 60-150 bytes more).
     #[cfg_attr(target_pointer_width = "64", inline(always))]
-    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
     pub(super) fn settle(&self, mut w: Word, probe: bool) -> Settled {
         loop {
             // Forced inline: `settle` has two callers on 64-bit targets, and
