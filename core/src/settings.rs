@@ -10,8 +10,8 @@ use core::time::Duration;
 
 /// Everything the breaker needs from its config, in ticks and basis points,
 /// each in the narrowest field its checked range allows (see "Breaker size"
-/// in `docs/design.md`): 120 bytes on every target (152 before), where the
-/// `Config` it comes from is 184 on 64-bit targets. An optional duration is an `Option<NonZeroU64>` (the
+/// in `docs/design.md`): 120 bytes on every target (160 before on 64-bit
+/// targets, 152 on 32-bit ones); the `Config` it comes from is 184. An optional duration is an `Option<NonZeroU64>` (the
 /// builder refuses zero durations, and ticks round up, so none converts to 0),
 /// which costs no tag word. A new optional setting belongs in the cold part,
 /// in the same narrow form.
