@@ -45,16 +45,21 @@ const fn mul_bp(d: u64, bp: u32) -> u64 {
     }
 }
 
-/// The backoff in ticks, converted once at construction.
+/// The backoff in ticks, converted once at construction: 32 bytes on every
+/// target (three tick counts, the seed, the jitter and the shape).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct BackoffTicks {
-    pub(crate) kind: BackoffKind,
+    /// The first open period (`open_for` or the backoff's own base).
     pub(crate) base: u64,
-    pub(crate) multiplier_bp: u32,
-    pub(crate) step: u64,
+    /// The longest open period (`u64::MAX` for a constant backoff).
     pub(crate) max: u64,
-    pub(crate) jitter: Ratio,
+    /// Growth per re-opening: the multiplier in basis points for an
+    /// exponential backoff, the step in ticks for a linear one, 0 otherwise.
+    pub(crate) growth: u64,
     pub(crate) seed: u32,
+    /// Jitter in basis points (at most [`MAX_JITTER`](crate::config::MAX_JITTER), 9 000).
+    pub(crate) jitter_bp: u16,
+    pub(crate) kind: BackoffKind,
 }
 
 impl BackoffTicks {
@@ -66,8 +71,8 @@ impl BackoffTicks {
         hz: u64,
     ) -> BackoffTicks {
         use crate::clock::duration_to_ticks as t;
-        let (base, multiplier_bp, step, max) = match b {
-            Backoff::Constant => (open_ticks, 10_000, 0, u64::MAX),
+        let (base, growth, max) = match b {
+            Backoff::Constant => (open_ticks, 0, u64::MAX),
             Backoff::Exponential {
                 base,
                 multiplier,
@@ -77,8 +82,7 @@ impl BackoffTicks {
                     Some(d) => t(d, hz),
                     None => open_ticks,
                 },
-                multiplier.basis_points(),
-                0,
+                multiplier.basis_points() as u64,
                 t(max, hz),
             ),
             Backoff::Linear { base, step, max } => (
@@ -86,20 +90,24 @@ impl BackoffTicks {
                     Some(d) => t(d, hz),
                     None => open_ticks,
                 },
-                10_000,
                 t(step, hz),
                 t(max, hz),
             ),
         };
         BackoffTicks {
-            kind: b.kind(),
             base,
-            multiplier_bp,
-            step,
             max,
-            jitter,
+            growth,
             seed,
+            // Checked by the builder: at most MAX_JITTER (9 000).
+            jitter_bp: jitter.basis_points() as u16,
+            kind: b.kind(),
         }
+    }
+
+    #[inline]
+    const fn jitter(&self) -> Ratio {
+        Ratio(self.jitter_bp as u32)
     }
 
     /// The open period of re-opening `k` in the episode `epoch`, in ticks
@@ -113,21 +121,21 @@ impl BackoffTicks {
                 // Grow until even the smallest jitter factor cannot bring the
                 // value back under `max`: the clamp below then gives `max`,
                 // exactly as unbounded growth would.
-                let floor_bp = 10_000 - self.jitter.basis_points();
+                let floor_bp = 10_000 - self.jitter_bp as u32;
                 let mut i = 0;
                 while i < k && mul_bp(d, floor_bp) < self.max {
-                    d = mul_bp(d, self.multiplier_bp);
+                    d = mul_bp(d, self.growth as u32);
                     i += 1;
                 }
             }
             BackoffKind::Linear => {
-                d = match checked_mul(self.step, k) {
+                d = match checked_mul(self.growth, k) {
                     Some(s) => d.saturating_add(s),
                     None => u64::MAX,
                 }
             }
         }
-        d = mul_bp(d, jitter_factor_bp(self.seed, epoch, self.jitter));
+        d = mul_bp(d, jitter_factor_bp(self.seed, epoch, self.jitter()));
         if d > self.max {
             d = self.max;
         }
@@ -144,7 +152,7 @@ impl BackoffTicks {
             BackoffKind::Constant => self.base as u128,
             _ => self.max as u128,
         };
-        let j = grown * (10_000 + self.jitter.basis_points() as u128) / 10_000;
+        let j = grown * (10_000 + self.jitter_bp as u128) / 10_000;
         let d = if self.max as u128 > j {
             j
         } else {

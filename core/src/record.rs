@@ -31,7 +31,7 @@ impl<C: Clock> Now<'_, C> {
         match self.value {
             Some(v) => v,
             None => {
-                let v = self.clock.now();
+                let v = crate::breaker::read_clock(self.clock);
                 self.value = Some(v);
                 v
             }
@@ -49,7 +49,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Guard for Breaker<C, W, O> {
             && f.outcome == Outcome::Success
             && f.hint.is_none()
             && grant.state() == State::Closed
-            && self.settings.slow_ticks.is_none()
+            && self.settings.slow_ticks().is_none()
         {
             let sw = StateWord::unpack(self.current_word());
             if sw.epoch == grant.epoch() && sw.run() == 0 {
@@ -87,7 +87,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
             clock: &self.clock,
             value: None,
         };
-        let slow = match self.settings.slow_ticks {
+        let slow = match self.settings.slow_ticks() {
             // Disabled reads no clock at the grant: its calls are never timed.
             Some(limit) if f.outcome != Outcome::Ignored && grant.state() != State::Disabled => {
                 let took = match f.duration {
@@ -219,7 +219,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
         slow: bool,
         now: &mut Now<'_, C>,
     ) -> Recorded {
-        let threshold = self.settings.success_threshold;
+        let threshold = self.settings.success_threshold as u32;
         let hint = f.hint.is_some();
         let ramp = self.settings.ramp.is_some();
         let mut from = StateWord::INITIAL;

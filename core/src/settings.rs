@@ -8,38 +8,64 @@ use crate::config::{
 use crate::shape::RampTicks;
 use crate::timer::TimerUnits;
 use crate::window::{SlotClock, WindowKind};
+use core::num::NonZeroU64;
+use core::time::Duration;
 
-/// Everything the hot path needs, in ticks and basis points.
+/// Everything the breaker needs from its config, in ticks and basis points,
+/// each in the narrowest field its checked range allows (see "Breaker size"
+/// in `docs/design.md`): 120 bytes on every target (160 before on 64-bit
+/// targets, 152 on 32-bit ones); the `Config` it comes from is 184. An
+/// optional duration is an `Option<NonZeroU64>` (the builder refuses zero
+/// durations, and ticks round up, so none converts to 0), which costs no tag
+/// word. A new optional setting belongs in the cold part, in the same narrow
+/// form.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Settings {
+    // Hot: read by admission and by every recorded outcome.
+    /// Rule 1's run, 0 when off (at most `RUN_MAX`, 2^24 - 1).
     pub(crate) consecutive_failures: u32,
-    pub(crate) failure_rate_bp: u32,
-    pub(crate) slow_rate_bp: u32,
-    pub(crate) slow_ticks: Option<u64>,
-    pub(crate) minimum_calls: u32,
-    pub(crate) backoff: BackoffTicks,
-    pub(crate) half_open_permits: u32,
-    pub(crate) success_threshold: u32,
-    pub(crate) max_wait_ticks: Option<u64>,
-    pub(crate) max_hint_ticks: u64,
+    /// At most `u16::MAX` (checked by the builder).
+    pub(crate) minimum_calls: u16,
+    /// Rule 2, basis points, 0 when off.
+    pub(crate) failure_rate_bp: u16,
+    /// Rule 3, basis points, 0 when off.
+    pub(crate) slow_rate_bp: u16,
+    /// At most `HALF_MAX` (2^12 - 1 / 2^5 - 1).
+    pub(crate) half_open_permits: u16,
+    pub(crate) success_threshold: u16,
     pub(crate) on_abandon: Abandon,
-    pub(crate) predicate: Option<TripPredicate>,
-    pub(crate) timer: TimerUnits,
-    pub(crate) slots: SlotClock,
     /// Whether a window must be written (some rule or metrics read it).
     pub(crate) window: bool,
+    /// Neither slow-call timing nor shaping: a closed-state admission is the
+    /// grant alone. The one flag the inlined admission path tests (where it
+    /// tested `slow_ticks` before shaping existed).
+    pub(crate) plain_admit: bool,
+    /// Whether a closed breaker shapes its traffic (a ramp or throttling).
+    pub(crate) shaped: bool,
+    slow: Option<NonZeroU64>,
+    pub(crate) timer: TimerUnits,
+    pub(crate) slots: SlotClock,
+    // Cold: read only when a transition happens (the throttle's K on shaped
+    // admissions only).
+    pub(crate) backoff: BackoffTicks,
+    pub(crate) max_hint_ticks: u64,
+    max_wait: Option<NonZeroU64>,
+    pub(crate) predicate: Option<TripPredicate>,
     /// [`Config::fingerprint`] of the config and window shape.
     pub(crate) fingerprint: u64,
     /// Progressive recovery, when on.
     pub(crate) ramp: Option<RampTicks>,
     /// Adaptive throttling's `K` in basis points; 0 when off.
     pub(crate) throttle_k_bp: u32,
-    /// Whether a closed breaker shapes its traffic (a ramp or throttling).
-    pub(crate) shaped: bool,
-    /// Neither slow-call timing nor shaping: a closed-state admission is the
-    /// grant alone. The one flag the inlined admission path tests (where it
-    /// tested `slow_ticks` before shaping existed).
-    pub(crate) plain_admit: bool,
+}
+
+/// `ticks` of an optional duration: never 0 (durations are at least 1 ns and
+/// round up to a whole tick).
+const fn nonzero(d: Option<Duration>, hz: u64) -> Option<NonZeroU64> {
+    match d {
+        Some(d) => NonZeroU64::new(duration_to_ticks(d, hz)),
+        None => None,
+    }
 }
 
 impl Settings {
@@ -52,8 +78,9 @@ impl Settings {
         let open = duration_to_ticks(c.open_for, hz);
         let backoff = BackoffTicks::new(c.backoff, open, c.jitter, c.jitter_seed, hz);
         let max_hint_ticks = duration_to_ticks(c.max_trip_hint, hz);
-        let max_wait_ticks = match c.max_half_open_wait {
-            Some(d) => Some(duration_to_ticks(d, hz)),
+        let max_wait = nonzero(c.max_half_open_wait, hz);
+        let max_wait_ticks = match max_wait {
+            Some(w) => Some(w.get()),
             None => None,
         };
         let ramp = match c.ramp_up {
@@ -115,22 +142,21 @@ impl Settings {
                 None => 0,
             },
             failure_rate_bp: match c.failure_rate {
-                Some(r) => r.basis_points(),
+                Some(r) => r.basis_points() as u16,
                 None => 0,
             },
             slow_rate_bp: match c.slow_call_rate {
-                Some(r) => r.basis_points(),
+                Some(r) => r.basis_points() as u16,
                 None => 0,
             },
-            slow_ticks: match c.slow_call_duration {
-                Some(d) => Some(duration_to_ticks(d, hz)),
-                None => None,
-            },
-            minimum_calls: c.minimum_calls,
+            slow: nonzero(c.slow_call_duration, hz),
+            // Checked by the builder: 1..=u16::MAX.
+            minimum_calls: c.minimum_calls as u16,
             backoff,
-            half_open_permits: c.half_open_permits,
-            success_threshold: c.success_threshold,
-            max_wait_ticks,
+            // Checked by the builder: at most HALF_MAX.
+            half_open_permits: c.half_open_permits as u16,
+            success_threshold: c.success_threshold as u16,
+            max_wait,
             max_hint_ticks,
             on_abandon: c.on_abandon,
             predicate: c.trip_predicate,
@@ -152,5 +178,23 @@ impl Settings {
                 && ramp.is_none()
                 && c.throttle_k.is_none(),
         })
+    }
+
+    /// The slow-call limit in ticks, if slow calls are timed.
+    #[inline]
+    pub(crate) const fn slow_ticks(&self) -> Option<u64> {
+        match self.slow {
+            Some(t) => Some(t.get()),
+            None => None,
+        }
+    }
+
+    /// `max_half_open_wait` in ticks, if set.
+    #[inline]
+    pub(crate) const fn max_wait_ticks(&self) -> Option<u64> {
+        match self.max_wait {
+            Some(t) => Some(t.get()),
+            None => None,
+        }
     }
 }

@@ -53,10 +53,10 @@ impl Due {
     }
 }
 
-/// What `admit_slow` decided on one state word.
+/// What `settle` decided on one state word.
 #[derive(Clone, Copy, Debug)]
 enum Admit {
-    /// Permitted in this epoch and state.
+    /// Permitted in this epoch and state (`state()`: in this state).
     Granted(Word, State),
     /// Rejected in this state, with the ticks left when open.
     Refused(State, Option<u64>),
@@ -64,6 +64,15 @@ enum Admit {
     Moved(Due),
 }
 
+/// Where [`Breaker::settle`] left the caller.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Settled {
+    /// In this epoch and state; for `try_acquire`, permitted there (as a
+    /// probe when half-open).
+    Granted(Word, State),
+    /// Rejected in this state, with the ticks left when open.
+    Refused(State, Option<u64>),
+}
 impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     /// Asks for a permit.
     ///
@@ -113,42 +122,42 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     /// Every state but the closed ones: rare, so kept out of line.
     #[cold]
     #[inline(never)]
-    fn admit_slow(&self, mut w: Word) -> Result<Grant, Rejected> {
+    fn admit_slow(&self, w: Word) -> Result<Grant, Rejected> {
+        match self.settle(w, true) {
+            // Disabled reads no clock at the grant: its calls are never timed.
+            Settled::Granted(epoch, State::Disabled) => Ok(Grant::new(epoch, State::Disabled, 0)),
+            Settled::Granted(epoch, state) => Ok(Grant::new(epoch, state, self.start_time())),
+            Settled::Refused(state, left) => Err(self.reject(state, left)),
+        }
+    }
+
+    /// Decides on the state word `w` and makes the moves that fell due,
+    /// until the caller's state is settled. `probe`: the caller asks for a
+    /// permit (`try_acquire`: a half-open episode admits it as a probe, or
+    /// refuses it), or only for the state (`state()`). Shared by both, so
+    /// a firmware that calls both holds one copy of the due moves. On 64-bit
+    /// targets each caller gets its own copy (the half-open admission path
+    /// pays no extra call); on 32-bit ones the inliner decides (one caller:
+    /// inlined; two: one shared copy, which `inline(never)` would also force
+    /// on a firmware that never calls `state()`, 60-150 bytes more).
+    #[cfg_attr(target_pointer_width = "64", inline(always))]
+    pub(super) fn settle(&self, mut w: Word, probe: bool) -> Settled {
         loop {
-            let admitted = self.drive(w, |sw| match sw.state {
-                State::Closed | State::MetricsOnly | State::Disabled => {
-                    Decision::Done(Admit::Granted(sw.epoch, sw.state))
-                }
-                State::ForcedOpen => Decision::Done(Admit::Refused(State::ForcedOpen, None)),
-                State::Open => match self.open_due(sw, true) {
-                    Ok(left) => Decision::Done(Admit::Refused(State::Open, Some(left))),
-                    Err(d) => d.map(Admit::Moved),
-                },
-                State::HalfOpen => match self.half_open_due(sw) {
-                    Some(d) => d.map(Admit::Moved),
-                    None => match machine::admit_probe(sw, self.settings.half_open_permits) {
-                        Some(next) => {
-                            Decision::write(next, Admit::Granted(sw.epoch, State::HalfOpen))
-                        }
-                        None => Decision::Done(Admit::Refused(State::HalfOpen, None)),
-                    },
-                },
-            });
+            // Forced inline: `settle` has two callers on 64-bit targets, and
+            // an outlined decision would cost the half-open path a call.
+            let admitted = self.drive(
+                w,
+                #[inline(always)]
+                |sw| self.settle_step(sw, probe),
+            );
             match admitted {
-                // Disabled reads no clock at the grant: its calls are never timed.
-                Admit::Granted(epoch, State::Disabled) => {
-                    return Ok(Grant::new(epoch, State::Disabled, 0))
-                }
-                Admit::Granted(epoch, state) => {
-                    return Ok(Grant::new(epoch, state, self.start_time()))
-                }
-                Admit::Refused(state, left) => return Err(self.reject(state, left)),
+                Admit::Granted(epoch, state) => return Settled::Granted(epoch, state),
+                Admit::Refused(state, left) => return Settled::Refused(state, left),
                 Admit::Moved(due) => {
                     self.after_due(due);
                     if due.half_opened() {
-                        // This call is the episode's first probe.
-                        let epoch = due.to().epoch;
-                        return Ok(Grant::new(epoch, State::HalfOpen, self.start_time()));
+                        // This call is the episode's first probe (when `probe`).
+                        return Settled::Granted(due.to().epoch, State::HalfOpen);
                     }
                     w = self.current_word();
                 }
@@ -156,10 +165,33 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
         }
     }
 
+    /// One decision of [`settle`](Self::settle) on the state word `sw`.
+    #[inline(always)]
+    fn settle_step(&self, sw: StateWord, probe: bool) -> Decision<Admit> {
+        match sw.state {
+            State::Closed | State::MetricsOnly | State::Disabled => {
+                Decision::Done(Admit::Granted(sw.epoch, sw.state))
+            }
+            State::ForcedOpen => Decision::Done(Admit::Refused(State::ForcedOpen, None)),
+            State::Open => match self.open_due(sw, probe) {
+                Ok(left) => Decision::Done(Admit::Refused(State::Open, Some(left))),
+                Err(d) => d.map(Admit::Moved),
+            },
+            State::HalfOpen => match self.half_open_due(sw) {
+                Some(d) => d.map(Admit::Moved),
+                None if !probe => Decision::Done(Admit::Granted(sw.epoch, State::HalfOpen)),
+                None => match machine::admit_probe(sw, self.settings.half_open_permits as u32) {
+                    Some(next) => Decision::write(next, Admit::Granted(sw.epoch, State::HalfOpen)),
+                    None => Decision::Done(Admit::Refused(State::HalfOpen, None)),
+                },
+            },
+        }
+    }
+
     #[inline]
     pub(super) fn start_time(&self) -> u64 {
-        if self.settings.slow_ticks.is_some() {
-            self.clock.now()
+        if self.settings.slow_ticks().is_some() {
+            crate::breaker::read_clock(&self.clock)
         } else {
             0
         }
@@ -193,7 +225,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     /// fresher word to decide on.
     #[inline(always)]
     pub(super) fn open_due(&self, sw: StateWord, probe: bool) -> Result<u64, Decision<Due>> {
-        let now = self.clock.now();
+        let now = crate::breaker::read_clock(&self.clock);
         match self.open_remaining(sw, now) {
             Ok(Some(left)) => Ok(left),
             Ok(None) => {
@@ -232,7 +264,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     fn left(&self, sw: StateWord, t: Word, now: u64, period: u64) -> Option<u64> {
         let units = &self.settings.timer;
         if units.went_back(t, now) {
-            let fresh = self.clock.now();
+            let fresh = crate::breaker::read_clock(&self.clock);
             if units.went_back(t, fresh) {
                 let _ = self
                     .timer
@@ -247,8 +279,8 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     /// to decide on.
     #[inline(always)]
     pub(super) fn half_open_due(&self, sw: StateWord) -> Option<Decision<Due>> {
-        let wait = self.settings.max_wait_ticks?;
-        let now = self.clock.now();
+        let wait = self.settings.max_wait_ticks()?;
+        let now = crate::breaker::read_clock(&self.clock);
         let mut t = self.timer.load();
         if !TimerUnits::deadline_of(t, sw.epoch) {
             let mine = self.settings.timer.encode(sw.epoch, now.wrapping_add(wait));
@@ -276,7 +308,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
             // A half-open episode's own deadline, if configured.
             DueKind::HalfOpened { .. } => (
                 TransitionReason::OpenDeadlineReached,
-                self.settings.max_wait_ticks.map(|w| now.wrapping_add(w)),
+                self.settings.max_wait_ticks().map(|w| now.wrapping_add(w)),
             ),
             DueKind::Expired => (
                 TransitionReason::HalfOpenTimeout,

@@ -178,6 +178,24 @@ mod tests {
         let _ = Breaker::<_, TimeWindow<4>>::new(ManualClock::<1000>::new(), rate_config(1));
     }
 
+    /// A zero-sized clock, so that a breaker's size is its own.
+    struct NoClock;
+    impl crate::Clock for NoClock {
+        const TICKS_PER_SECOND: u64 = 1_000;
+        fn now(&self) -> u64 {
+            0
+        }
+    }
+
+    #[test]
+    fn settings_stay_compact() {
+        use core::mem::size_of;
+        // docs/design.md "Breaker size": four atomic words and the settings.
+        assert_eq!(size_of::<Settings>(), 120);
+        let words = 4 * size_of::<crate::sync::AtomicWord>();
+        assert_eq!(size_of::<Breaker<NoClock, NoWindow>>(), words + 120);
+    }
+
     #[test]
     fn try_new_returns_the_same_checks_as_errors() {
         let e = Breaker::<_, CountWindow<4>>::try_new(ManualClock::<1000>::new(), rate_config(5));

@@ -1,6 +1,6 @@
 //! Reading the state (with its due moves) and the operator calls (DESIGN §2).
 
-use super::admit::Due;
+use super::admit::Settled;
 use super::Breaker;
 use crate::clock::Clock;
 use crate::machine::{self, Decision};
@@ -8,41 +8,13 @@ use crate::observer::{Observer, TransitionReason};
 use crate::state::State;
 use crate::window::{AnyWindow, WindowCounts};
 
-/// What `state()` decided on one state word.
-#[derive(Clone, Copy, Debug)]
-enum Seen {
-    In(State),
-    Moved(Due),
-}
-
 impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     /// The current state. Performs the due moves (open → half-open at the
     /// deadline, half-open → open after `max_half_open_wait`), so that a
     /// dashboard reading it sees what the next call would.
     pub fn state(&self) -> State {
-        let mut w = self.current_word();
-        loop {
-            let seen = self.drive(w, |sw| match sw.state {
-                State::Open => match self.open_due(sw, false) {
-                    Ok(_) => Decision::Done(Seen::In(State::Open)),
-                    Err(d) => d.map(Seen::Moved),
-                },
-                State::HalfOpen => match self.half_open_due(sw) {
-                    Some(d) => d.map(Seen::Moved),
-                    None => Decision::Done(Seen::In(State::HalfOpen)),
-                },
-                s => Decision::Done(Seen::In(s)),
-            });
-            match seen {
-                Seen::In(s) => return s,
-                Seen::Moved(due) => {
-                    self.after_due(due);
-                    if due.half_opened() {
-                        return State::HalfOpen;
-                    }
-                    w = self.current_word();
-                }
-            }
+        match self.settle(self.current_word(), false) {
+            Settled::Granted(_, s) | Settled::Refused(s, _) => s,
         }
     }
 
@@ -51,7 +23,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
             let next = machine::operator(sw, to);
             Decision::write(next, (sw, next))
         });
-        let now = self.clock.now();
+        let now = crate::breaker::read_clock(&self.clock);
         if to == State::HalfOpen {
             self.entered_half_open(from, next, reason, now);
         } else {

@@ -85,11 +85,13 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
         reason: TransitionReason,
         now: u64,
     ) {
-        let deadline = self.settings.max_wait_ticks.map(|w| now.wrapping_add(w));
+        let deadline = self.settings.max_wait_ticks().map(|w| now.wrapping_add(w));
         self.committed(from, to, reason, now, WindowCounts::default(), deadline);
     }
 
-    /// Follow-up work of the thread whose CAS moved `from` to `to`.
+    /// Follow-up work of the thread whose CAS moved `from` to `to`. Out of
+    /// line on 32-bit targets: a firmware holds one copy for every transition.
+    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
     pub(crate) fn committed(
         &self,
         from: StateWord,

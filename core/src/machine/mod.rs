@@ -166,13 +166,13 @@ pub(crate) fn trip_reason(
     if failure && s.consecutive_failures > 0 && run >= s.consecutive_failures {
         return Some(TransitionReason::ConsecutiveFailures);
     }
-    if c.calls == 0 || c.calls < s.minimum_calls {
+    if c.calls == 0 || c.calls < s.minimum_calls as u32 {
         return None;
     }
-    if s.failure_rate_bp > 0 && reaches(c.failures, c.calls, s.failure_rate_bp) {
+    if s.failure_rate_bp > 0 && reaches(c.failures, c.calls, s.failure_rate_bp as u32) {
         return Some(TransitionReason::FailureRate);
     }
-    if s.slow_rate_bp > 0 && reaches(c.slow, c.calls, s.slow_rate_bp) {
+    if s.slow_rate_bp > 0 && reaches(c.slow, c.calls, s.slow_rate_bp as u32) {
         return Some(TransitionReason::SlowCallRate);
     }
     match s.predicate {
