@@ -2,7 +2,7 @@
 //! those that depend on the window a breaker is built with.
 
 use super::{Backoff, Config, ConfigError, MAX_DURATION, MAX_JITTER, MAX_MULTIPLIER};
-use crate::clock::duration_to_ticks;
+use crate::clock::{duration_to_ticks, ticks_to_duration};
 use crate::state::{HALF_MAX, RUN_MAX};
 use crate::window::WindowKind;
 use core::time::Duration;
@@ -209,7 +209,7 @@ pub(crate) const fn check_window(
     let mut width = 1;
     if let WindowKind::Time = kind {
         let span = match c.window_span {
-            Some(s) => duration_to_ticks(s, hz),
+            Some(s) => s,
             None => {
                 return Err(Misfit {
                     error: ConfigError::Missing {
@@ -220,15 +220,17 @@ pub(crate) const fn check_window(
                 })
             }
         };
-        width = span / capacity as u64;
+        width = duration_to_ticks(span, hz) / capacity as u64;
         if width == 0 {
+            // At least one clock tick per bucket, said as durations: the
+            // caller and the config file write a span, not ticks.
             return Err(Misfit {
-                error: ConfigError::OutOfRange {
-                    field: "window_span (ticks)",
-                    value: span,
-                    min: capacity as u64,
-                    max: u64::MAX,
-                },
+                error: ConfigError::duration_out_of_range(
+                    "window_span",
+                    span,
+                    ticks_to_duration(capacity as u64, hz),
+                    MAX_DURATION,
+                ),
                 panic: "fusebox: window_span is shorter than one tick per bucket",
             });
         }

@@ -1,18 +1,16 @@
-//! Replaying a trace through a core breaker on a manual millisecond clock,
-//! in the event order of DESIGN.md §12. The breaker is the core's own; this
-//! file only decides when each attempt and each completion happens.
+//! Replaying a trace through the library's own [`StdBreaker`] on a manual
+//! millisecond clock, in the event order of DESIGN.md §12. The breaker and
+//! its window are built as the library builds them; this file only decides
+//! when each attempt and each completion happens.
 
 use crate::trace::{Row, TraceError, TraceReader};
-use fusebox_core::{
-    AnyWindow, Breaker, ConfigError, ManualClock, NoWindow, Observer, Outcome, Permit, Snapshot,
-    State, Transition,
-};
-use fusebox_std::{BreakerSpec, WindowSpec};
-use std::cell::RefCell;
+use fusebox_core::{ConfigError, ManualClock, Outcome, Snapshot, State, Transition};
+use fusebox_std::{BreakerSpec, StdBreaker, StdPermit, TransitionEvent};
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 use std::io::{self, BufRead};
 use std::time::Duration;
+use tokio::sync::broadcast::{self, error::TryRecvError};
 
 /// The simulator's clock: one tick a millisecond.
 pub type Millis = ManualClock<1000>;
@@ -69,18 +67,7 @@ impl From<ConfigError> for ReplayError {
     }
 }
 
-/// Collects transitions as the breaker commits them; the loop drains it
-/// after each step, so it never holds more than a step's worth.
-#[derive(Default)]
-struct Recorder(RefCell<Vec<Transition>>);
-
-impl Observer for Recorder {
-    fn on_transition(&self, t: &Transition) {
-        self.0.borrow_mut().push(*t);
-    }
-}
-
-type Sim<'c, W> = Breaker<&'c Millis, W, Recorder>;
+type Sim<'c> = StdBreaker<&'c Millis>;
 
 /// Replays `input` through a breaker built from `spec`.
 pub fn replay(
@@ -89,25 +76,12 @@ pub fn replay(
     events: &mut impl Events,
 ) -> Result<Totals, ReplayError> {
     let clock = Millis::new();
-    let config = spec.config;
     let trace = TraceReader::new(input)?;
-    match spec.window {
-        WindowSpec::None => {
-            let b: Sim<'_, NoWindow> = Breaker::with_observer(&clock, config, Recorder::default())?;
-            run(&clock, &b, trace, events)
-        }
-        WindowSpec::Count { size } => {
-            let window = fusebox_std::count_window(size)?;
-            let b = Breaker::with_window(&clock, config, window, Recorder::default())?;
-            run(&clock, &b, trace, events)
-        }
-        WindowSpec::Time { buckets } => {
-            // One thread replays, so one stripe.
-            let window = fusebox_std::time_window(buckets, 1)?;
-            let b = Breaker::with_window(&clock, config, window, Recorder::default())?;
-            run(&clock, &b, trace, events)
-        }
-    }
+    let b: Sim<'_> = StdBreaker::with_clock(&clock, "simulate", *spec, StdBreaker::events())?;
+    // Subscribed before the first call; drained after each step, so it never
+    // holds more than a step's worth (far below the channel's depth).
+    let transitions = b.subscribe();
+    run(&clock, &b, transitions, trace, events)
 }
 
 /// A permitted call waiting for its completion time.
@@ -138,6 +112,7 @@ impl<P> Ord for Pending<P> {
 }
 
 struct Tally {
+    transitions: broadcast::Receiver<TransitionEvent>,
     totals: Totals,
     time: TimeInState,
 }
@@ -177,24 +152,32 @@ impl TimeInState {
 }
 
 impl Tally {
-    fn flush<W: AnyWindow>(&mut self, b: &Sim<'_, W>, events: &mut impl Events) -> io::Result<()> {
-        let drained = std::mem::take(&mut *b.observer().0.borrow_mut());
-        for t in &drained {
+    /// Passes on the transitions the breaker committed since the last flush.
+    fn flush(&mut self, events: &mut impl Events) -> io::Result<()> {
+        loop {
+            let t = match self.transitions.try_recv() {
+                Ok(TransitionEvent { transition, .. }) => transition,
+                Err(TryRecvError::Empty | TryRecvError::Closed) => return Ok(()),
+                Err(TryRecvError::Lagged(n)) => {
+                    return Err(io::Error::other(format!("{n} transitions were lost")))
+                }
+            };
             self.time.enter(t.at, t.to);
-            events.transition(t.at, t)?;
+            events.transition(t.at, &t)?;
         }
-        Ok(())
     }
 }
 
-fn run<W: AnyWindow, R: BufRead>(
+fn run<R: BufRead>(
     clock: &Millis,
-    b: &Sim<'_, W>,
+    b: &Sim<'_>,
+    transitions: broadcast::Receiver<TransitionEvent>,
     mut trace: TraceReader<R>,
     events: &mut impl Events,
 ) -> Result<Totals, ReplayError> {
     let mut pending = BinaryHeap::new();
     let mut tally = Tally {
+        transitions,
         totals: Totals::default(),
         time: TimeInState::new(State::Closed),
     };
@@ -216,7 +199,7 @@ fn run<W: AnyWindow, R: BufRead>(
         clock.set(at_ms);
         end = at_ms;
         let decided = b.try_acquire();
-        tally.flush(b, events)?;
+        tally.flush(events)?;
         let (permitted, state) = match decided {
             Ok(permit) => {
                 tally.totals.permitted += 1;
@@ -251,10 +234,10 @@ fn run<W: AnyWindow, R: BufRead>(
 }
 
 /// Applies one completion at its due time.
-fn complete<W: AnyWindow>(
+fn complete(
     clock: &Millis,
-    b: &Sim<'_, W>,
-    p: Pending<Permit<&Sim<'_, W>>>,
+    b: &Sim<'_>,
+    p: Pending<StdPermit<'_, &Millis>>,
     tally: &mut Tally,
     events: &mut impl Events,
 ) -> io::Result<()> {
@@ -263,7 +246,7 @@ fn complete<W: AnyWindow>(
         .permit
         .record_with_duration(p.outcome, Duration::from_millis(p.latency_ms));
     events.outcome(p.due, p.outcome);
-    tally.flush(b, events)?;
+    tally.flush(events)?;
     if events.wants_snapshots() {
         events.after_step(p.due, &b.snapshot());
     }
