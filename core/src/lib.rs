@@ -134,6 +134,6 @@ pub use snapshot::Snapshot;
 pub use state::{Mode, State};
 pub use window::{
     AnyWindow, BucketCell, BucketRows, BucketSlice, BucketStorage, CountWindow, CountWindowOf,
-    DynCountWindow, DynTimeWindow, NoWindow, RingArray, RingCell, RingStorage, RuntimeWindow, TimeWindow,
-    TimeWindowOf, Window, WindowCounts,
+    DynCountWindow, DynTimeWindow, NoWindow, RingArray, RingCell, RingStorage, RuntimeWindow,
+    TimeWindow, TimeWindowOf, Window, WindowCounts,
 };
