@@ -20,7 +20,8 @@ pub enum WindowSpec {
         /// Outcomes kept.
         size: usize,
     },
-    /// The outcomes of the last [`Config::window_span`], in `buckets`
+    /// The outcomes of the last
+    /// [`Config::window_span`](fusebox_core::Config::window_span), in `buckets`
     /// buckets ([`DynTimeWindow`](fusebox_core::DynTimeWindow)), striped over up to
     /// [`MAX_TIME_STRIPES`] cache-padded rows (one per available core).
     Time {
@@ -71,7 +72,8 @@ impl WindowSpec {
         }
     }
 
-    /// The shape the core checks a config against ([`Config::check_for`]).
+    /// The shape the core checks a config against
+    /// ([`Config::check_for`](fusebox_core::Config::check_for)).
     pub fn shape(&self) -> WindowShape {
         match *self {
             WindowSpec::None => WindowShape::None,
