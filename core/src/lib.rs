@@ -58,6 +58,7 @@
 //! | §4–§5 the moves that fall due with time (open → half-open, max wait) and probe admission | `breaker::admit` |
 //! | §2 operator calls | `breaker::operator` |
 //! | §6 permits, stale results, release on drop, `trip_for` | [`Permit`], `record` |
+//! | what a call's result means to its permit (shared by the adapters) | [`Classifier`], [`Verdict`] (`classify`) |
 //! | §8 clock | [`Clock`], [`ManualClock`] |
 //! | §9 construction, const generics | [`Breaker::new`] (`breaker::new`) |
 //! | §9 config, its builder, its checks and errors | [`Config`], [`ConfigBuilder`], [`ConfigError`] (`config::{builder, validate, error}`), [`Ratio`] |
@@ -108,6 +109,7 @@
 mod arith;
 pub mod backoff;
 mod breaker;
+mod classify;
 mod clock;
 mod config;
 mod export;
@@ -124,6 +126,7 @@ mod timer;
 mod window;
 
 pub use breaker::Breaker;
+pub use classify::{Classifier, DefaultClassifier, Verdict};
 pub use clock::{duration_to_ticks, ticks_to_duration, Clock, ManualClock};
 pub use config::{
     Abandon, Backoff, BackoffKind, Config, ConfigBuilder, ConfigError, Ratio, TripPredicate,
@@ -136,6 +139,6 @@ pub use snapshot::Snapshot;
 pub use state::{Mode, State};
 pub use window::{
     AnyWindow, BucketCell, BucketRows, BucketSlice, BucketStorage, CountWindow, CountWindowOf,
-    DynCountWindow, DynTimeWindow, NoWindow, RingArray, RingCell, RingStorage, TimeWindow,
-    TimeWindowOf, Window, WindowCounts,
+    DynCountWindow, DynTimeWindow, NoWindow, RingArray, RingCell, RingStorage, RuntimeWindow,
+    TimeWindow, TimeWindowOf, Window, WindowCounts,
 };

@@ -1,5 +1,6 @@
 //! Permits: the right to make one call, and its outcome.
 
+use crate::classify::Verdict;
 use crate::state::{State, StateWord};
 use crate::sync::Word;
 use core::fmt;
@@ -266,6 +267,17 @@ where
             hint: Some(ticks),
             abandoned: false,
         })
+    }
+
+    /// Ends the permit as `verdict` says, with the call's duration when the
+    /// caller measured it (see [`record_with_duration`](Self::record_with_duration)).
+    #[inline]
+    pub fn conclude(self, verdict: Verdict, took: Option<Duration>) -> Recorded {
+        match (verdict, took) {
+            (Verdict::TripFor(hint), _) => self.trip_for(hint),
+            (Verdict::Record(outcome), Some(d)) => self.record_with_duration(outcome, d),
+            (Verdict::Record(outcome), None) => self.record(outcome),
+        }
     }
 
     /// The epoch the permit was granted in.

@@ -45,7 +45,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Guard for Breaker<C, W, O> {
         // The common case, inlined: a plain success in the closed state of a
         // breaker with no window and no slow-call timing, on a zero run,
         // reads the state word and writes nothing.
-        if W::KIND == WindowKind::None
+        if self.window.kind() == WindowKind::None
             && f.outcome == Outcome::Success
             && f.hint.is_none()
             && grant.state() == State::Closed
@@ -146,7 +146,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
             let ctx = Ctx {
                 epoch: grant.epoch(),
                 state: &self.state,
-                now: if W::KIND == WindowKind::Time {
+                now: if self.window.kind() == WindowKind::Time {
                     now.get()
                 } else {
                     0

@@ -54,7 +54,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     pub fn snapshot(&self) -> Snapshot {
         let sw = StateWord::unpack(self.current_word());
         // The clock is read only where it matters: an open deadline, a time window.
-        let now = if sw.state == State::Open || W::KIND == WindowKind::Time {
+        let now = if sw.state == State::Open || self.window.kind() == WindowKind::Time {
             crate::breaker::read_clock(&self.clock)
         } else {
             0
@@ -99,7 +99,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     /// A window rate as a [`Ratio`], `None` without a window or below
     /// `minimum_calls`.
     fn rate(&self, w: WindowCounts, rate_bp: Option<u32>) -> Option<Ratio> {
-        if W::KIND == WindowKind::None || w.calls < self.settings.minimum_calls as u32 {
+        if self.window.kind() == WindowKind::None || w.calls < self.settings.minimum_calls as u32 {
             return None;
         }
         rate_bp.map(Ratio::from_basis_points)

@@ -4,9 +4,11 @@ use core::fmt;
 use core::future::Future;
 
 use embassy_time::{with_timeout, Duration};
-use fusebox_core::{AnyWindow, Breaker, Clock, Observer, Outcome, Rejected};
+use fusebox_core::{AnyWindow, Breaker, Clock, Observer, Outcome, Rejected, Verdict};
 
-/// Decides what a finished call means to the breaker.
+/// Decides what a finished call means to the breaker: fusebox-core's
+/// [`Classifier`](fusebox_core::Classifier), the one trait every adapter
+/// shares, under this crate's name for it.
 ///
 /// Implemented by [`OkIsSuccess`] (the default) and by every
 /// `Fn(&Result<T, E>) -> Outcome`, so a closure or a `fn` item is a
@@ -29,32 +31,11 @@ use fusebox_core::{AnyWindow, Breaker, Clock, Observer, Outcome, Rejected};
 /// }
 /// assert_eq!(modem_outcome.classify(&Err(ModemError::Busy)), Outcome::Ignored);
 /// ```
-pub trait Classify<T, E> {
-    /// The outcome to record for `result`.
-    fn classify(&self, result: &Result<T, E>) -> Outcome;
-}
+pub use fusebox_core::Classifier as Classify;
 
-/// The default classifier: `Ok` is a success, `Err` a failure.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct OkIsSuccess;
-
-impl<T, E> Classify<T, E> for OkIsSuccess {
-    #[inline]
-    fn classify(&self, result: &Result<T, E>) -> Outcome {
-        match result {
-            Ok(_) => Outcome::Success,
-            Err(_) => Outcome::Failure,
-        }
-    }
-}
-
-impl<T, E, F: Fn(&Result<T, E>) -> Outcome> Classify<T, E> for F {
-    #[inline]
-    fn classify(&self, result: &Result<T, E>) -> Outcome {
-        self(result)
-    }
-}
+/// The default classifier: `Ok` is a success, `Err` a failure
+/// (fusebox-core's [`DefaultClassifier`](fusebox_core::DefaultClassifier)).
+pub use fusebox_core::DefaultClassifier as OkIsSuccess;
 
 /// How [`AsyncCall::call_with`] runs a call: its classifier and an optional
 /// time limit. `const`, so a firmware can keep one per dependency:
@@ -239,7 +220,9 @@ impl<C: Clock, W: AnyWindow, O: Observer> AsyncCall for Breaker<C, W, O> {
                 }
             },
         };
-        let _ = permit.record(policy.classifier.classify(&result));
+        // The classifier's retry hint, if it gives one, opens the breaker
+        // for that long (`Permit::trip_for`).
+        let _ = permit.conclude(Verdict::of(&policy.classifier, &result), None);
         result.map_err(CallError::Failed)
     }
 }

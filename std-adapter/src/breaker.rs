@@ -1,13 +1,15 @@
 //! What the adapter drives: any [`fusebox_core::Breaker`] or a [`StdBreaker`].
 //!
 //! [`CircuitBreaker`] is implemented for every core breaker and for the
-//! runtime-configured [`StdBreaker`](crate::StdBreaker), so the call
+//! runtime-configured [`StdBreaker`](crate::StdBreaker) (whose permits are
+//! the core's), so the call
 //! wrappers and the tower layer work with both. It only forwards to the
 //! core: permits, outcomes and every rule stay there.
 
 use crate::observe::CallDurations;
 use fusebox_core::{
     AnyWindow, Breaker, Clock, Guard, Observer, Outcome, Permit, Recorded, Rejected, Snapshot,
+    Verdict,
 };
 use std::ops::Deref;
 use std::sync::Arc;
@@ -23,6 +25,8 @@ pub trait RecordPermit {
     fn record_with_duration(self, outcome: Outcome, duration: Duration) -> Recorded;
     /// See [`Permit::trip_for`].
     fn trip_for(self, hint: Duration) -> Recorded;
+    /// See [`Permit::conclude`].
+    fn conclude(self, verdict: Verdict, took: Option<Duration>) -> Recorded;
 }
 
 impl<H> RecordPermit for Permit<H>
@@ -41,6 +45,10 @@ where
     #[inline]
     fn trip_for(self, hint: Duration) -> Recorded {
         Permit::trip_for(self, hint)
+    }
+    #[inline(always)]
+    fn conclude(self, verdict: Verdict, took: Option<Duration>) -> Recorded {
+        Permit::conclude(self, verdict, took)
     }
 }
 

@@ -9,7 +9,7 @@
 use crate::breaker::{CircuitBreaker, RecordPermit};
 use crate::classify::{Classifier, DefaultClassifier};
 use crate::error::Error;
-use fusebox_core::Outcome;
+use fusebox_core::{Outcome, Verdict};
 use pin_project_lite::pin_project;
 use std::future::Future;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
@@ -40,28 +40,34 @@ type Deadline = std::future::Pending<()>;
 /// ```
 pub trait CallExt: CircuitBreaker {
     /// Runs `f` if the breaker permits; `Ok` is a success, `Err` a failure.
+    #[inline]
     fn call<T, E>(&self, f: impl FnOnce() -> Result<T, E>) -> Result<T, Error<E>> {
         self.call_classified(&DefaultClassifier, f)
     }
 
     /// Runs `f` if the breaker permits, and lets `classifier` judge the result.
+    ///
+    /// Inlined: out of line, its `Result` comes back through memory and
+    /// the call costs about twice the permit API it wraps (criterion group
+    /// `call_api`).
+    #[inline]
     fn call_classified<T, E, K: Classifier<T, E>>(
         &self,
         classifier: &K,
         f: impl FnOnce() -> Result<T, E>,
     ) -> Result<T, Error<E>> {
         let permit = self.acquire()?;
-        let started = self.call_durations().map(|_| Instant::now());
+        let timing = self.call_durations().map(|_| (self, Instant::now()));
         let result = match catch_unwind(AssertUnwindSafe(f)) {
             Ok(r) => r,
             Err(panic) => {
-                finish_panicked(self, permit, started);
+                finish_panicked(permit, timing);
                 resume_unwind(panic)
             }
         };
         // A panicking classifier unwinds past `permit`, which abandons it.
         let verdict = Verdict::of(classifier, &result);
-        finish(self, permit, verdict, started);
+        finish(permit, verdict, timing);
         result.map_err(Error::Inner)
     }
 
@@ -150,67 +156,43 @@ pub trait CallExt: CircuitBreaker {
 
 impl<B: CircuitBreaker + ?Sized> CallExt for B {}
 
-/// What a call's result means to its permit.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Verdict {
-    Record(Outcome),
-    TripFor(Duration),
-}
-
-impl Verdict {
-    #[inline]
-    pub(crate) fn of<T, E, K: Classifier<T, E> + ?Sized>(k: &K, result: &Result<T, E>) -> Self {
-        match k.retry_hint(result) {
-            Some(hint) => Verdict::TripFor(hint),
-            None => Verdict::Record(k.classify(result)),
-        }
-    }
-
-    /// Ends `permit`, with `took` when the call was timed.
-    #[inline(always)]
-    pub(crate) fn apply<P: RecordPermit>(self, permit: P, took: Option<Duration>) {
-        let _ = match (self, took) {
-            (Verdict::TripFor(hint), _) => permit.trip_for(hint),
-            (Verdict::Record(o), Some(d)) => permit.record_with_duration(o, d),
-            (Verdict::Record(o), None) => permit.record(o),
-        };
-    }
-}
-
 /// Records a call whose protected code panicked as a failure.
 #[cold]
 #[inline(never)]
 fn finish_panicked<B: CircuitBreaker + ?Sized, P: RecordPermit>(
-    breaker: &B,
     permit: P,
-    started: Option<Instant>,
+    timing: Option<(&B, Instant)>,
 ) {
-    finish(breaker, permit, Verdict::Record(Outcome::Failure), started);
+    finish(permit, Verdict::Record(Outcome::Failure), timing);
 }
 
-/// Ends `permit` with `verdict`, timing the call when the breaker wants it.
+/// Ends `permit` with `verdict`; `timing` is the breaker and the call's
+/// start when the breaker wants call durations. The one place a call is
+/// timed and its verdict applied, for the call wrappers and the tower
+/// services alike.
 ///
 /// Always inlined: an untimed call (a core breaker) must reach the core's
 /// inlined record path with the permit still in registers; passing it to an
 /// out-of-line function stores it and reloads it at once (a store-forwarding
 /// stall that cost more than the record itself).
 #[inline(always)]
-fn finish<B: CircuitBreaker + ?Sized, P: RecordPermit>(
-    breaker: &B,
+pub(crate) fn finish<B: CircuitBreaker + ?Sized, P: RecordPermit>(
     permit: P,
     verdict: Verdict,
-    started: Option<Instant>,
+    timing: Option<(&B, Instant)>,
 ) {
-    match started {
-        None => verdict.apply(permit, None),
-        Some(t0) => finish_timed(breaker, permit, verdict, t0),
+    match timing {
+        None => {
+            let _ = permit.conclude(verdict, None);
+        }
+        Some((breaker, t0)) => finish_timed(breaker, permit, verdict, t0),
     }
 }
 
 /// [`finish`] for a timed call: two clock reads and a histogram update
 /// dwarf a call, so this stays out of line.
 #[inline(never)]
-pub(crate) fn finish_timed<B: CircuitBreaker + ?Sized, P: RecordPermit>(
+fn finish_timed<B: CircuitBreaker + ?Sized, P: RecordPermit>(
     breaker: &B,
     permit: P,
     verdict: Verdict,
@@ -221,7 +203,7 @@ pub(crate) fn finish_timed<B: CircuitBreaker + ?Sized, P: RecordPermit>(
         durations.observe(took);
         took
     });
-    verdict.apply(permit, took);
+    let _ = permit.conclude(verdict, took);
 }
 
 pin_project! {
@@ -270,12 +252,7 @@ where
             match catch_unwind(AssertUnwindSafe(make)) {
                 Ok(fut) => this.fut.set(Some(fut)),
                 Err(panic) => {
-                    finish(
-                        breaker,
-                        permit,
-                        Verdict::Record(Outcome::Failure),
-                        *this.started,
-                    );
+                    finish_panicked(permit, this.started.map(|t0| (breaker, t0)));
                     resume_unwind(panic)
                 }
             }
@@ -296,7 +273,7 @@ where
             Err(panic) => {
                 this.fut.set(None);
                 if let Some(p) = permit {
-                    finish(breaker, p, Verdict::Record(Outcome::Failure), *this.started);
+                    finish_panicked(p, this.started.map(|t0| (breaker, t0)));
                 }
                 resume_unwind(panic)
             }
@@ -305,7 +282,7 @@ where
                 this.deadline.set(None);
                 let verdict = Verdict::of(this.classifier, &result);
                 if let Some(p) = permit {
-                    finish(breaker, p, verdict, *this.started);
+                    finish(p, verdict, this.started.map(|t0| (breaker, t0)));
                 }
                 Poll::Ready(result.map_err(Error::Inner))
             }
@@ -319,7 +296,8 @@ where
                     this.fut.set(None);
                     this.deadline.set(None);
                     if let Some(p) = this.permit.take() {
-                        finish(breaker, p, Verdict::Record(Outcome::Failure), *this.started);
+                        let failure = Verdict::Record(Outcome::Failure);
+                        finish(p, failure, this.started.map(|t0| (breaker, t0)));
                     }
                     return Poll::Ready(Err(Error::Timeout));
                 }

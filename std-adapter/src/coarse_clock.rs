@@ -86,3 +86,50 @@ mod tests {
         assert!(lag < 500_000_000, "lag {lag} ns even on a loaded machine");
     }
 }
+
+/// The clock a [`StdBreaker`](crate::StdBreaker) runs on unless it is given
+/// another: [`CoarseClock`] for a time window, where every record reads the
+/// clock, and [`StdClock`] otherwise, where the clock is read only for open
+/// deadlines and slow-call timing and nanosecond resolution costs nothing on
+/// the closed path. Chosen once, when the breaker is built
+/// ([`DefaultClock::for_window`]); both count nanoseconds from the same
+/// base, so the choice changes resolution, never the time scale. A read is
+/// one predictable branch more than the clock it stands for.
+///
+/// ```
+/// use fusebox_core::Clock;
+/// use fusebox_std::{DefaultClock, WindowSpec};
+/// assert_eq!(DefaultClock::for_window(&WindowSpec::Time { buckets: 10 }), DefaultClock::Coarse);
+/// assert_eq!(DefaultClock::for_window(&WindowSpec::Count { size: 10 }), DefaultClock::Fine);
+/// assert!(DefaultClock::Coarse.now() <= DefaultClock::Fine.now());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DefaultClock {
+    /// [`StdClock`]: `Instant`, nanoseconds.
+    Fine,
+    /// [`CoarseClock`]: one atomic load, [`COARSE_RESOLUTION`].
+    Coarse,
+}
+
+impl DefaultClock {
+    /// [`Coarse`](DefaultClock::Coarse) for a time window,
+    /// [`Fine`](DefaultClock::Fine) otherwise (design.md, "The std clock").
+    pub fn for_window(window: &crate::WindowSpec) -> DefaultClock {
+        match window {
+            crate::WindowSpec::Time { .. } => DefaultClock::Coarse,
+            _ => DefaultClock::Fine,
+        }
+    }
+}
+
+impl Clock for DefaultClock {
+    const TICKS_PER_SECOND: u64 = 1_000_000_000;
+
+    #[inline]
+    fn now(&self) -> u64 {
+        match self {
+            DefaultClock::Fine => StdClock.now(),
+            DefaultClock::Coarse => CoarseClock.now(),
+        }
+    }
+}

@@ -263,13 +263,13 @@ pub use breaker::{CircuitBreaker, RecordPermit};
 pub use call::{CallExt, CallFuture, WithFallback};
 pub use classify::{Classifier, DefaultClassifier};
 pub use clock::StdClock;
-pub use coarse_clock::{CoarseClock, COARSE_RESOLUTION};
+pub use coarse_clock::{CoarseClock, DefaultClock, COARSE_RESOLUTION};
 pub use error::Error;
 pub use observe::{StdObserver, TransitionEvent, TransitionHook, TrippedWindow};
 pub use registry::{Health, HealthReport, Registry};
 pub use std_breaker::{
-    count_window, time_window, BreakerSpec, StdBreaker, StdOwnedPermit, StdPermit, WindowSpec,
-    MAX_COUNT_WINDOW_SIZE, MAX_TIME_STRIPES, MAX_TIME_WINDOW_BUCKETS,
+    count_window, time_window, BreakerSpec, StdBreaker, StdCore, StdOwnedPermit, StdPermit,
+    StdWindow, WindowSpec, MAX_COUNT_WINDOW_SIZE, MAX_TIME_STRIPES, MAX_TIME_WINDOW_BUCKETS,
 };
 
 /// The core crate, re-exported.

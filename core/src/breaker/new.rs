@@ -130,8 +130,13 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
         window: W,
         observer: O,
     ) -> Result<Self, ConfigError> {
-        let settings = Settings::new(&config, C::TICKS_PER_SECOND, W::KIND, window.capacity())
-            .map_err(|m| m.error)?;
+        let settings = Settings::new(
+            &config,
+            C::TICKS_PER_SECOND,
+            window.kind(),
+            window.capacity(),
+        )
+        .map_err(|m| m.error)?;
         Ok(Breaker {
             state: atomic_word(StateWord::INITIAL.pack()),
             timer: Timer::new(),

@@ -4,7 +4,7 @@
 use super::{
     Backoff, Config, ConfigError, MAX_DURATION, MAX_JITTER, MAX_MULTIPLIER, MAX_THROTTLE_K,
 };
-use crate::clock::duration_to_ticks;
+use crate::clock::{duration_to_ticks, ticks_to_duration};
 use crate::shape::MAX_RAMP_STAGES;
 use crate::state::{HALF_MAX, RUN_MAX};
 use crate::window::WindowKind;
@@ -279,7 +279,7 @@ pub(crate) const fn check_window(
     let mut width = 1;
     if let WindowKind::Time = kind {
         let span = match c.window_span {
-            Some(s) => duration_to_ticks(s, hz),
+            Some(s) => s,
             None => {
                 return Err(Misfit {
                     error: ConfigError::Missing {
@@ -290,15 +290,17 @@ pub(crate) const fn check_window(
                 })
             }
         };
-        width = span / capacity as u64;
+        width = duration_to_ticks(span, hz) / capacity as u64;
         if width == 0 {
+            // At least one clock tick per bucket, said as durations: the
+            // caller and the config file write a span, not ticks.
             return Err(Misfit {
-                error: ConfigError::OutOfRange {
-                    field: "window_span (ticks)",
-                    value: span,
-                    min: capacity as u64,
-                    max: u64::MAX,
-                },
+                error: ConfigError::duration_out_of_range(
+                    "window_span",
+                    span,
+                    ticks_to_duration(capacity as u64, hz),
+                    MAX_DURATION,
+                ),
                 panic: "fusebox: window_span is shorter than one tick per bucket",
             });
         }

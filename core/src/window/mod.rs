@@ -4,6 +4,7 @@
 //! - [`CountWindow<N>`](CountWindow): the last `N` outcomes, exactly.
 //! - [`TimeWindow<B, S>`](TimeWindow): the outcomes of the last `window_span`,
 //!   in `B` buckets, counted in `S` cache-padded stripes.
+//! - [`RuntimeWindow`]: one of the three, chosen at run time.
 //!
 //! A window belongs to one closed (or metrics-only) episode: its words carry
 //! that episode's epoch bits, and words with another episode's bits read as
@@ -11,9 +12,11 @@
 //! Ignored outcomes never enter a window.
 
 mod count;
+mod runtime;
 mod time;
 
 pub use count::{CountWindow, CountWindowOf, DynCountWindow, RingArray, RingCell, RingStorage};
+pub use runtime::RuntimeWindow;
 pub use time::{
     BucketCell, BucketRows, BucketSlice, BucketStorage, DynTimeWindow, TimeWindow, TimeWindowOf,
 };
@@ -69,7 +72,8 @@ pub(crate) const fn reaches(part: u32, calls: u32, bp: u32) -> bool {
 pub struct NoWindow;
 
 /// Every window type a [`Breaker`](crate::Breaker) accepts, including those
-/// sized at run time ([`DynCountWindow`], [`DynTimeWindow`]). Sealed.
+/// sized or chosen at run time ([`DynCountWindow`], [`DynTimeWindow`],
+/// [`RuntimeWindow`]). Sealed.
 pub trait AnyWindow: sealed::WindowImpl {}
 
 /// A window that exists as a constant, so its breaker can be built by
@@ -80,6 +84,7 @@ pub trait Window: AnyWindow + sealed::ConstEmpty {}
 impl AnyWindow for NoWindow {}
 impl<S: RingStorage> AnyWindow for CountWindowOf<S> {}
 impl<G: BucketStorage> AnyWindow for TimeWindowOf<G> {}
+impl<R: RingStorage, G: BucketStorage> AnyWindow for RuntimeWindow<R, G> {}
 impl Window for NoWindow {}
 impl<const N: usize> Window for CountWindow<N> {}
 impl<const B: usize, const S: usize> Window for TimeWindow<B, S> {}
@@ -178,7 +183,8 @@ pub(crate) mod sealed {
 
     /// The operations a breaker performs on its window.
     pub trait WindowImpl {
-        const KIND: WindowKind;
+        /// Which kind it is (one of three for [`RuntimeWindow`](super::RuntimeWindow)).
+        fn kind(&self) -> WindowKind;
         /// Outcomes (count) or buckets (time) it holds.
         fn capacity(&self) -> usize;
         /// Puts one outcome; counts are computed only if `want_counts`.
@@ -191,6 +197,8 @@ pub(crate) mod sealed {
 
     /// Windows that exist as constants.
     pub trait ConstEmpty: Sized {
+        /// Which kind it is, known without a value.
+        const KIND: WindowKind;
         /// Outcomes (count) or buckets (time) it holds.
         const CAPACITY: usize;
         /// An empty window.
@@ -203,6 +211,7 @@ pub(crate) mod sealed {
 }
 
 impl sealed::ConstEmpty for NoWindow {
+    const KIND: WindowKind = WindowKind::None;
     const CAPACITY: usize = 0;
     #[cfg(not(fusebox_loom))]
     const EMPTY: Self = NoWindow;
@@ -213,7 +222,10 @@ impl sealed::ConstEmpty for NoWindow {
 }
 
 impl sealed::WindowImpl for NoWindow {
-    const KIND: WindowKind = WindowKind::None;
+    #[inline(always)]
+    fn kind(&self) -> WindowKind {
+        WindowKind::None
+    }
     fn capacity(&self) -> usize {
         0
     }

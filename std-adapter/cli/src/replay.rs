@@ -1,18 +1,19 @@
-//! Replaying a trace through a core breaker on a manual millisecond clock,
-//! in the event order of DESIGN.md §12. The breaker is the core's own; this
-//! file only decides when each attempt and each completion happens.
+//! Replaying a trace through the library's own [`StdBreaker`] on a manual
+//! millisecond clock, in the event order of DESIGN.md §12. The breaker and
+//! its window are built as the library builds them; this file only decides
+//! when each attempt and each completion happens.
 
 use crate::trace::{Row, TraceError, TraceReader};
 use fusebox_core::{
-    AnyWindow, Breaker, ConfigError, Exported, ManualClock, NoWindow, Observer, Outcome, Permit,
-    RejectReason, RestoreError, RestoreReport, Snapshot, State, Transition,
+    ConfigError, Exported, ManualClock, Outcome, RejectReason, RestoreError, RestoreReport,
+    Snapshot, State, Transition,
 };
-use fusebox_std::{BreakerSpec, WindowSpec};
-use std::cell::RefCell;
+use fusebox_std::{BreakerSpec, StdBreaker, StdPermit, TransitionEvent};
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 use std::io::{self, BufRead};
 use std::time::Duration;
+use tokio::sync::broadcast::{self, error::TryRecvError};
 
 /// The simulator's clock: one tick a millisecond.
 pub type Millis = ManualClock<1000>;
@@ -99,18 +100,7 @@ impl From<ConfigError> for ReplayError {
     }
 }
 
-/// Collects transitions as the breaker commits them; the loop drains it
-/// after each step, so it never holds more than a step's worth.
-#[derive(Default)]
-struct Recorder(RefCell<Vec<Transition>>);
-
-impl Observer for Recorder {
-    fn on_transition(&self, t: &Transition) {
-        self.0.borrow_mut().push(*t);
-    }
-}
-
-type Sim<'c, W> = Breaker<&'c Millis, W, Recorder>;
+type Sim<'c> = StdBreaker<&'c Millis>;
 
 /// Replays `input` through a breaker built from `spec`, first restoring
 /// `state` into it at 0 ms when given (a restart: the open period resumes
@@ -124,41 +114,16 @@ pub fn replay(
     events: &mut impl Events,
 ) -> Result<Totals, ReplayError> {
     let clock = Millis::new();
-    let config = spec.config;
     let trace = TraceReader::new(input)?;
-    match spec.window {
-        WindowSpec::None => {
-            let b: Sim<'_, NoWindow> = Breaker::with_observer(&clock, config, Recorder::default())?;
-            start(&b, state, restored)?;
-            run(&clock, &b, trace, events)
-        }
-        WindowSpec::Count { size } => {
-            let window = fusebox_std::count_window(size)?;
-            let b = Breaker::with_window(&clock, config, window, Recorder::default())?;
-            start(&b, state, restored)?;
-            run(&clock, &b, trace, events)
-        }
-        WindowSpec::Time { buckets } => {
-            // One thread replays, so one stripe.
-            let window = fusebox_std::time_window(buckets, 1)?;
-            let b = Breaker::with_window(&clock, config, window, Recorder::default())?;
-            start(&b, state, restored)?;
-            run(&clock, &b, trace, events)
-        }
-    }
-}
-
-/// Restores `state` (if any) into the new breaker at 0 ms; its transition
-/// is reported with the trace's, as the first event.
-fn start<W: AnyWindow>(
-    b: &Sim<'_, W>,
-    state: Option<&Exported>,
-    restored: &mut Option<RestoreReport>,
-) -> Result<(), ReplayError> {
+    let b: Sim<'_> = StdBreaker::with_clock(&clock, "simulate", *spec, StdBreaker::events())?;
+    // Subscribed before the first call (and the restore); drained after each
+    // step, so it never holds more than a step's worth (far below the
+    // channel's depth).
+    let transitions = b.subscribe();
     if let Some(s) = state {
         *restored = Some(b.restore(s).map_err(ReplayError::Restore)?);
     }
-    Ok(())
+    run(&clock, &b, transitions, trace, events)
 }
 
 /// A permitted call waiting for its completion time.
@@ -189,6 +154,7 @@ impl<P> Ord for Pending<P> {
 }
 
 struct Tally {
+    transitions: broadcast::Receiver<TransitionEvent>,
     totals: Totals,
     time: TimeInState,
 }
@@ -228,24 +194,32 @@ impl TimeInState {
 }
 
 impl Tally {
-    fn flush<W: AnyWindow>(&mut self, b: &Sim<'_, W>, events: &mut impl Events) -> io::Result<()> {
-        let drained = std::mem::take(&mut *b.observer().0.borrow_mut());
-        for t in &drained {
+    /// Passes on the transitions the breaker committed since the last flush.
+    fn flush(&mut self, events: &mut impl Events) -> io::Result<()> {
+        loop {
+            let t = match self.transitions.try_recv() {
+                Ok(TransitionEvent { transition, .. }) => transition,
+                Err(TryRecvError::Empty | TryRecvError::Closed) => return Ok(()),
+                Err(TryRecvError::Lagged(n)) => {
+                    return Err(io::Error::other(format!("{n} transitions were lost")))
+                }
+            };
             self.time.enter(t.at, t.to);
-            events.transition(t.at, t)?;
+            events.transition(t.at, &t)?;
         }
-        Ok(())
     }
 }
 
-fn run<W: AnyWindow, R: BufRead>(
+fn run<R: BufRead>(
     clock: &Millis,
-    b: &Sim<'_, W>,
+    b: &Sim<'_>,
+    transitions: broadcast::Receiver<TransitionEvent>,
     mut trace: TraceReader<R>,
     events: &mut impl Events,
 ) -> Result<Totals, ReplayError> {
     let mut pending = BinaryHeap::new();
     let mut tally = Tally {
+        transitions,
         totals: Totals::default(),
         time: TimeInState::new(State::Closed),
     };
@@ -267,7 +241,7 @@ fn run<W: AnyWindow, R: BufRead>(
         clock.set(at_ms);
         end = at_ms;
         let decided = b.try_acquire();
-        tally.flush(b, events)?;
+        tally.flush(events)?;
         let (decision, state) = match decided {
             Ok(permit) => {
                 tally.totals.permitted += 1;
@@ -307,10 +281,10 @@ fn run<W: AnyWindow, R: BufRead>(
 }
 
 /// Applies one completion at its due time.
-fn complete<W: AnyWindow>(
+fn complete(
     clock: &Millis,
-    b: &Sim<'_, W>,
-    p: Pending<Permit<&Sim<'_, W>>>,
+    b: &Sim<'_>,
+    p: Pending<StdPermit<'_, &Millis>>,
     tally: &mut Tally,
     events: &mut impl Events,
 ) -> io::Result<()> {
@@ -319,7 +293,7 @@ fn complete<W: AnyWindow>(
         .permit
         .record_with_duration(p.outcome, Duration::from_millis(p.latency_ms));
     events.outcome(p.due, p.outcome);
-    tally.flush(b, events)?;
+    tally.flush(events)?;
     if events.wants_snapshots() {
         events.after_step(p.due, &b.snapshot());
     }

@@ -154,8 +154,7 @@ pub(crate) fn spec(
 
 /// The file's name for a field the core names.
 fn file_field(core: &str) -> &str {
-    let f = core.split(" (").next().unwrap_or(core);
-    match f {
+    match core {
         "jitter" => "backoff.jitter",
         "window_span" => "window.span",
         other => other,
@@ -178,17 +177,20 @@ pub(crate) fn core_error(
             .to_string()
     };
     match e {
-        // The core counts a span in clock ticks; the file writes a duration.
-        ConfigError::OutOfRange {
-            field, value, min, ..
-        } if field.starts_with("window_span") => origin.err(
+        // The core's shortest span is one clock tick per bucket.
+        ConfigError::DurationOutOfRange {
+            field: "window_span",
+            value_ns,
+            min_ns,
+            max_ns,
+        } => origin.err(
             "window.span",
             ErrorKind::OutOfRange {
-                value: human(ticks_to_ns(value)),
+                value: human(value_ns),
                 allowed: format!(
                     "{}..={} (at least one clock tick, {}, per bucket)",
-                    human(ticks_to_ns(min)),
-                    human(fusebox_core::MAX_DURATION.as_nanos()),
+                    human(min_ns),
+                    human(max_ns),
                     human(ticks_to_ns(1)),
                 ),
             },

@@ -137,11 +137,14 @@ impl StdObserver {
         &self.totals
     }
     /// The call-duration histogram.
+    #[inline]
     pub fn durations(&self) -> &CallDurations {
         &self.durations
     }
     /// Whether the call wrappers and the tower layer time calls for the
-    /// histogram (on by default; two `Instant::now` per call).
+    /// histogram (on by default; two `Instant::now` per call). Inlined: the
+    /// call wrappers ask on every call.
+    #[inline]
     pub fn call_timing(&self) -> bool {
         // Relaxed: a setting; a call that sees the old value is harmless.
         self.timing.load(std::sync::atomic::Ordering::Relaxed)

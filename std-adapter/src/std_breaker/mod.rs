@@ -1,151 +1,33 @@
 //! [`StdBreaker`]: a named breaker whose window is chosen at run time.
 //!
-//! A breaker built from a config file learns its window size at run time, so
-//! [`StdBreaker`] holds one of three core breakers: without a window, over a
-//! [`DynCountWindow`](fusebox_core::DynCountWindow) or over a [`DynTimeWindow`](fusebox_core::DynTimeWindow), whose cells are a boxed
-//! slice allocated once, when the breaker is built (never per call). Each
-//! call is one `match` on the variant and then the core's own code: the
-//! adapter keeps no state of its own.
+//! A breaker built from a config file learns its window kind and size at run
+//! time, so [`StdBreaker`] holds one core breaker over a
+//! [`RuntimeWindow`](fusebox_core::RuntimeWindow) ([`StdWindow`]), whose
+//! cells are a boxed slice allocated once, when the breaker is built (never
+//! per call). Its permits are the core's own [`Permit`]s: the adapter keeps
+//! no state of its own. The clock is a type parameter: [`DefaultClock`]
+//! ([`CoarseClock`](crate::CoarseClock) for a time window, [`StdClock`](crate::StdClock)
+//! otherwise), unless a test or a simulation drives a
+//! [`ManualClock`](fusebox_core::ManualClock).
 
 use crate::breaker::CircuitBreaker;
+use crate::coarse_clock::DefaultClock;
 use crate::observe::{CallDurations, StdObserver, TransitionEvent};
-use fusebox_core::{AdoptOutcome, Exported, RestoreError, RestoreReport};
 use fusebox_core::{
-    BucketCell, Config, ConfigError, DynCountWindow, DynTimeWindow, Rejected, RingCell, Snapshot,
-    State, WindowShape,
+    AdoptOutcome, Breaker, Clock, Config, ConfigError, Exported, Permit, Rejected, RestoreError,
+    RestoreReport, Snapshot, State,
 };
+use std::time::Duration;
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::broadcast;
 
-/// Which window a [`StdBreaker`] keeps.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum WindowSpec {
-    /// No window: only the consecutive-failures rule (and hints) can trip it.
-    None,
-    /// The last `size` outcomes ([`DynCountWindow`](fusebox_core::DynCountWindow); 1 ..= 32 767).
-    Count {
-        /// Outcomes kept.
-        size: usize,
-    },
-    /// The outcomes of the last [`Config::window_span`], in `buckets`
-    /// buckets ([`DynTimeWindow`](fusebox_core::DynTimeWindow)), striped over up to
-    /// [`MAX_TIME_STRIPES`] cache-padded rows (one per available core).
-    Time {
-        /// Buckets the span is cut into.
-        buckets: usize,
-    },
-}
+mod window;
 
-/// At most this many stripes in a time window: records from different
-/// cores land in different cache lines; a failure sums all stripes.
-pub const MAX_TIME_STRIPES: usize = 4;
-
-/// The largest [`WindowSpec::Count`] size: 32 767 (127 where the core's
-/// state word is 32-bit). A ring of this size takes 128 KiB.
-#[cfg(all(target_has_atomic = "64", not(fusebox_narrow)))]
-pub const MAX_COUNT_WINDOW_SIZE: usize = 32_767;
-/// The largest [`WindowSpec::Count`] size: 32 767 (127 where the core's
-/// state word is 32-bit).
-#[cfg(not(all(target_has_atomic = "64", not(fusebox_narrow))))]
-pub const MAX_COUNT_WINDOW_SIZE: usize = 127;
-
-/// The largest [`WindowSpec::Time`] bucket count: 4 194 304 (1 024 where
-/// the core's state word is 32-bit). At this limit a window takes 64 MiB
-/// per stripe, so a time window's memory is `16 B × buckets × stripes`.
-#[cfg(all(target_has_atomic = "64", not(fusebox_narrow)))]
-pub const MAX_TIME_WINDOW_BUCKETS: usize = 1 << 22;
-/// The largest [`WindowSpec::Time`] bucket count: 4 194 304 (1 024 where
-/// the core's state word is 32-bit).
-#[cfg(not(all(target_has_atomic = "64", not(fusebox_narrow))))]
-pub const MAX_TIME_WINDOW_BUCKETS: usize = 1 << 10;
-
-impl WindowSpec {
-    /// The most heap a breaker's window takes: with [`MAX_TIME_STRIPES`]
-    /// stripes for a time window (fewer on a machine with fewer cores).
-    ///
-    /// ```
-    /// use fusebox_std::WindowSpec;
-    /// assert_eq!(WindowSpec::Count { size: 100 }.max_bytes(), 400);
-    /// ```
-    pub fn max_bytes(&self) -> usize {
-        match *self {
-            WindowSpec::None => 0,
-            WindowSpec::Count { size } => size.saturating_mul(std::mem::size_of::<RingCell>()),
-            WindowSpec::Time { buckets } => buckets
-                .saturating_add(DynTimeWindow::<Box<[BucketCell]>>::PAD)
-                .saturating_mul(MAX_TIME_STRIPES)
-                .saturating_mul(std::mem::size_of::<BucketCell>()),
-        }
-    }
-
-    /// The shape the core checks a config against ([`Config::check_for`]).
-    pub fn shape(&self) -> WindowShape {
-        match *self {
-            WindowSpec::None => WindowShape::None,
-            WindowSpec::Count { size } => WindowShape::Count(size),
-            WindowSpec::Time { buckets } => WindowShape::Time(buckets),
-        }
-    }
-
-    /// Checks the size against its limit ([`MAX_COUNT_WINDOW_SIZE`],
-    /// [`MAX_TIME_WINDOW_BUCKETS`]) without allocating anything.
-    ///
-    /// ```
-    /// use fusebox_std::WindowSpec;
-    /// assert!(WindowSpec::Count { size: 100 }.check().is_ok());
-    /// assert!(WindowSpec::Count { size: 4_294_967_295 }.check().is_err());
-    /// ```
-    pub fn check(&self) -> Result<(), ConfigError> {
-        let (field, value, max) = match *self {
-            WindowSpec::None => return Ok(()),
-            WindowSpec::Count { size } => ("window.size", size, MAX_COUNT_WINDOW_SIZE),
-            WindowSpec::Time { buckets } => ("window.buckets", buckets, MAX_TIME_WINDOW_BUCKETS),
-        };
-        if (1..=max).contains(&value) {
-            Ok(())
-        } else {
-            Err(ConfigError::OutOfRange {
-                field,
-                value: value as u64,
-                min: 1,
-                max: max as u64,
-            })
-        }
-    }
-}
-
-/// A count window of `size` outcomes on the heap; the size is checked
-/// before anything is allocated.
-pub fn count_window(size: usize) -> Result<DynCountWindow<Box<[RingCell]>>, ConfigError> {
-    WindowSpec::Count { size }.check()?;
-    DynCountWindow::new((0..size).map(|_| RingCell::new()).collect())
-}
-
-/// A time window of `buckets` buckets in `stripes` stripes (at most
-/// [`MAX_TIME_STRIPES`]) on the heap; both are checked before anything is
-/// allocated.
-pub fn time_window(
-    buckets: usize,
-    stripes: usize,
-) -> Result<DynTimeWindow<Box<[BucketCell]>>, ConfigError> {
-    WindowSpec::Time { buckets }.check()?;
-    if !(1..=MAX_TIME_STRIPES).contains(&stripes) {
-        return Err(ConfigError::OutOfRange {
-            field: "stripes",
-            value: stripes as u64,
-            min: 1,
-            max: MAX_TIME_STRIPES as u64,
-        });
-    }
-    let cells = DynTimeWindow::<Box<[BucketCell]>>::cells_needed(buckets, stripes);
-    DynTimeWindow::new(
-        (0..cells).map(|_| BucketCell::new()).collect(),
-        buckets,
-        stripes,
-    )
-}
+pub use window::{
+    count_window, time_window, StdWindow, WindowSpec, MAX_COUNT_WINDOW_SIZE, MAX_TIME_STRIPES,
+    MAX_TIME_WINDOW_BUCKETS,
+};
 
 /// What a [`StdBreaker`] is built from: a checked core [`Config`] and a
 /// window. Config files produce these ([`crate::config`]).
@@ -157,20 +39,18 @@ pub struct BreakerSpec {
     pub window: WindowSpec,
 }
 
-mod inner;
-mod permit;
-
-use inner::Inner;
-pub use permit::{StdOwnedPermit, StdPermit};
+/// The core breaker a [`StdBreaker`] on clock `C` holds.
+pub type StdCore<C = DefaultClock> = Breaker<C, StdWindow, StdObserver>;
+/// A permit of a [`StdBreaker`], borrowing it: the core's [`Permit`].
+pub type StdPermit<'a, C = DefaultClock> = Permit<&'a StdCore<C>>;
+/// A permit of a [`StdBreaker`] that holds the breaker, `'static`: the
+/// core's [`Permit`].
+pub type StdOwnedPermit<C = DefaultClock> = Permit<Arc<StdCore<C>>>;
 
 /// A named breaker with a [`StdObserver`], whose window is chosen at run
-/// time. Cheap to clone: clones share one breaker.
-///
-/// Its clock is [`StdClock`](crate::StdClock), except with a time window:
-/// there every record reads the clock, and the breaker runs on
-/// [`CoarseClock`](crate::CoarseClock) (one atomic load per read, 1 ms
-/// resolution, one ticker thread per process). Both count nanoseconds from
-/// the same base. A core [`Breaker`](fusebox_core::Breaker) takes any clock.
+/// time, on [`DefaultClock`] unless another clock `C` is given
+/// ([`with_clock`](StdBreaker::with_clock)). Cheap to clone: clones share
+/// one breaker.
 ///
 /// ```
 /// use std::time::Duration;
@@ -194,17 +74,38 @@ pub use permit::{StdOwnedPermit, StdPermit};
 /// assert_eq!(payments.state(), State::Open);
 /// assert!(payments.call(|| Ok::<_, ()>(1)).unwrap_err().is_rejected());
 /// ```
-#[derive(Clone)]
-pub struct StdBreaker {
+///
+/// On a [`ManualClock`](fusebox_core::ManualClock), a test moves time
+/// instead of waiting out the open period:
+///
+/// ```
+/// use std::time::Duration;
+/// use fusebox_core::{Config, ManualClock, State};
+/// use fusebox_std::{BreakerSpec, CallExt, StdBreaker, WindowSpec};
+///
+/// static CLOCK: ManualClock<1000> = ManualClock::new();
+/// let config = Config::builder()
+///     .consecutive_failures(1)
+///     .open_for(Duration::from_secs(30))
+///     .build()
+///     .unwrap();
+/// let spec = BreakerSpec { config, window: WindowSpec::None };
+/// let db = StdBreaker::with_clock(&CLOCK, "db", spec, StdBreaker::events()).unwrap();
+/// let _ = db.call(|| Err::<(), _>("down"));
+/// assert_eq!(db.state(), State::Open);
+/// CLOCK.advance(30_000);
+/// assert_eq!(db.state(), State::HalfOpen);
+/// ```
+pub struct StdBreaker<C: Clock = DefaultClock> {
     name: Arc<str>,
-    inner: Inner,
+    core: Arc<StdCore<C>>,
     spec: BreakerSpec,
 }
 
 impl StdBreaker {
     /// A breaker named `name`, with its own broadcast of transitions.
     pub fn new(name: impl Into<Arc<str>>, spec: BreakerSpec) -> Result<StdBreaker, ConfigError> {
-        Self::with_events(name, spec, broadcast::channel(64).0)
+        Self::with_events(name, spec, Self::events())
     }
 
     /// A breaker named `name` that broadcasts its transitions on `events`
@@ -214,11 +115,32 @@ impl StdBreaker {
         spec: BreakerSpec,
         events: broadcast::Sender<TransitionEvent>,
     ) -> Result<StdBreaker, ConfigError> {
+        StdBreaker::with_clock(DefaultClock::for_window(&spec.window), name, spec, events)
+    }
+
+    /// A broadcast of transitions of its own, as [`new`](Self::new) makes
+    /// (64 events deep).
+    pub fn events() -> broadcast::Sender<TransitionEvent> {
+        broadcast::channel(64).0
+    }
+}
+
+impl<C: Clock> StdBreaker<C> {
+    /// A breaker named `name` on `clock`, broadcasting its transitions on
+    /// `events`.
+    pub fn with_clock(
+        clock: C,
+        name: impl Into<Arc<str>>,
+        spec: BreakerSpec,
+        events: broadcast::Sender<TransitionEvent>,
+    ) -> Result<StdBreaker<C>, ConfigError> {
         let name = name.into();
         let observer = StdObserver::new(Arc::clone(&name), events);
+        let window = spec.window.build()?;
+        let core = Breaker::with_window(clock, spec.config, window, observer)?;
         Ok(StdBreaker {
             name,
-            inner: Inner::build(&spec, observer)?,
+            core: Arc::new(core),
             spec,
         })
     }
@@ -235,9 +157,13 @@ impl StdBreaker {
     pub fn config(&self) -> &Config {
         &self.spec.config
     }
+    /// The core breaker it drives.
+    pub fn core(&self) -> &StdCore<C> {
+        &self.core
+    }
     /// Its observer: totals, durations, transition counts.
     pub fn observer(&self) -> &StdObserver {
-        self.inner.steer().observer()
+        self.core.observer()
     }
     /// A receiver of its transitions from now on (shared with every breaker
     /// of its registry, if it has one).
@@ -247,39 +173,39 @@ impl StdBreaker {
 
     /// Asks for a permit ([`fusebox_core::Breaker::try_acquire`]).
     #[inline]
-    pub fn try_acquire(&self) -> Result<StdPermit<'_>, Rejected> {
-        self.inner.acquire().map(StdPermit)
+    pub fn try_acquire(&self) -> Result<StdPermit<'_, C>, Rejected> {
+        self.core.try_acquire()
     }
     /// Asks for a permit that holds the breaker itself, `'static`
     /// ([`fusebox_core::Breaker::try_acquire_owned`]).
     #[inline]
-    pub fn try_acquire_owned(&self) -> Result<StdOwnedPermit, Rejected> {
-        self.inner.acquire_owned().map(StdOwnedPermit)
+    pub fn try_acquire_owned(&self) -> Result<StdOwnedPermit<C>, Rejected> {
+        Breaker::try_acquire_owned(Arc::clone(&self.core))
     }
 
     /// The state; may perform a due open-to-half-open move ([`fusebox_core::Breaker::state`]).
     pub fn state(&self) -> State {
-        self.inner.steer().state()
+        self.core.state()
     }
     /// A picture of the breaker; never writes ([`fusebox_core::Breaker::snapshot`]).
     pub fn snapshot(&self) -> Snapshot {
-        self.inner.steer().snapshot()
+        self.core.snapshot()
     }
     /// Operator: reject everything until [`reset`](Self::reset).
     pub fn force_open(&self) {
-        self.inner.steer().force_open()
+        self.core.force_open()
     }
     /// Operator: permit and record everything, never trip.
     pub fn metrics_only(&self) {
-        self.inner.steer().metrics_only()
+        self.core.metrics_only()
     }
     /// Operator: permit everything, record nothing.
     pub fn disable(&self) {
-        self.inner.steer().disable()
+        self.core.disable()
     }
     /// Operator: back to `Closed`, empty window, backoff level 0.
     pub fn reset(&self) {
-        self.inner.steer().reset()
+        self.core.reset()
     }
     /// Operator: back to `Closed`; the same as [`reset`](Self::reset)
     /// (DESIGN.md §2), named for symmetry with [`force_open`](Self::force_open).
@@ -288,34 +214,44 @@ impl StdBreaker {
     }
     /// Operator: start a half-open episode now.
     pub fn transition_to_half_open(&self) {
-        self.inner.steer().transition_to_half_open()
+        self.core.transition_to_half_open()
     }
     /// What crosses a process boundary: state, backoff level, the open
     /// period's remaining time, the consecutive run
     /// ([`fusebox_core::Breaker::export`]; never writes).
     pub fn export(&self) -> Exported {
-        self.inner.steer().export()
+        self.core.export()
     }
     /// Installs an exported state as an operator transition with a new
     /// epoch ([`fusebox_core::Breaker::restore`]): an open period resumes
     /// for its remaining time; counts cross only under the same config
     /// fingerprint.
     pub fn restore(&self, value: &Exported) -> Result<RestoreReport, RestoreError> {
-        self.inner.steer().restore(value)
+        self.core.restore(value)
     }
     /// Adopts a peer's open period: Closed → Open, or a later deadline
     /// while Open; never shortens one ([`fusebox_core::Breaker::adopt_open`]).
     pub fn adopt_open(&self, open_for: Duration) -> AdoptOutcome {
-        self.inner.steer().adopt_open(open_for)
+        self.core.adopt_open(open_for)
     }
     /// The fingerprint of its config and window shape
     /// ([`fusebox_core::Config::fingerprint`]).
     pub fn fingerprint(&self) -> u64 {
-        self.inner.steer().fingerprint()
+        self.core.fingerprint()
     }
 }
 
-impl fmt::Debug for StdBreaker {
+impl<C: Clock> Clone for StdBreaker<C> {
+    fn clone(&self) -> Self {
+        StdBreaker {
+            name: Arc::clone(&self.name),
+            core: Arc::clone(&self.core),
+            spec: self.spec,
+        }
+    }
+}
+
+impl<C: Clock> fmt::Debug for StdBreaker<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("StdBreaker")
             .field("name", &self.name)
@@ -325,16 +261,19 @@ impl fmt::Debug for StdBreaker {
     }
 }
 
-impl CircuitBreaker for StdBreaker {
-    type Permit<'a> = StdPermit<'a>;
-    type OwnedPermit = StdOwnedPermit;
+impl<C: Clock> CircuitBreaker for StdBreaker<C> {
+    type Permit<'a>
+        = StdPermit<'a, C>
+    where
+        C: 'a;
+    type OwnedPermit = StdOwnedPermit<C>;
 
     #[inline]
-    fn acquire(&self) -> Result<StdPermit<'_>, Rejected> {
+    fn acquire(&self) -> Result<StdPermit<'_, C>, Rejected> {
         self.try_acquire()
     }
     #[inline]
-    fn acquire_owned(this: &Arc<Self>) -> Result<StdOwnedPermit, Rejected> {
+    fn acquire_owned(this: &Arc<Self>) -> Result<StdOwnedPermit<C>, Rejected> {
         this.try_acquire_owned()
     }
     fn snapshot(&self) -> Snapshot {
@@ -344,30 +283,5 @@ impl CircuitBreaker for StdBreaker {
     fn call_durations(&self) -> Option<&CallDurations> {
         let o = self.observer();
         o.call_timing().then(|| o.durations())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn window_limits_are_the_cores() {
-        let cells: Vec<RingCell> = (0..MAX_COUNT_WINDOW_SIZE)
-            .map(|_| RingCell::new())
-            .collect();
-        assert!(DynCountWindow::new(cells.into_boxed_slice()).is_ok());
-        let field = |buckets| match DynTimeWindow::new(&[][..], buckets, 1) {
-            Err(ConfigError::OutOfRange { field, .. }) => field,
-            _ => "",
-        };
-        // An empty slice passes the core's bucket check only within its limit.
-        assert_eq!(field(MAX_TIME_WINDOW_BUCKETS), "window cells");
-        assert_eq!(field(MAX_TIME_WINDOW_BUCKETS + 1), "window.buckets");
-        assert!(count_window(MAX_COUNT_WINDOW_SIZE + 1).is_err());
-        assert!(count_window(0).is_err());
-        assert!(time_window(MAX_TIME_WINDOW_BUCKETS + 1, 1).is_err());
-        assert!(time_window(10, MAX_TIME_STRIPES + 1).is_err());
-        assert!(time_window(10, 1).is_ok());
     }
 }

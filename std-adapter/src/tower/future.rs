@@ -1,11 +1,11 @@
 //! [`ResponseFuture`].
 
 use crate::breaker::CircuitBreaker;
-use crate::call::{self, Verdict};
+use crate::call;
 use crate::classify::Classifier;
 use crate::Error;
 use ::tower::timeout::error::Elapsed;
-use fusebox_core::{Outcome, Rejected};
+use fusebox_core::{Outcome, Rejected, Verdict};
 use pin_project_lite::pin_project;
 use std::any::Any;
 use std::future::Future;
@@ -74,17 +74,16 @@ fn inner_error<E: 'static>(e: E) -> Error<E> {
     }
 }
 
-/// Ends the permit, if any, through the call wrappers' own timing path.
+/// Ends the permit, if any, through the call wrappers' own path
+/// ([`call::finish`]).
 #[inline]
 pub(crate) fn finish<B: CircuitBreaker>(
     permit: Option<B::OwnedPermit>,
     verdict: Verdict,
     timing: &Option<(Instant, Arc<B>)>,
 ) {
-    let Some(permit) = permit else { return };
-    match timing {
-        Some((t0, breaker)) => call::finish_timed(&**breaker, permit, verdict, *t0),
-        None => verdict.apply(permit, None),
+    if let Some(permit) = permit {
+        call::finish(permit, verdict, timing.as_ref().map(|(t0, b)| (&**b, *t0)));
     }
 }
 

@@ -52,7 +52,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     /// than moving to half-open.
     pub fn export(&self) -> Exported {
         let sw = StateWord::unpack(self.current_word());
-        let now = if sw.state == State::Open || W::KIND == WindowKind::Time {
+        let now = if sw.state == State::Open || self.window.kind() == WindowKind::Time {
             self.clock.now()
         } else {
             0

@@ -344,6 +344,7 @@ impl<S: RingStorage> CountWindowOf<S> {
 }
 
 impl<const N: usize> ConstEmpty for CountWindow<N> {
+    const KIND: WindowKind = WindowKind::Count;
     const CAPACITY: usize = N;
     #[cfg(not(fusebox_loom))]
     const EMPTY: Self = {
@@ -367,7 +368,10 @@ impl<const N: usize> ConstEmpty for CountWindow<N> {
 }
 
 impl<S: RingStorage> WindowImpl for CountWindowOf<S> {
-    const KIND: WindowKind = WindowKind::Count;
+    #[inline(always)]
+    fn kind(&self) -> WindowKind {
+        WindowKind::Count
+    }
     fn capacity(&self) -> usize {
         self.cells.cells().len()
     }

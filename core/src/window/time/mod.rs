@@ -467,6 +467,7 @@ impl<const B: usize, const S: usize> TimeWindow<B, S> {
 }
 
 impl<const B: usize, const S: usize> ConstEmpty for TimeWindow<B, S> {
+    const KIND: WindowKind = WindowKind::Time;
     const CAPACITY: usize = B;
     #[cfg(not(fusebox_loom))]
     const EMPTY: Self = {
@@ -496,7 +497,10 @@ impl<const B: usize, const S: usize> ConstEmpty for TimeWindow<B, S> {
 }
 
 impl<G: BucketStorage> WindowImpl for TimeWindowOf<G> {
-    const KIND: WindowKind = WindowKind::Time;
+    #[inline(always)]
+    fn kind(&self) -> WindowKind {
+        WindowKind::Time
+    }
     fn capacity(&self) -> usize {
         self.grid.buckets()
     }

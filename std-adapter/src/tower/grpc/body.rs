@@ -2,9 +2,8 @@
 
 use super::classify::{GrpcClassifier, GrpcCode};
 use crate::breaker::CircuitBreaker;
-use crate::call::Verdict;
 use crate::tower::future::finish;
-use fusebox_core::Outcome;
+use fusebox_core::{Outcome, Verdict};
 use http::HeaderMap;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
