@@ -32,10 +32,6 @@ pub(crate) struct Settings {
     pub(crate) throttle_k_bp: u32,
     /// Whether a closed breaker shapes its traffic (a ramp or throttling).
     pub(crate) shaped: bool,
-    /// Neither slow-call timing nor shaping: a closed-state admission is the
-    /// grant alone. The one flag the inlined admission path tests (where it
-    /// tested `slow_ticks` before shaping existed).
-    pub(crate) plain_admit: bool,
 }
 
 impl Settings {
@@ -139,9 +135,6 @@ impl Settings {
                 None => 0,
             },
             shaped: ramp.is_some() || c.throttle_k.is_some(),
-            plain_admit: c.slow_call_duration.is_none()
-                && ramp.is_none()
-                && c.throttle_k.is_none(),
         })
     }
 }
