@@ -56,7 +56,7 @@ loom_models() {
         --test loom_e_permit_release --test loom_open_deadline_race \
         --test loom_open_deadline_publishers --test loom_open_deadline_preempted \
         --test loom_open_deadline_reanchor --test loom_f_restore \
-        --test loom_f_ramp
+        --test loom_f_ramp --test loom_g_throttle
     # Models run in parallel: under fusebox_loom the time window's stripe is
     # the loom thread index, not a stack address, so replays are deterministic.
 }

@@ -36,10 +36,6 @@ pub(crate) struct Settings {
     pub(crate) on_abandon: Abandon,
     /// Whether a window must be written (some rule or metrics read it).
     pub(crate) window: bool,
-    /// Neither slow-call timing nor shaping: a closed-state admission is the
-    /// grant alone. The one flag the inlined admission path tests (where it
-    /// tested `slow_ticks` before shaping existed).
-    pub(crate) plain_admit: bool,
     /// Whether a closed breaker shapes its traffic (a ramp or throttling).
     pub(crate) shaped: bool,
     slow: Option<NonZeroU64>,
@@ -174,9 +170,6 @@ impl Settings {
                 None => 0,
             },
             shaped: ramp.is_some() || c.throttle_k.is_some(),
-            plain_admit: c.slow_call_duration.is_none()
-                && ramp.is_none()
-                && c.throttle_k.is_none(),
         })
     }
 
@@ -187,6 +180,24 @@ impl Settings {
             Some(t) => Some(t.get()),
             None => None,
         }
+    }
+
+    /// The longest open period this config can set, in ticks: the longest of
+    /// the backoff's maximum, `max_trip_hint` and `max_half_open_wait`. A
+    /// restored or adopted open period is cut to it. The timer's own
+    /// longest period ([`TimerUnits::longest`]) also holds a ramp's length,
+    /// which is not an open period.
+    pub(crate) const fn longest_open(&self) -> u64 {
+        let mut longest = self.backoff.longest();
+        if self.max_hint_ticks > longest {
+            longest = self.max_hint_ticks;
+        }
+        if let Some(w) = self.max_wait_ticks() {
+            if w > longest {
+                longest = w;
+            }
+        }
+        longest
     }
 
     /// `max_half_open_wait` in ticks, if set.

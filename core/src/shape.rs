@@ -13,8 +13,8 @@
 //!   `ceil(N · share)` are admitted);
 //! - [`throttle_bp`]: the throttling probability over the window's counts;
 //!
-//! and the breaker's one extra atomic, the episode's attempt counter
-//! ([`Sequence`]).
+//! and the breaker's two extra atomics, the episode's attempt counter
+//! (`Sequence`) and the throttled calls per time slot (`ThrottleRing`).
 
 use crate::arith::{checked_mul, div_rem};
 use crate::sync::{atomic_word, AtomicWord, Ordering, Word, WORD_BITS};

@@ -15,6 +15,7 @@
 //! | §8 a clock that went back: readers re-anchor the deadline, never half-open early (issue 14) | `tests/loom_open_deadline_reanchor.rs` | loom, 2–3 threads |
 //! | §14 restore racing records and the open → half-open move; an adopted open racing a trip (issue 16) | `tests/loom_f_restore.rs` | loom |
 //! | §14 progressive recovery: attempts numbered once each, the ramp's end published and removed without touching another episode's timer word (issue 19) | `tests/loom_f_ramp.rs` | loom, 2–3 threads |
+//! | §14 adaptive throttling: concurrently throttled calls all count as requests (issue 19) | `tests/loom_g_throttle.rs` | loom, 2 threads |
 //! | §14 ramp and adaptive throttling against the model | `tests/model_vs_core` (generated ramps; throttling on time windows) | proptest, both layouts |
 //! | §13 narrow words: per-target limits | `tests/core_limits.rs` | the documented field maxima, on both layouts |
 //! | bugs found so far | `tests/core_regressions.rs` | hand-reduced reproducers |

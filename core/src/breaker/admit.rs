@@ -105,24 +105,22 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
         let w = self.state.load(Ordering::Acquire);
         let sw = StateWord::unpack(w);
         // The common case inlines to one load and a compare: no call.
-        if matches!(sw.state, State::Closed | State::MetricsOnly) {
-            // One flag, as before shaping existed: no clock, no shaping.
-            if self.settings.plain_admit {
-                return Ok(Grant::new(sw.epoch, sw.state, 0));
-            }
-            // A ramp or throttling shapes the closed state's traffic.
-            if self.settings.shaped && sw.state == State::Closed {
-                return self.admit_shaped(sw);
-            }
+        // A ramp or throttling (`shaped`) sends the closed state to the
+        // out-of-line path, so that this one keeps a single call site.
+        if matches!(sw.state, State::Closed | State::MetricsOnly) && !self.settings.shaped {
             return Ok(Grant::new(sw.epoch, sw.state, self.start_time()));
         }
         self.admit_slow(w)
     }
 
-    /// Every state but the closed ones: rare, so kept out of line.
+    /// Every state but the closed ones, and the closed state of a breaker
+    /// that shapes its traffic: rare or costly anyway, so kept out of line.
     #[cold]
     #[inline(never)]
     fn admit_slow(&self, w: Word) -> Result<Grant, Rejected> {
+        if self.settings.shaped && StateWord::unpack(w).state == State::Closed {
+            return self.admit_shaped(StateWord::unpack(w));
+        }
         match self.settle(w, true) {
             // Disabled reads no clock at the grant: its calls are never timed.
             Settled::Granted(epoch, State::Disabled) => Ok(Grant::new(epoch, State::Disabled, 0)),

@@ -39,6 +39,9 @@ use crate::window::{AnyWindow, NoWindow};
 /// breaker also sees everything that thread did before recording the
 /// tripping failure, and a thread admitted into a new episode never sees a
 /// deadline or window of an older one as its own.
+// In declaration order: the words every call reads first, the shaping state
+// (read only by a breaker with a ramp or throttling) last.
+#[repr(C)]
 pub struct Breaker<C: Clock, W: AnyWindow = NoWindow, O: Observer = NoObserver> {
     pub(crate) state: AtomicWord,
     pub(crate) timer: Timer,

@@ -19,6 +19,9 @@
 //! max_trip_hint = "10m"               # default 10m
 //! on_abandon = "ignore"               # or "failure"; default "ignore"
 //! jitter_seed = 7                     # default: a hash of the breaker's name
+//! ramp_up = "20s"                     # progressive recovery after a close; default: off
+//! ramp_stages = [10, 25, 50, 100]     # percent per stage (1 to 8, increasing); the default
+//! # throttle_k = 1.5                  # adaptive throttling, K >= 1.0; needs a time window
 //! ```
 //!
 //! - Durations are strings with a unit: `"250ms"`, `"30s"`, `"5m"`, `"1h 30m"`.
@@ -36,6 +39,9 @@
 //!   A variable that ends in a field but names no breaker of the file is an
 //!   error, as is one that names a breaker but no field; two breakers whose
 //!   `NAME`s are the same (`db`, `DB`) make the file invalid.
+//! - Progressive recovery and adaptive throttling: see `docs/design.md`;
+//!   `ramp_stages` may also be written `"10,25,50,100"` (what an
+//!   environment variable carries).
 //! - Presets: see [`presets`].
 //!
 //! Every mistake is a [`ConfigFileError`] that names the file and the line

@@ -136,7 +136,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
         } else {
             0
         };
-        let longest = self.settings.timer.longest();
+        let longest = self.settings.longest_open();
         let asked = match (state, half_open_as_open) {
             (State::Open, false) => duration_to_ticks(
                 value.open_remaining.unwrap_or(Duration::ZERO),
@@ -226,7 +226,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     /// ```
     pub fn adopt_open(&self, open_for: Duration) -> AdoptOutcome {
         let asked =
-            duration_to_ticks(open_for, C::TICKS_PER_SECOND).min(self.settings.timer.longest());
+            duration_to_ticks(open_for, C::TICKS_PER_SECOND).min(self.settings.longest_open());
         let now = self.clock.now();
         let decided = self.drive(self.current_word(), |sw| {
             if asked == 0 {
