@@ -17,9 +17,9 @@ use fusebox_core::{
     AdoptOutcome, Breaker, Clock, Config, ConfigError, Exported, Permit, Rejected, RestoreError,
     RestoreReport, Snapshot, State,
 };
-use std::time::Duration;
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::broadcast;
 
 mod window;
