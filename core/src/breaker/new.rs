@@ -195,10 +195,16 @@ mod tests {
     #[test]
     fn settings_stay_compact() {
         use core::mem::size_of;
-        // docs/design.md "Breaker size": four atomic words and the settings.
-        assert_eq!(size_of::<Settings>(), 120);
-        let words = 4 * size_of::<crate::sync::AtomicWord>();
-        assert_eq!(size_of::<Breaker<NoClock, NoWindow>>(), words + 120);
+        // docs/design.md "Breaker size": four atomic words, the settings,
+        // and the shaping state (one attempt counter and eight throttle
+        // cells, issue 19), present whether or not a mode is on.
+        assert_eq!(size_of::<Settings>(), 184);
+        let words = (4 + 1 + 8) * size_of::<crate::sync::AtomicWord>();
+        let align = core::mem::align_of::<Breaker<NoClock, NoWindow>>();
+        assert_eq!(
+            size_of::<Breaker<NoClock, NoWindow>>(),
+            (words + 184).next_multiple_of(align)
+        );
     }
 
     #[test]
