@@ -69,7 +69,7 @@ impl<C: Clock, W: Window> Breaker<C, W, NoObserver> {
         /// ```
         pub fn new(clock: C, config: Config) -> Self {
             match Settings::new(&config, C::TICKS_PER_SECOND, W::KIND, <W as crate::window::sealed::ConstEmpty>::CAPACITY) {
-                Ok(settings) => Self::from_parts(clock, NoObserver, settings),
+                Ok(settings) => Self::from_parts(clock, NoObserver, settings, empty_window::<W>()),
                 Err(e) => refuse(e),
             }
         }
@@ -91,7 +91,7 @@ impl<C: Clock, W: Window, O: Observer> Breaker<C, W, O> {
         /// A breaker in `Closed` that reports to `observer`.
         pub fn with_observer(clock: C, config: Config, observer: O) -> Result<Self, ConfigError> {
             match Settings::new(&config, C::TICKS_PER_SECOND, W::KIND, <W as crate::window::sealed::ConstEmpty>::CAPACITY) {
-                Ok(settings) => Ok(Self::from_parts(clock, observer, settings)),
+                Ok(settings) => Ok(Self::from_parts(clock, observer, settings, empty_window::<W>())),
                 Err(m) => {
                     core::mem::forget(clock);
                     core::mem::forget(observer);
@@ -100,26 +100,26 @@ impl<C: Clock, W: Window, O: Observer> Breaker<C, W, O> {
             }
         }
     }
+}
 
+impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     const_unless_loom! {
-        fn from_parts(clock: C, observer: O, settings: Settings) -> Self {
+        fn from_parts(clock: C, observer: O, settings: Settings, window: W) -> Self {
             Breaker {
                 state: atomic_word(StateWord::INITIAL.pack()),
                 timer: Timer::new(),
                 trips: atomic_word(0),
                 last_transition: atomic_word(0),
-            seq: Sequence::new(),
-            throttled: ThrottleRing::new(),
+                seq: Sequence::new(),
+                throttled: ThrottleRing::new(),
                 settings,
-                window: empty_window::<W>(),
+                window,
                 clock,
                 observer,
             }
         }
     }
-}
 
-impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     /// A breaker in `Closed` over a window built at run time
     /// ([`DynCountWindow`](crate::DynCountWindow),
     /// [`DynTimeWindow`](crate::DynTimeWindow)); the same checks as
@@ -137,18 +137,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
             window.capacity(),
         )
         .map_err(|m| m.error)?;
-        Ok(Breaker {
-            state: atomic_word(StateWord::INITIAL.pack()),
-            timer: Timer::new(),
-            trips: atomic_word(0),
-            last_transition: atomic_word(0),
-            seq: Sequence::new(),
-            throttled: ThrottleRing::new(),
-            settings,
-            window,
-            clock,
-            observer,
-        })
+        Ok(Self::from_parts(clock, observer, settings, window))
     }
 }
 
