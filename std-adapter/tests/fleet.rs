@@ -63,6 +63,18 @@ impl Node {
         assert_eq!(self.llm.state(), State::Open);
     }
 
+    /// Failures until the breaker opens, while another thread's
+    /// successes may break the run: at most a thousand calls.
+    fn trip_despite_traffic(&self) {
+        for _ in 0..1_000 {
+            let _ = self.llm.call(|| Err::<(), _>("provider down"));
+            if self.llm.state() == State::Open {
+                return;
+            }
+        }
+        panic!("a thousand failures did not open the breaker");
+    }
+
     fn retry_after(&self) -> Option<Duration> {
         self.llm.try_acquire().err().and_then(|r| r.retry_after)
     }
@@ -300,9 +312,11 @@ async fn a_hung_redis_blocks_no_call_and_the_fleet_recovers() {
     redis.signal("-STOP");
     // Calls go on at local speed; a's own trips queue up, then drop.
     let calls = calls_on_a_thread(&a.llm, 10_000);
+    // The calls thread's successes interleave with these failures, so a
+    // trip takes as many failures as it needs (three in a row).
     for _ in 0..6 {
         a.llm.reset();
-        a.trip();
+        a.trip_despite_traffic();
     }
     assert!(
         within(Duration::from_secs(5), || calls.is_finished()).await,
