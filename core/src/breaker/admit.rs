@@ -110,42 +110,60 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
         if matches!(sw.state, State::Closed | State::MetricsOnly) && !self.settings.shaped {
             return Ok(Grant::new(sw.epoch, sw.state, self.start_time()));
         }
-        // 32-bit targets keep one path (firmware size).
-        #[cfg(target_pointer_width = "64")]
-        if sw.state == State::Open {
-            return self.admit_open(w);
-        }
-        self.admit_slow(w)
-    }
-
-    /// The open state's rejection with its deadline published and pending,
-    /// the one frequent case outside the closed state: a clock read, a
-    /// timer load and the unit arithmetic, in a function small enough to
-    /// keep its values in registers. Everything else (a deadline not yet
-    /// published, due, or one the clock went back from) goes on to
-    /// [`admit_slow`](Self::admit_slow), which reads both again: the same
-    /// decisions as [`settle`](Self::settle) makes, which this repeats for
-    /// the pending case only (`TimerUnits::pending`).
-    #[cfg(target_pointer_width = "64")]
-    #[cold]
-    #[inline(never)]
-    fn admit_open(&self, w: Word) -> Result<Grant, Rejected> {
-        let sw = StateWord::unpack(w);
-        let now = crate::breaker::read_clock(&self.clock);
-        let t = self.timer.load();
-        if TimerUnits::deadline_of(t, sw.epoch) {
-            if let Some(left) = self.settings.timer.pending(t, now) {
-                return Err(self.reject(State::Open, Some(left)));
-            }
-        }
         self.admit_slow(w)
     }
 
     /// Every state but the closed ones, and the closed state of a breaker
-    /// that shapes its traffic: rare or costly anyway, so kept out of line.
+    /// that shapes its traffic. On 64-bit targets the open state's plain
+    /// rejection is decided here ([`open_rejection`](Self::open_rejection)),
+    /// in a function small enough to keep its values in registers; the rest
+    /// goes on to [`admit_settle`](Self::admit_settle). Both leave
+    /// [`admit`](Self::admit) through this one call site: a second call site
+    /// there makes the caller merge the results in memory, and the closed
+    /// path then reloads its grant with one wide load right after two narrow
+    /// stores (a store-forwarding stall). 32-bit targets keep one path
+    /// (firmware size).
     #[cold]
     #[inline(never)]
     fn admit_slow(&self, w: Word) -> Result<Grant, Rejected> {
+        #[cfg(target_pointer_width = "64")]
+        if let Some(r) = self.open_rejection(w) {
+            return Err(r);
+        }
+        self.admit_settle(w)
+    }
+
+    /// The open state's rejection with its deadline published and pending,
+    /// the one frequent case outside the closed state: a clock read, a
+    /// timer load and the unit arithmetic. `None` for every other state and
+    /// case (a deadline not yet published, due, or one the clock went back
+    /// from): [`admit_settle`](Self::admit_settle) decides those, reading
+    /// the clock and the timer again, as [`settle`](Self::settle) does for
+    /// every state; this repeats its decision for the pending case only
+    /// (`TimerUnits::pending`).
+    #[cfg(target_pointer_width = "64")]
+    #[inline(always)]
+    fn open_rejection(&self, w: Word) -> Option<Rejected> {
+        let sw = StateWord::unpack(w);
+        if sw.state != State::Open {
+            return None;
+        }
+        let now = crate::breaker::read_clock(&self.clock);
+        let t = self.timer.load();
+        if !TimerUnits::deadline_of(t, sw.epoch) {
+            return None;
+        }
+        let left = self.settings.timer.pending(t, now)?;
+        Some(self.reject(State::Open, Some(left)))
+    }
+
+    /// [`admit_slow`](Self::admit_slow) but for the open state's plain
+    /// rejection on 64-bit targets: rare or costly anyway, so kept out of
+    /// line there (32-bit targets: `admit_slow` itself).
+    #[cold]
+    #[cfg_attr(target_pointer_width = "64", inline(never))]
+    #[cfg_attr(not(target_pointer_width = "64"), inline(always))]
+    fn admit_settle(&self, w: Word) -> Result<Grant, Rejected> {
         if self.settings.shaped && StateWord::unpack(w).state == State::Closed {
             return self.admit_shaped(StateWord::unpack(w));
         }
