@@ -115,14 +115,15 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
 
     /// Every state but the closed ones, and the closed state of a breaker
     /// that shapes its traffic. On 64-bit targets the open state's plain
-    /// rejection is decided here ([`open_rejection`](Self::open_rejection)),
-    /// in a function small enough to keep its values in registers; the rest
-    /// goes on to [`admit_settle`](Self::admit_settle). Both leave
-    /// [`admit`](Self::admit) through this one call site: a second call site
-    /// there makes the caller merge the results in memory, and the closed
-    /// path then reloads its grant with one wide load right after two narrow
-    /// stores (a store-forwarding stall). 32-bit targets keep one path
-    /// (firmware size).
+    /// rejection is decided first ([`open_rejection`](Self::open_rejection));
+    /// the rest by [`admit_settle`](Self::admit_settle), inlined here. One
+    /// function and one call site in [`admit`](Self::admit): a second call
+    /// site there makes the caller merge the results in memory, and the
+    /// closed path then reloads its grant with one wide load right after two
+    /// narrow stores (a store-forwarding stall); `admit_settle` out of line
+    /// would cost half-open admission a second call (1-2 ns, criterion group
+    /// `half_open_admit`) to save the open rejection its register saves.
+    /// 32-bit targets keep one path (firmware size).
     #[cold]
     #[inline(never)]
     fn admit_slow(&self, w: Word) -> Result<Grant, Rejected> {
@@ -158,11 +159,8 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     }
 
     /// [`admit_slow`](Self::admit_slow) but for the open state's plain
-    /// rejection on 64-bit targets: rare or costly anyway, so kept out of
-    /// line there (32-bit targets: `admit_slow` itself).
-    #[cold]
-    #[cfg_attr(target_pointer_width = "64", inline(never))]
-    #[cfg_attr(not(target_pointer_width = "64"), inline(always))]
+    /// rejection on 64-bit targets (all of it on 32-bit ones).
+    #[inline(always)]
     fn admit_settle(&self, w: Word) -> Result<Grant, Rejected> {
         if self.settings.shaped && StateWord::unpack(w).state == State::Closed {
             return self.admit_shaped(StateWord::unpack(w));

@@ -83,7 +83,11 @@ pub(crate) fn finish<B: CircuitBreaker>(
     timing: &Option<(Instant, Arc<B>)>,
 ) {
     if let Some(mut permit) = permit {
-        call::finish(&mut permit, verdict, timing.as_ref().map(|(t0, b)| (&**b, *t0)));
+        call::finish(
+            &mut permit,
+            verdict,
+            timing.as_ref().map(|(t0, b)| (&**b, *t0)),
+        );
     }
 }
 
