@@ -71,8 +71,14 @@ fn the_figure_and_its_series_agree_with_the_table_and_the_claims_hold() {
             .unwrap_or_else(|| panic!("no `{label}` line: {stdout}"))
     };
     let (svg_path, csv_path) = (printed("plot: "), printed("series: "));
-    assert_eq!(svg_path, std::path::absolute(dir.join("recovery.svg")).unwrap());
-    assert_eq!(csv_path, std::path::absolute(dir.join("recovery.csv")).unwrap());
+    assert_eq!(
+        svg_path,
+        std::path::absolute(dir.join("recovery.svg")).unwrap()
+    );
+    assert_eq!(
+        csv_path,
+        std::path::absolute(dir.join("recovery.csv")).unwrap()
+    );
 
     // The series add up to the table, and every offered call (one a ms) is
     // accounted for in each bucket.
@@ -90,7 +96,9 @@ fn the_figure_and_its_series_agree_with_the_table_and_the_claims_hold() {
         let width_ms = if f[0] == "slow_recovery" { 200 } else { 1_000 };
         assert_eq!(n(3) + n(4) + n(5) + n(6), width_ms, "a call lost: {line}");
         assert!(n(7) <= width_ms, "{line}");
-        let s = sums.entry((f[0].to_string(), f[1].to_string())).or_default();
+        let s = sums
+            .entry((f[0].to_string(), f[1].to_string()))
+            .or_default();
         for (k, i) in [3, 4, 5, 6].into_iter().enumerate() {
             s[k] += n(i);
         }
@@ -110,7 +118,10 @@ fn the_figure_and_its_series_agree_with_the_table_and_the_claims_hold() {
 
     // The figure: a panel per row, each captioned with the table's numbers.
     let svg = std::fs::read_to_string(&svg_path).unwrap();
-    assert!(svg.starts_with("<svg") && svg.len() > 10_000, "{svg_path:?}");
+    assert!(
+        svg.starts_with("<svg") && svg.len() > 10_000,
+        "{svg_path:?}"
+    );
     for ((scenario, breaker), r) in &table {
         let tuned = breaker.contains('(');
         let title = if tuned {
@@ -123,7 +134,10 @@ fn the_figure_and_its_series_agree_with_the_table_and_the_claims_hold() {
             "ok {}, failed {}, turned away {}",
             r.goodput, r.failed, r.turned_away
         );
-        assert!(svg.contains(&numbers), "{title}: no `{numbers}` in the figure");
+        assert!(
+            svg.contains(&numbers),
+            "{title}: no `{numbers}` in the figure"
+        );
     }
 
     // The claims of the note.
@@ -141,7 +155,10 @@ fn the_figure_and_its_series_agree_with_the_table_and_the_claims_hold() {
     assert_eq!(ramp.recovered, classic.recovered);
     // The throttle (K 1.5) fails fewest calls but halves the goodput.
     assert!(throttle.failed < ramp.failed, "{throttle:?}");
-    assert!(throttle.goodput * 2 < classic.goodput + 1_000, "{throttle:?}");
+    assert!(
+        throttle.goodput * 2 < classic.goodput + 1_000,
+        "{throttle:?}"
+    );
 
     // 30 % failures with the default settings: nothing trips or throttles,
     // the three let every call through.

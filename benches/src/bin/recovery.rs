@@ -389,7 +389,10 @@ fn svg(rows: &[Row]) -> Result<String, String> {
                     .map_err(|e| err(&e))?;
             } else {
                 header
-                    .draw(&PathElement::new([(x, 50), (x + 28, 50)], colour.stroke_width(3)))
+                    .draw(&PathElement::new(
+                        [(x, 50), (x + 28, 50)],
+                        colour.stroke_width(3),
+                    ))
                     .map_err(|e| err(&e))?;
             }
             header
@@ -471,11 +474,10 @@ fn panel<DB: DrawingBackend>(
                 o.goodput,
                 o.failed,
                 o.turned_away,
-                o.recovered_ms
-                    .map_or("never".to_string(), |ms| format!(
-                        "{:.1} s",
-                        ms as f64 / 1000.0
-                    ))
+                o.recovered_ms.map_or("never".to_string(), |ms| format!(
+                    "{:.1} s",
+                    ms as f64 / 1000.0
+                ))
             ),
             (end_s * 0.02, 1_130.0),
             ("sans-serif", 13),
