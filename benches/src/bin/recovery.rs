@@ -352,8 +352,11 @@ const BY_STATE: RGBColor = RGBColor(120, 120, 120);
 const SHAPED: RGBColor = RGBColor(235, 150, 20);
 const CAPACITY: RGBColor = RGBColor(200, 220, 245);
 
-/// The series of a panel: label, colour, per-bucket count.
-fn series() -> [(&'static str, RGBColor, fn(&Bucket) -> u64); 5] {
+/// A series of a panel: label, colour, per-bucket count.
+type Series = (&'static str, RGBColor, fn(&Bucket) -> u64);
+
+/// The series of a panel.
+fn series() -> [Series; 5] {
     [
         ("dependency could serve", CAPACITY, |b| b.could_serve),
         ("ok", OK, |b| b.ok),
