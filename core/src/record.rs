@@ -162,9 +162,16 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
             }
         }
         // A trip during a ramp reopens one level up (`docs/design.md`).
+        // Only while the permit's episode is current: a permit a whole timer
+        // tag range old carries the tag of a later episode's timer word, and
+        // `ramp_left` would read (and, once passed, remove) that episode's
+        // deadline as its ramp's end.
         let ramp_live = judge
             && match &self.settings.ramp {
-                Some(r) => self.ramp_left(r, grant.epoch(), None).is_some(),
+                Some(r) => {
+                    StateWord::unpack(self.current_word()).epoch == grant.epoch()
+                        && self.ramp_left(r, grant.epoch(), None).is_some()
+                }
                 None => false,
             };
         let step = self.drive(self.current_word(), |sw| {
