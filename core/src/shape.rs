@@ -15,13 +15,23 @@
 //!
 //! and the breaker's two extra atomics, the episode's attempt counter
 //! (`Sequence`) and the throttled calls per time slot (`ThrottleRing`).
+//!
+//! Each mode is a cargo feature of `fusebox-core`, off by default: `ramp`
+//! (with it: [`RampStages`], [`MAX_RAMP_STAGES`], [`ramp_admits`]) and
+//! `throttle` (with it: [`throttle_bp`], [`THROTTLE_BUCKETS`]);
+//! [`admission_draw_bp`] comes with either. A build without a mode holds
+//! none of its settings, state or code (`docs/design.md`, "Breaker size").
 
-use crate::arith::{checked_mul, div_rem};
+#[cfg(feature = "throttle")]
+use crate::arith::checked_mul;
+use crate::arith::div_rem;
 use crate::sync::{atomic_word, AtomicWord, Ordering, Word, WORD_BITS};
 
+#[cfg(feature = "ramp")]
 /// The most stages a ramp may have.
 pub const MAX_RAMP_STAGES: usize = 8;
 
+#[cfg(feature = "ramp")]
 /// The stages of a ramp: the share of calls each admits, in percent.
 ///
 /// ```
@@ -38,6 +48,7 @@ pub struct RampStages {
     len: usize,
 }
 
+#[cfg(feature = "ramp")]
 impl RampStages {
     /// 10 %, 25 %, 50 %, 100 %.
     pub const DEFAULT: RampStages = RampStages {
@@ -108,6 +119,7 @@ pub const fn admission_draw_bp(seed: u32, epoch: u64, m: u64) -> u32 {
     div_rem(z, 10_000).1 as u32
 }
 
+#[cfg(feature = "ramp")]
 /// Whether a ramp stage admitting `share_bp` basis points of the calls
 /// admits the `m`-th numbered attempt of the closed episode `epoch`:
 /// `floor((x + 1)·s / 10 000) > floor(x·s / 10 000)` with
@@ -129,6 +141,7 @@ pub const fn ramp_admits(seed: u32, epoch: u64, m: u64, share_bp: u32) -> bool {
     (x + 1) * share_bp / 10_000 > x * share_bp / 10_000
 }
 
+#[cfg(feature = "throttle")]
 /// The throttling probability in basis points over a window holding
 /// `requests` attempts and `accepts` successes, with `K = k_bp / 10 000`:
 /// `max(0, (requests − K·accepts) / (requests + 1))`, rounded down.
@@ -156,6 +169,7 @@ pub const fn throttle_bp(requests: u64, accepts: u64, k_bp: u32) -> u32 {
     div_rem(r - a, requests + 1).0 as u32
 }
 
+#[cfg(feature = "ramp")]
 /// A ramp in ticks, converted once at construction.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct RampTicks {
@@ -169,6 +183,7 @@ pub(crate) struct RampTicks {
     pub(crate) share_bp: [u16; MAX_RAMP_STAGES],
 }
 
+#[cfg(feature = "ramp")]
 impl RampTicks {
     pub(crate) const fn new(total: u64, stages: RampStages) -> RampTicks {
         let n = stages.len() as u32;
@@ -282,18 +297,25 @@ impl Sequence {
     }
 }
 
+#[cfg(feature = "throttle")]
 /// Time buckets of throttled calls kept per breaker: the throttled calls of
 /// the window's last `min(B, 8)` buckets count as requests.
 pub const THROTTLE_BUCKETS: usize = 8;
 
 /// Bits of a throttle cell: the closed episode's tag, the slot's stamp, the
 /// count of calls throttled in that slot.
+#[cfg(feature = "throttle")]
 const T_TAG_BITS: u32 = if WORD_BITS == 64 { 8 } else { 4 };
+#[cfg(feature = "throttle")]
 const T_COUNT_BITS: u32 = if WORD_BITS == 64 { 24 } else { 12 };
+#[cfg(feature = "throttle")]
 const T_STAMP_BITS: u32 = WORD_BITS - T_TAG_BITS - T_COUNT_BITS;
+#[cfg(feature = "throttle")]
 const T_COUNT_MAX: Word = ((1 as Word) << T_COUNT_BITS) - 1;
+#[cfg(feature = "throttle")]
 const T_KEY_MASK: Word = ((1 as Word) << (T_TAG_BITS + T_STAMP_BITS)) - 1;
 
+#[cfg(feature = "throttle")]
 /// Calls throttled per time-window slot, in [`THROTTLE_BUCKETS`] cells
 /// indexed by the slot modulo 8. Each cell is one word, so its key and its
 /// count change together:
@@ -312,6 +334,7 @@ pub(crate) struct ThrottleRing {
     cells: [AtomicWord; THROTTLE_BUCKETS],
 }
 
+#[cfg(feature = "throttle")]
 impl ThrottleRing {
     #[cfg(not(fusebox_loom))]
     pub(crate) const fn new() -> ThrottleRing {
@@ -387,6 +410,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(feature = "ramp")]
     fn a_stage_admits_its_share_to_the_call_in_any_run_of_attempts() {
         for share in [1u32, 1_000, 2_500, 5_000, 9_999] {
             for start in [0u64, 17, 9_990] {
@@ -412,6 +436,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "ramp")]
     fn stages_follow_the_time_left() {
         let r = RampTicks::new(1_000, RampStages::DEFAULT);
         assert_eq!(r.stage, 250);
@@ -429,6 +454,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "throttle")]
     fn throttling_follows_the_formula() {
         assert_eq!(throttle_bp(0, 0, 10_000), 0);
         assert_eq!(throttle_bp(10, 0, 10_000), 10 * 10_000 / 11);
@@ -438,6 +464,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "throttle")]
     fn throttled_calls_count_per_slot_and_episode_over_the_window() {
         let r = ThrottleRing::new();
         r.add(5, 100);

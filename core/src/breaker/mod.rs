@@ -15,12 +15,16 @@ mod admit;
 mod new;
 mod operator;
 mod restore;
+#[cfg(any(feature = "ramp", feature = "throttle"))]
 mod shaping;
 
 use crate::clock::Clock;
 use crate::observer::{NoObserver, Observer};
 use crate::settings::Settings;
-use crate::shape::{Sequence, ThrottleRing};
+#[cfg(any(feature = "ramp", feature = "throttle"))]
+use crate::shape::Sequence;
+#[cfg(feature = "throttle")]
+use crate::shape::ThrottleRing;
 use crate::sync::AtomicWord;
 use crate::timer::Timer;
 use crate::window::{AnyWindow, NoWindow};
@@ -40,7 +44,8 @@ use crate::window::{AnyWindow, NoWindow};
 /// tripping failure, and a thread admitted into a new episode never sees a
 /// deadline or window of an older one as its own.
 // In declaration order: the words every call reads first, the shaping state
-// (read only by a breaker with a ramp or throttling) last.
+// (read only by a breaker with a ramp or throttling, and present only with
+// the `ramp` or `throttle` feature) last.
 #[repr(C)]
 pub struct Breaker<C: Clock, W: AnyWindow = NoWindow, O: Observer = NoObserver> {
     pub(crate) state: AtomicWord,
@@ -53,8 +58,10 @@ pub struct Breaker<C: Clock, W: AnyWindow = NoWindow, O: Observer = NoObserver> 
     pub(crate) observer: O,
     /// Numbers the attempts that a ramp or the throttle decides on. Last,
     /// with `throttled`: only a breaker that shapes its traffic reads them.
+    #[cfg(any(feature = "ramp", feature = "throttle"))]
     pub(crate) seq: Sequence,
     /// Calls throttled per time slot (adaptive throttling).
+    #[cfg(feature = "throttle")]
     pub(crate) throttled: ThrottleRing,
 }
 

@@ -6,7 +6,10 @@ use crate::clock::Clock;
 use crate::config::{Config, ConfigError, Misfit};
 use crate::observer::{NoObserver, Observer};
 use crate::settings::Settings;
-use crate::shape::{Sequence, ThrottleRing};
+#[cfg(any(feature = "ramp", feature = "throttle"))]
+use crate::shape::Sequence;
+#[cfg(feature = "throttle")]
+use crate::shape::ThrottleRing;
 use crate::state::StateWord;
 use crate::sync::atomic_word;
 use crate::timer::Timer;
@@ -110,7 +113,9 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
                 timer: Timer::new(),
                 trips: atomic_word(0),
                 last_transition: atomic_word(0),
+                #[cfg(any(feature = "ramp", feature = "throttle"))]
                 seq: Sequence::new(),
+                #[cfg(feature = "throttle")]
                 throttled: ThrottleRing::new(),
                 settings,
                 window,
@@ -185,14 +190,37 @@ mod tests {
     fn settings_stay_compact() {
         use core::mem::size_of;
         // docs/design.md "Breaker size": four atomic words, the settings,
-        // and the shaping state (one attempt counter and eight throttle
-        // cells, issue 19), present whether or not a mode is on.
-        assert_eq!(size_of::<Settings>(), 184);
-        let words = (4 + 1 + 8) * size_of::<crate::sync::AtomicWord>();
+        // and the shaping state of the features built in: an attempt
+        // counter with `ramp` or `throttle`, eight throttle cells with
+        // `throttle`. The settings: 128 bytes without either feature, +56
+        // for the ramp (its ticks, stage length and shares), +8 for the
+        // throttle's K (inside the ramp's padding when both are on).
+        let settings = if cfg!(feature = "ramp") {
+            184
+        } else if cfg!(feature = "throttle") {
+            136
+        } else {
+            128
+        };
+        assert_eq!(size_of::<Settings>(), settings);
+        let shaping = usize::from(cfg!(any(feature = "ramp", feature = "throttle")))
+            + if cfg!(feature = "throttle") { 8 } else { 0 };
+        let words = (4 + shaping) * size_of::<crate::sync::AtomicWord>();
         let align = core::mem::align_of::<Breaker<NoClock, NoWindow>>();
         assert_eq!(
             size_of::<Breaker<NoClock, NoWindow>>(),
-            (words + 184).next_multiple_of(align)
+            (words + settings).next_multiple_of(align)
+        );
+        // The figures design.md quotes, on x86-64 (64-bit words).
+        #[cfg(all(target_pointer_width = "64", not(fusebox_narrow)))]
+        assert_eq!(
+            size_of::<Breaker<NoClock, NoWindow>>(),
+            match (cfg!(feature = "ramp"), cfg!(feature = "throttle")) {
+                (false, false) => 160,
+                (true, false) => 224,
+                (false, true) => 240,
+                (true, true) => 288,
+            }
         );
     }
 
