@@ -13,8 +13,9 @@
 //!   `ceil(N · share)` are admitted);
 //! - [`throttle_bp`]: the throttling probability over the window's counts;
 //!
-//! and the breaker's two extra atomics, the episode's attempt counter
-//! (`Sequence`) and the throttled calls per time slot (`ThrottleRing`).
+//! and the two atomics they need: the episode's attempt counter
+//! (`Sequence`, in the breaker) and the throttled calls per time slot
+//! (`ThrottleRing`, in the time window, the only window that throttles).
 //!
 //! Each mode is a cargo feature of `fusebox-core`, off by default: `ramp`
 //! (with it: [`RampStages`], [`MAX_RAMP_STAGES`], [`ramp_admits`]) and
@@ -298,8 +299,8 @@ impl Sequence {
 }
 
 #[cfg(feature = "throttle")]
-/// Time buckets of throttled calls kept per breaker: the throttled calls of
-/// the window's last `min(B, 8)` buckets count as requests.
+/// Time buckets of throttled calls a time window keeps: the throttled calls
+/// of the window's last `min(B, 8)` buckets count as requests.
 pub const THROTTLE_BUCKETS: usize = 8;
 
 /// Bits of a throttle cell: the closed episode's tag, the slot's stamp, the

@@ -23,8 +23,6 @@ use crate::observer::{NoObserver, Observer};
 use crate::settings::Settings;
 #[cfg(any(feature = "ramp", feature = "throttle"))]
 use crate::shape::Sequence;
-#[cfg(feature = "throttle")]
-use crate::shape::ThrottleRing;
 use crate::sync::AtomicWord;
 use crate::timer::Timer;
 use crate::window::{AnyWindow, NoWindow};
@@ -56,13 +54,12 @@ pub struct Breaker<C: Clock, W: AnyWindow = NoWindow, O: Observer = NoObserver> 
     pub(crate) window: W,
     pub(crate) clock: C,
     pub(crate) observer: O,
-    /// Numbers the attempts that a ramp or the throttle decides on. Last,
-    /// with `throttled`: only a breaker that shapes its traffic reads them.
+    /// Numbers the attempts that a ramp or the throttle decides on. Last:
+    /// only a breaker that shapes its traffic reads it. (The calls
+    /// throttled per time slot live in the time window, the only window
+    /// that can throttle.)
     #[cfg(any(feature = "ramp", feature = "throttle"))]
     pub(crate) seq: Sequence,
-    /// Calls throttled per time slot (adaptive throttling).
-    #[cfg(feature = "throttle")]
-    pub(crate) throttled: ThrottleRing,
 }
 
 /// Reads `clock`: every read but the closed fast path's goes through here.

@@ -48,14 +48,14 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
             let slots = self.settings.slots;
             let c = self.window.counts(sw.epoch, now, slots);
             let slot = slots.slot(now);
-            let throttled = self.throttled.sum(sw.epoch, slot, self.window.capacity());
+            let throttled = self.window.throttled_sum(sw.epoch, slot);
             let accepts = c.calls.saturating_sub(c.failures) as u64;
             let requests = c.calls as u64 + throttled;
             let p = throttle_bp(requests, accepts, self.settings.throttle_k_bp);
             if p > 0 {
                 let m = self.seq.next(sw.epoch);
                 if admission_draw_bp(seed, sw.epoch as u64, m.wrapping_add(1)) < p {
-                    self.throttled.add(sw.epoch, slot);
+                    self.window.throttled_add(sw.epoch, slot);
                     return Err(self.reject_for(State::Closed, None, RejectReason::Throttled));
                 }
             }
