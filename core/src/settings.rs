@@ -14,12 +14,13 @@ use core::time::Duration;
 
 /// Everything the breaker needs from its config, in ticks and basis points,
 /// each in the narrowest field its checked range allows (see "Breaker size"
-/// in `docs/design.md`): 120 bytes on every target (160 before on 64-bit
-/// targets, 152 on 32-bit ones); the `Config` it comes from is 184. An
+/// in `docs/design.md`): 128 bytes on every target without the shaping
+/// features, 168 with `ramp`, 136 with `throttle` alone (pinned by
+/// `settings_stay_compact`); the `Config` it comes from is larger. An
 /// optional duration is an `Option<NonZeroU64>` (the builder refuses zero
 /// durations, and ticks round up, so none converts to 0), which costs no tag
 /// word. A new optional setting belongs in the cold part, in the same narrow
-/// form.
+/// form, behind its feature if it is a mode a firmware may not want.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Settings {
     // Hot: read by admission and by every recorded outcome.

@@ -27,6 +27,8 @@
 use crate::arith::checked_mul;
 use crate::arith::div_rem;
 use crate::sync::{atomic_word, AtomicWord, Ordering, Word, WORD_BITS};
+#[cfg(feature = "ramp")]
+use core::num::NonZeroU8;
 
 #[cfg(feature = "ramp")]
 /// The most stages a ramp may have.
@@ -171,34 +173,34 @@ pub const fn throttle_bp(requests: u64, accepts: u64, k_bp: u32) -> u32 {
 }
 
 #[cfg(feature = "ramp")]
-/// A ramp in ticks, converted once at construction.
+/// A ramp in ticks, converted once at construction: 32 bytes, and no more
+/// as an `Option` (the stage count is never 0, which leaves the option its
+/// niche).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct RampTicks {
     /// `ramp_up`.
     pub(crate) total: u64,
     /// Each stage's length (the last also takes the remainder).
     pub(crate) stage: u64,
-    /// Stages.
-    pub(crate) n: u32,
-    /// Each stage's share, in basis points.
-    pub(crate) share_bp: [u16; MAX_RAMP_STAGES],
+    /// Each stage's share, in percent (as configured: 1..=100).
+    pct: [u8; MAX_RAMP_STAGES],
+    /// Stages (1..=8, checked by the builder).
+    n: NonZeroU8,
 }
 
 #[cfg(feature = "ramp")]
 impl RampTicks {
     pub(crate) const fn new(total: u64, stages: RampStages) -> RampTicks {
-        let n = stages.len() as u32;
-        let mut share_bp = [0u16; MAX_RAMP_STAGES];
-        let mut i = 0;
-        while i < stages.len() && i < MAX_RAMP_STAGES {
-            share_bp[i] = stages.get(i) as u16 * 100;
-            i += 1;
-        }
+        // Checked by the builder: 1..=MAX_RAMP_STAGES stages.
+        let n = match NonZeroU8::new(stages.len() as u8) {
+            Some(n) => n,
+            None => NonZeroU8::MIN,
+        };
         RampTicks {
             total,
-            stage: div_rem(total, n as u64).0,
+            stage: div_rem(total, n.get() as u64).0,
+            pct: stages.pct,
             n,
-            share_bp,
         }
     }
 
@@ -211,14 +213,14 @@ impl RampTicks {
         let mut i = 0;
         // The lower bound of stage i, walked down stage by stage: no division.
         let mut bound = self.total;
-        while i + 1 < self.n {
+        while i + 1 < self.n.get() as usize {
             bound -= self.stage;
             if left > bound {
-                return (self.share_bp[i as usize] as u32, left - bound);
+                return (self.pct[i] as u32 * 100, left - bound);
             }
             i += 1;
         }
-        (self.share_bp[i as usize] as u32, left)
+        (self.pct[i] as u32 * 100, left)
     }
 }
 
