@@ -95,9 +95,10 @@ done
     cargo run --release --target "$t" --bin minimal_time
     cargo run --release --target "$t" --bin baseline
   done
-  section "QEMU: progressive recovery (fusebox-core feature ramp) on Cortex-M3 and Cortex-M0"
+  section "QEMU: progressive recovery and adaptive throttling (fusebox-core features ramp, throttle) on Cortex-M3 and Cortex-M0"
   for t in thumbv7m-none-eabi thumbv6m-none-eabi; do
     cargo run --release --target "$t" --features ramp --bin ramp
+    cargo run --release --target "$t" --features throttle --bin throttle
   done
 
   section "QEMU: defmt log on Cortex-M4F, decoded by defmt-print"
@@ -118,8 +119,8 @@ done
   cargo build --release --target thumbv7m-none-eabi --bin outage # restore the real ELF
 
   section "no allocator in any firmware"
-  for elf in target/thumbv7m-none-eabi/release/{outage,minimal,minimal_time,baseline,ramp} \
-             target/thumbv6m-none-eabi/release/{outage,minimal,minimal_time,baseline,ramp} \
+  for elf in target/thumbv7m-none-eabi/release/{outage,minimal,minimal_time,baseline,ramp,throttle} \
+             target/thumbv6m-none-eabi/release/{outage,minimal,minimal_time,baseline,ramp,throttle} \
              target/thumbv7em-none-eabihf/release/examples/embassy_task \
              target/thumbv7em-none-eabihf/release/defmt-log; do
     if "$LLVM_BIN/llvm-nm" "$elf" | grep -E '__rust_(alloc|dealloc|realloc)'; then
