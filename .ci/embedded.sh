@@ -81,6 +81,8 @@ done
   # examples included); thumbv7m compiles the same code as thumbv7em.
   cargo clippy -p fusebox-qemu --no-deps --target thumbv6m-none-eabi --release --bins -- -D warnings
   cargo clippy --workspace --no-deps --target thumbv7em-none-eabihf --release --bins --examples -- -D warnings
+  # The shaping modes' firmware (`ramp`, and `minimal`/`minimal_time` with a ramp and throttling).
+  cargo clippy -p fusebox-qemu --no-deps --target thumbv6m-none-eabi --release --bins --features ramp,throttle -- -D warnings
 
   section "QEMU: outage on Cortex-M3 (lm3s6965evb, native CAS)"
   cargo run --release --target thumbv7m-none-eabi --bin outage
@@ -90,7 +92,13 @@ done
   cargo run --release --target thumbv7em-none-eabihf --example embassy_task
   for t in thumbv7m-none-eabi thumbv6m-none-eabi; do
     cargo run --release --target "$t" --bin minimal
+    cargo run --release --target "$t" --bin minimal_time
     cargo run --release --target "$t" --bin baseline
+  done
+  section "QEMU: progressive recovery and adaptive throttling (fusebox-core features ramp, throttle) on Cortex-M3 and Cortex-M0"
+  for t in thumbv7m-none-eabi thumbv6m-none-eabi; do
+    cargo run --release --target "$t" --features ramp --bin ramp
+    cargo run --release --target "$t" --features throttle --bin throttle
   done
 
   section "QEMU: defmt log on Cortex-M4F, decoded by defmt-print"
@@ -111,8 +119,8 @@ done
   cargo build --release --target thumbv7m-none-eabi --bin outage # restore the real ELF
 
   section "no allocator in any firmware"
-  for elf in target/thumbv7m-none-eabi/release/{outage,minimal,baseline} \
-             target/thumbv6m-none-eabi/release/{outage,minimal,baseline} \
+  for elf in target/thumbv7m-none-eabi/release/{outage,minimal,minimal_time,baseline,ramp,throttle} \
+             target/thumbv6m-none-eabi/release/{outage,minimal,minimal_time,baseline,ramp,throttle} \
              target/thumbv7em-none-eabihf/release/examples/embassy_task \
              target/thumbv7em-none-eabihf/release/defmt-log; do
     if "$LLVM_BIN/llvm-nm" "$elf" | grep -E '__rust_(alloc|dealloc|realloc)'; then
@@ -121,24 +129,40 @@ done
   done
 
   section "sizes (llvm-size -A, bytes): flash = .vector_table + .text + .rodata + .data; RAM = .data + .bss + .uninit"
-  size_of() { # flash ram
+  size_of() { # text data flash ram
     "$LLVM_BIN/llvm-size" -A "$1" | awk '
+      $1 == ".text" { text += $2 }
       $1 == ".vector_table" || $1 == ".text" || $1 == ".rodata" { flash += $2 }
-      $1 == ".data" { flash += $2; ram += $2 }
+      $1 == ".data" { data += $2; flash += $2; ram += $2 }
       $1 == ".bss" || $1 == ".uninit" { ram += $2 }
-      END { print flash, ram }'
+      END { print text + 0, data + 0, flash, ram }'
   }
-  printf '%-24s %-10s %8s %8s\n' target firmware flash ram
+  # Each firmware as measured: the shaping variants are rebuilt with their
+  # feature (fusebox-core's `ramp` / `throttle`), copied aside, and the
+  # plain ELFs restored, so every row comes from its own build.
+  sizes=target/sizes
   for t in thumbv7m-none-eabi thumbv6m-none-eabi; do
-    for bin in baseline minimal outage; do
-      read -r flash ram < <(size_of "target/$t/release/$bin")
-      printf '%-24s %-10s %8s %8s\n' "$t" "$bin" "$flash" "$ram"
-    done
-    read -r bf br < <(size_of "target/$t/release/baseline")
-    read -r mf mr < <(size_of "target/$t/release/minimal")
-    printf '%-24s %-10s %8s %8s\n' "$t" "fusebox" "+$((mf - bf))" "+$((mr - br))"
+    mkdir -p "$sizes/$t"
+    cargo build --release --target "$t" --features ramp --bin minimal
+    cp "target/$t/release/minimal" "$sizes/$t/minimal+ramp"
+    cargo build --release --target "$t" --features throttle --bin minimal_time
+    cp "target/$t/release/minimal_time" "$sizes/$t/minimal_time+throttle"
+    cargo build --release --target "$t" --bin minimal --bin minimal_time --bin baseline --bin outage
+    for bin in baseline minimal minimal_time outage; do cp "target/$t/release/$bin" "$sizes/$t/$bin"; done
   done
-  read -r flash ram < <(size_of target/thumbv7em-none-eabihf/release/examples/embassy_task)
+  printf '%-20s %-24s %7s %6s %7s %6s %9s %8s\n' target firmware text data flash ram "+text" "+data"
+  for t in thumbv7m-none-eabi thumbv6m-none-eabi; do
+    read -r bt bd _ _ < <(size_of "$sizes/$t/baseline")
+    for bin in baseline minimal minimal+ramp minimal_time minimal_time+throttle outage; do
+      read -r text data flash ram < <(size_of "$sizes/$t/$bin")
+      printf '%-20s %-24s %7s %6s %7s %6s %9s %8s\n' "$t" "$bin" "$text" "$data" "$flash" "$ram" \
+        "+$((text - bt))" "+$((data - bd))"
+    done
+    read -r bf br < <(size_of "$sizes/$t/baseline" | cut -d' ' -f3-)
+    read -r mf mr < <(size_of "$sizes/$t/minimal" | cut -d' ' -f3-)
+    printf '%-20s %-24s %7s %6s %7s %6s\n' "$t" "fusebox (flash, ram)" "" "" "+$((mf - bf))" "+$((mr - br))"
+  done
+  read -r _ _ flash ram < <(size_of target/thumbv7em-none-eabihf/release/examples/embassy_task)
   printf '%-24s %-10s %8s %8s\n' thumbv7em-none-eabihf embassy_task "$flash" "$ram"
 )
 

@@ -64,14 +64,14 @@ loom_models() {
 miri_core() {
     # Miri takes tiny proptest case counts from `cfg!(miri)` in each test.
     MIRIFLAGS="-Zmiri-disable-isolation" CARGO_TARGET_DIR="$tgt/target-verif-miri" \
-        cargo +nightly miri test -p fusebox-core --lib
+        cargo +nightly miri test -p fusebox-core --lib --all-features
 }
 
 miri_core_32bit() {
     # 32-bit big-endian without 64-bit atomics: the narrow state word, as on
     # thumbv7em, under Miri's race detector (Miri cannot run thumb targets).
     MIRIFLAGS="-Zmiri-disable-isolation" CARGO_TARGET_DIR="$tgt/target-verif-miri" \
-        cargo +nightly miri test -p fusebox-core --lib --target powerpc-unknown-linux-gnu
+        cargo +nightly miri test -p fusebox-core --lib --all-features --target powerpc-unknown-linux-gnu
 }
 
 miri_available() {

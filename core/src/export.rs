@@ -294,7 +294,14 @@ impl Config {
         h = mix(h, self.trip_predicate.is_some() as u64);
         // Progressive recovery and adaptive throttling: the stages only
         // matter with a ramp, so a config without one hashes them as absent.
-        h = mix(h, opt_nanos(self.ramp_up));
+        // A build without a mode's feature hashes the mode as off, so a
+        // config without shaping has one fingerprint whatever the features.
+        #[cfg(feature = "ramp")]
+        let ramp_up = self.ramp_up;
+        #[cfg(not(feature = "ramp"))]
+        let ramp_up: Option<Duration> = None;
+        h = mix(h, opt_nanos(ramp_up));
+        #[cfg(feature = "ramp")]
         if self.ramp_up.is_some() {
             let stages = self.ramp_stages.len();
             h = mix(h, stages as u64);
@@ -304,9 +311,13 @@ impl Config {
                 i += 1;
             }
         }
+        #[cfg(feature = "throttle")]
+        let throttle_k = self.throttle_k;
+        #[cfg(not(feature = "throttle"))]
+        let throttle_k: Option<crate::Ratio> = None;
         h = mix(
             h,
-            match self.throttle_k {
+            match throttle_k {
                 Some(k) => k.0 as u64 + 1,
                 None => 0,
             },

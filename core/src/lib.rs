@@ -64,6 +64,7 @@
 //! | §9 config, its builder, its checks and errors | [`Config`], [`ConfigBuilder`], [`ConfigError`] (`config::{builder, validate, error}`), [`Ratio`] |
 //! | §10 observers and snapshots | [`Observer`], [`Snapshot`] (`snapshot`) |
 //! | §14 export / restore, adopting a peer's open | [`Exported`], [`Breaker::restore`], [`Breaker::adopt_open`] (`export`, `breaker::restore`) |
+//! | §14 progressive recovery and adaptive throttling (features `ramp`, `throttle`) | `shape` (pure rules, their atomics), `breaker::shaping` (admission) |
 //! | every atomic import | `sync` (portable-atomic, or loom under `--cfg fusebox_loom`) |
 //!
 //! Semantics users rely on, and the decisions where the design is silent,
@@ -90,6 +91,15 @@
 //!   multicore one). Without it the build fails with portable-atomic's hint.
 //! - `defmt`: `defmt::Format` for every public type.
 //! - `serde`: `Serialize`/`Deserialize` for [`Exported`] and what it holds.
+//! - `ramp`: progressive recovery (`ConfigBuilder::ramp_up`,
+//!   `ConfigBuilder::ramp_stages`, the `shape` module's ramp items).
+//! - `throttle`: adaptive throttling (`ConfigBuilder::throttle_k`, with a
+//!   [`TimeWindow`]; the `shape` module's throttle items).
+//!
+//!   Both are off by default, so a firmware that does not ask for them pays
+//!   neither memory nor code; without them [`RejectReason::Ramp`] and
+//!   [`RejectReason::Throttled`] exist but are never returned. `fusebox-std`
+//!   enables both.
 //! - `--cfg fusebox_narrow` forces the 32-bit layout on a 64-bit host, so
 //!   the test suite covers it; `--cfg fusebox_loom` swaps in loom's atomics.
 //!
@@ -118,6 +128,7 @@ mod observer;
 mod permit;
 mod record;
 mod settings;
+#[cfg(any(feature = "ramp", feature = "throttle"))]
 pub mod shape;
 mod snapshot;
 mod state;
@@ -128,9 +139,11 @@ mod window;
 pub use breaker::Breaker;
 pub use classify::{Classifier, DefaultClassifier, Verdict};
 pub use clock::{duration_to_ticks, ticks_to_duration, Clock, ManualClock};
+#[cfg(feature = "throttle")]
+pub use config::MAX_THROTTLE_K;
 pub use config::{
     Abandon, Backoff, BackoffKind, Config, ConfigBuilder, ConfigError, Ratio, TripPredicate,
-    WindowShape, MAX_DURATION, MAX_JITTER, MAX_MULTIPLIER, MAX_THROTTLE_K,
+    WindowShape, MAX_DURATION, MAX_JITTER, MAX_MULTIPLIER,
 };
 pub use export::{AdoptOutcome, Dropped, Exported, RestoreError, RestoreReport, EXPORT_VERSION};
 pub use observer::{NoObserver, Observer, OutcomeEvent, Rejection, Transition, TransitionReason};

@@ -51,6 +51,12 @@ pub struct Rejected {
 }
 
 /// Why a call was rejected.
+///
+/// Every variant exists in every build, so that adapters, observers and
+/// metrics can name all three; a breaker returns [`Ramp`](Self::Ramp) only
+/// when fusebox-core is built with its `ramp` feature and a ramp is
+/// configured, and [`Throttled`](Self::Throttled) only with the `throttle`
+/// feature and `throttle_k` configured.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum RejectReason {
@@ -58,9 +64,9 @@ pub enum RejectReason {
     /// or `ForcedOpen`.
     State,
     /// Progressive recovery: the current ramp stage's share is taken
-    /// (`Closed`; see `docs/design.md`).
+    /// (`Closed`; see `docs/design.md`). Feature `ramp` only.
     Ramp,
-    /// Adaptive throttling (`Closed`).
+    /// Adaptive throttling (`Closed`). Feature `throttle` only.
     Throttled,
 }
 

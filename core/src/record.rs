@@ -162,9 +162,17 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
             }
         }
         // A trip during a ramp reopens one level up (`docs/design.md`).
+        // Only while the permit's episode is current: a permit a whole timer
+        // tag range old carries the tag of a later episode's timer word, and
+        // `ramp_left` would read (and, once passed, remove) that episode's
+        // deadline as its ramp's end.
+        #[cfg(feature = "ramp")]
         let ramp_live = judge
             && match &self.settings.ramp {
-                Some(r) => self.ramp_left(r, grant.epoch(), None).is_some(),
+                Some(r) => {
+                    StateWord::unpack(self.current_word()).epoch == grant.epoch()
+                        && self.ramp_left(r, grant.epoch(), None).is_some()
+                }
                 None => false,
             };
         let step = self.drive(self.current_word(), |sw| {
@@ -178,6 +186,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
             match machine::closed_outcome(sw, grant.epoch(), failure, trip) {
                 ClosedStep::Run(next) => Decision::write(next, ClosedStep::Run(next)),
                 ClosedStep::Trip { from, to, reason } => {
+                    #[cfg(feature = "ramp")]
                     let to = if ramp_live {
                         machine::ramp_trip(sw)
                     } else {
@@ -221,6 +230,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     ) -> Recorded {
         let threshold = self.settings.success_threshold as u32;
         let hint = f.hint.is_some();
+        #[cfg(feature = "ramp")]
         let ramp = self.settings.ramp.is_some();
         let mut from = StateWord::INITIAL;
         let step = self.drive(self.current_word(), |sw| {
@@ -229,6 +239,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
                 machine::half_open_outcome(sw, grant.epoch(), f.outcome, slow, hint, threshold);
             match step {
                 HalfOpenStep::Ended => Decision::Done(step),
+                #[cfg(feature = "ramp")]
                 HalfOpenStep::Close { .. } if ramp => {
                     let to = machine::ramp_close(sw);
                     Decision::write(to, HalfOpenStep::Close { to })
@@ -258,7 +269,10 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
                 let at = now.get();
                 // A ramp's end is published like a deadline, tagged with the
                 // closed episode's epoch.
+                #[cfg(feature = "ramp")]
                 let ramp_end = self.settings.ramp.map(|r| at.wrapping_add(r.total));
+                #[cfg(not(feature = "ramp"))]
+                let ramp_end = None;
                 self.committed(
                     from,
                     to,

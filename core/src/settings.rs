@@ -1,10 +1,11 @@
 //! A config converted to clock ticks, once, when the breaker is built.
 
 use crate::backoff::BackoffTicks;
-use crate::clock::{duration_to_ticks, ticks_to_duration};
-use crate::config::{
-    check_window, Abandon, Config, ConfigError, Misfit, TripPredicate, WindowShape,
-};
+use crate::clock::duration_to_ticks;
+#[cfg(feature = "ramp")]
+use crate::clock::ticks_to_duration;
+use crate::config::{check_window, Abandon, Config, Misfit, TripPredicate, WindowShape};
+#[cfg(feature = "ramp")]
 use crate::shape::RampTicks;
 use crate::timer::TimerUnits;
 use crate::window::{SlotClock, WindowKind};
@@ -13,12 +14,13 @@ use core::time::Duration;
 
 /// Everything the breaker needs from its config, in ticks and basis points,
 /// each in the narrowest field its checked range allows (see "Breaker size"
-/// in `docs/design.md`): 120 bytes on every target (160 before on 64-bit
-/// targets, 152 on 32-bit ones); the `Config` it comes from is 184. An
+/// in `docs/design.md`): 128 bytes on every target without the shaping
+/// features, 168 with `ramp`, 136 with `throttle` alone (pinned by
+/// `settings_stay_compact`); the `Config` it comes from is larger. An
 /// optional duration is an `Option<NonZeroU64>` (the builder refuses zero
 /// durations, and ticks round up, so none converts to 0), which costs no tag
 /// word. A new optional setting belongs in the cold part, in the same narrow
-/// form.
+/// form, behind its feature if it is a mode a firmware may not want.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Settings {
     // Hot: read by admission and by every recorded outcome.
@@ -37,6 +39,8 @@ pub(crate) struct Settings {
     /// Whether a window must be written (some rule or metrics read it).
     pub(crate) window: bool,
     /// Whether a closed breaker shapes its traffic (a ramp or throttling).
+    /// Only with the `ramp` or `throttle` feature.
+    #[cfg(any(feature = "ramp", feature = "throttle"))]
     pub(crate) shaped: bool,
     slow: Option<NonZeroU64>,
     pub(crate) timer: TimerUnits,
@@ -49,9 +53,11 @@ pub(crate) struct Settings {
     pub(crate) predicate: Option<TripPredicate>,
     /// [`Config::fingerprint`] of the config and window shape.
     pub(crate) fingerprint: u64,
-    /// Progressive recovery, when on.
+    /// Progressive recovery, when on (feature `ramp`).
+    #[cfg(feature = "ramp")]
     pub(crate) ramp: Option<RampTicks>,
-    /// Adaptive throttling's `K` in basis points; 0 when off.
+    /// Adaptive throttling's `K` in basis points; 0 when off (feature `throttle`).
+    #[cfg(feature = "throttle")]
     pub(crate) throttle_k_bp: u32,
 }
 
@@ -62,6 +68,20 @@ const fn nonzero(d: Option<Duration>, hz: u64) -> Option<NonZeroU64> {
         Some(d) => NonZeroU64::new(duration_to_ticks(d, hz)),
         None => None,
     }
+}
+
+/// Whether `c` shapes a closed breaker's traffic (a ramp or throttling).
+#[cfg(any(feature = "ramp", feature = "throttle"))]
+const fn shaped(c: &Config) -> bool {
+    #[cfg(feature = "ramp")]
+    if c.ramp_up.is_some() {
+        return true;
+    }
+    #[cfg(feature = "throttle")]
+    if c.throttle_k.is_some() {
+        return true;
+    }
+    false
 }
 
 impl Settings {
@@ -79,13 +99,14 @@ impl Settings {
             Some(w) => Some(w.get()),
             None => None,
         };
+        #[cfg(feature = "ramp")]
         let ramp = match c.ramp_up {
             Some(d) => {
                 let total = duration_to_ticks(d, hz);
                 let n = c.ramp_stages.len() as u64;
                 if total < n {
                     return Err(Misfit {
-                        error: ConfigError::duration_out_of_range(
+                        error: crate::config::ConfigError::duration_out_of_range(
                             "ramp_up",
                             d,
                             ticks_to_duration(n, hz),
@@ -99,6 +120,7 @@ impl Settings {
             None => None,
         };
         let mut longest = backoff.longest();
+        #[cfg(feature = "ramp")]
         if let Some(r) = ramp {
             // The ramp's end is stored in the timer word like a deadline.
             if r.total > longest {
@@ -164,12 +186,15 @@ impl Settings {
                 WindowKind::Count => WindowShape::Count(capacity),
                 WindowKind::Time => WindowShape::Time(capacity),
             }),
+            #[cfg(feature = "ramp")]
             ramp,
+            #[cfg(feature = "throttle")]
             throttle_k_bp: match c.throttle_k {
                 Some(k) => k.basis_points(),
                 None => 0,
             },
-            shaped: ramp.is_some() || c.throttle_k.is_some(),
+            #[cfg(any(feature = "ramp", feature = "throttle"))]
+            shaped: shaped(c),
         })
     }
 

@@ -13,15 +13,28 @@
 //!   `ceil(N · share)` are admitted);
 //! - [`throttle_bp`]: the throttling probability over the window's counts;
 //!
-//! and the breaker's two extra atomics, the episode's attempt counter
-//! (`Sequence`) and the throttled calls per time slot (`ThrottleRing`).
+//! and the two atomics they need: the episode's attempt counter
+//! (`Sequence`, in the breaker) and the throttled calls per time slot
+//! (`ThrottleRing`, in the time window, the only window that throttles).
+//!
+//! Each mode is a cargo feature of `fusebox-core`, off by default: `ramp`
+//! (with it: [`RampStages`], [`MAX_RAMP_STAGES`], [`ramp_admits`]) and
+//! `throttle` (with it: [`throttle_bp`], [`THROTTLE_BUCKETS`]);
+//! [`admission_draw_bp`] comes with either. A build without a mode holds
+//! none of its settings, state or code (`docs/design.md`, "Breaker size").
 
-use crate::arith::{checked_mul, div_rem};
+#[cfg(feature = "throttle")]
+use crate::arith::checked_mul;
+use crate::arith::div_rem;
 use crate::sync::{atomic_word, AtomicWord, Ordering, Word, WORD_BITS};
+#[cfg(feature = "ramp")]
+use core::num::NonZeroU8;
 
+#[cfg(feature = "ramp")]
 /// The most stages a ramp may have.
 pub const MAX_RAMP_STAGES: usize = 8;
 
+#[cfg(feature = "ramp")]
 /// The stages of a ramp: the share of calls each admits, in percent.
 ///
 /// ```
@@ -38,6 +51,7 @@ pub struct RampStages {
     len: usize,
 }
 
+#[cfg(feature = "ramp")]
 impl RampStages {
     /// 10 %, 25 %, 50 %, 100 %.
     pub const DEFAULT: RampStages = RampStages {
@@ -108,6 +122,7 @@ pub const fn admission_draw_bp(seed: u32, epoch: u64, m: u64) -> u32 {
     div_rem(z, 10_000).1 as u32
 }
 
+#[cfg(feature = "ramp")]
 /// Whether a ramp stage admitting `share_bp` basis points of the calls
 /// admits the `m`-th numbered attempt of the closed episode `epoch`:
 /// `floor((x + 1)·s / 10 000) > floor(x·s / 10 000)` with
@@ -129,6 +144,7 @@ pub const fn ramp_admits(seed: u32, epoch: u64, m: u64, share_bp: u32) -> bool {
     (x + 1) * share_bp / 10_000 > x * share_bp / 10_000
 }
 
+#[cfg(feature = "throttle")]
 /// The throttling probability in basis points over a window holding
 /// `requests` attempts and `accepts` successes, with `K = k_bp / 10 000`:
 /// `max(0, (requests − K·accepts) / (requests + 1))`, rounded down.
@@ -156,33 +172,35 @@ pub const fn throttle_bp(requests: u64, accepts: u64, k_bp: u32) -> u32 {
     div_rem(r - a, requests + 1).0 as u32
 }
 
-/// A ramp in ticks, converted once at construction.
+#[cfg(feature = "ramp")]
+/// A ramp in ticks, converted once at construction: 32 bytes, and no more
+/// as an `Option` (the stage count is never 0, which leaves the option its
+/// niche).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct RampTicks {
     /// `ramp_up`.
     pub(crate) total: u64,
     /// Each stage's length (the last also takes the remainder).
     pub(crate) stage: u64,
-    /// Stages.
-    pub(crate) n: u32,
-    /// Each stage's share, in basis points.
-    pub(crate) share_bp: [u16; MAX_RAMP_STAGES],
+    /// Each stage's share, in percent (as configured: 1..=100).
+    pct: [u8; MAX_RAMP_STAGES],
+    /// Stages (1..=8, checked by the builder).
+    n: NonZeroU8,
 }
 
+#[cfg(feature = "ramp")]
 impl RampTicks {
     pub(crate) const fn new(total: u64, stages: RampStages) -> RampTicks {
-        let n = stages.len() as u32;
-        let mut share_bp = [0u16; MAX_RAMP_STAGES];
-        let mut i = 0;
-        while i < stages.len() && i < MAX_RAMP_STAGES {
-            share_bp[i] = stages.get(i) as u16 * 100;
-            i += 1;
-        }
+        // Checked by the builder: 1..=MAX_RAMP_STAGES stages.
+        let n = match NonZeroU8::new(stages.len() as u8) {
+            Some(n) => n,
+            None => NonZeroU8::MIN,
+        };
         RampTicks {
             total,
-            stage: div_rem(total, n as u64).0,
+            stage: div_rem(total, n.get() as u64).0,
+            pct: stages.pct,
             n,
-            share_bp,
         }
     }
 
@@ -195,14 +213,14 @@ impl RampTicks {
         let mut i = 0;
         // The lower bound of stage i, walked down stage by stage: no division.
         let mut bound = self.total;
-        while i + 1 < self.n {
+        while i + 1 < self.n.get() as usize {
             bound -= self.stage;
             if left > bound {
-                return (self.share_bp[i as usize] as u32, left - bound);
+                return (self.pct[i] as u32 * 100, left - bound);
             }
             i += 1;
         }
-        (self.share_bp[i as usize] as u32, left)
+        (self.pct[i] as u32 * 100, left)
     }
 }
 
@@ -282,18 +300,25 @@ impl Sequence {
     }
 }
 
-/// Time buckets of throttled calls kept per breaker: the throttled calls of
-/// the window's last `min(B, 8)` buckets count as requests.
+#[cfg(feature = "throttle")]
+/// Time buckets of throttled calls a time window keeps: the throttled calls
+/// of the window's last `min(B, 8)` buckets count as requests.
 pub const THROTTLE_BUCKETS: usize = 8;
 
 /// Bits of a throttle cell: the closed episode's tag, the slot's stamp, the
 /// count of calls throttled in that slot.
+#[cfg(feature = "throttle")]
 const T_TAG_BITS: u32 = if WORD_BITS == 64 { 8 } else { 4 };
+#[cfg(feature = "throttle")]
 const T_COUNT_BITS: u32 = if WORD_BITS == 64 { 24 } else { 12 };
+#[cfg(feature = "throttle")]
 const T_STAMP_BITS: u32 = WORD_BITS - T_TAG_BITS - T_COUNT_BITS;
+#[cfg(feature = "throttle")]
 const T_COUNT_MAX: Word = ((1 as Word) << T_COUNT_BITS) - 1;
+#[cfg(feature = "throttle")]
 const T_KEY_MASK: Word = ((1 as Word) << (T_TAG_BITS + T_STAMP_BITS)) - 1;
 
+#[cfg(feature = "throttle")]
 /// Calls throttled per time-window slot, in [`THROTTLE_BUCKETS`] cells
 /// indexed by the slot modulo 8. Each cell is one word, so its key and its
 /// count change together:
@@ -312,6 +337,7 @@ pub(crate) struct ThrottleRing {
     cells: [AtomicWord; THROTTLE_BUCKETS],
 }
 
+#[cfg(feature = "throttle")]
 impl ThrottleRing {
     #[cfg(not(fusebox_loom))]
     pub(crate) const fn new() -> ThrottleRing {
@@ -387,6 +413,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(feature = "ramp")]
     fn a_stage_admits_its_share_to_the_call_in_any_run_of_attempts() {
         for share in [1u32, 1_000, 2_500, 5_000, 9_999] {
             for start in [0u64, 17, 9_990] {
@@ -412,6 +439,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "ramp")]
     fn stages_follow_the_time_left() {
         let r = RampTicks::new(1_000, RampStages::DEFAULT);
         assert_eq!(r.stage, 250);
@@ -429,6 +457,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "throttle")]
     fn throttling_follows_the_formula() {
         assert_eq!(throttle_bp(0, 0, 10_000), 0);
         assert_eq!(throttle_bp(10, 0, 10_000), 10 * 10_000 / 11);
@@ -438,6 +467,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "throttle")]
     fn throttled_calls_count_per_slot_and_episode_over_the_window() {
         let r = ThrottleRing::new();
         r.add(5, 100);

@@ -39,6 +39,11 @@
 //! - `defmt`: `defmt::Format` for every public type of this crate and of
 //!   fusebox-core. Host builds and tests need no defmt linker script; firmware
 //!   links `-Tdefmt.x` as usual.
+//! - `ramp`, `throttle`: fusebox-core's progressive recovery and adaptive
+//!   throttling (`ConfigBuilder::ramp_up`, `ConfigBuilder::throttle_k`). Off
+//!   by default: without them no breaker holds their settings, state or
+//!   code; with them a breaker pays it whether or not the mode is
+//!   configured (per-mode flash and RAM in `firmware/README.md`).
 //!
 //! The time driver, the tick rate (`embassy-time`'s `tick-hz-*`) and the
 //! critical-section implementation are one-per-binary choices: this crate

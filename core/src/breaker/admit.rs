@@ -107,7 +107,13 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
         // The common case inlines to one load and a compare: no call.
         // A ramp or throttling (`shaped`) sends the closed state to the
         // out-of-line path, so that this one keeps a single call site.
+        // Without the `ramp` and `throttle` features there is no such test.
+        #[cfg(any(feature = "ramp", feature = "throttle"))]
         if matches!(sw.state, State::Closed | State::MetricsOnly) && !self.settings.shaped {
+            return Ok(Grant::new(sw.epoch, sw.state, self.start_time()));
+        }
+        #[cfg(not(any(feature = "ramp", feature = "throttle")))]
+        if matches!(sw.state, State::Closed | State::MetricsOnly) {
             return Ok(Grant::new(sw.epoch, sw.state, self.start_time()));
         }
         self.admit_slow(w)
@@ -162,6 +168,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     /// rejection on 64-bit targets (all of it on 32-bit ones).
     #[inline(always)]
     fn admit_settle(&self, w: Word) -> Result<Grant, Rejected> {
+        #[cfg(any(feature = "ramp", feature = "throttle"))]
         if self.settings.shaped && StateWord::unpack(w).state == State::Closed {
             return self.admit_shaped(StateWord::unpack(w));
         }

@@ -15,12 +15,14 @@ mod admit;
 mod new;
 mod operator;
 mod restore;
+#[cfg(any(feature = "ramp", feature = "throttle"))]
 mod shaping;
 
 use crate::clock::Clock;
 use crate::observer::{NoObserver, Observer};
 use crate::settings::Settings;
-use crate::shape::{Sequence, ThrottleRing};
+#[cfg(any(feature = "ramp", feature = "throttle"))]
+use crate::shape::Sequence;
 use crate::sync::AtomicWord;
 use crate::timer::Timer;
 use crate::window::{AnyWindow, NoWindow};
@@ -40,7 +42,8 @@ use crate::window::{AnyWindow, NoWindow};
 /// tripping failure, and a thread admitted into a new episode never sees a
 /// deadline or window of an older one as its own.
 // In declaration order: the words every call reads first, the shaping state
-// (read only by a breaker with a ramp or throttling) last.
+// (read only by a breaker with a ramp or throttling, and present only with
+// the `ramp` or `throttle` feature) last.
 #[repr(C)]
 pub struct Breaker<C: Clock, W: AnyWindow = NoWindow, O: Observer = NoObserver> {
     pub(crate) state: AtomicWord,
@@ -51,11 +54,12 @@ pub struct Breaker<C: Clock, W: AnyWindow = NoWindow, O: Observer = NoObserver> 
     pub(crate) window: W,
     pub(crate) clock: C,
     pub(crate) observer: O,
-    /// Numbers the attempts that a ramp or the throttle decides on. Last,
-    /// with `throttled`: only a breaker that shapes its traffic reads them.
+    /// Numbers the attempts that a ramp or the throttle decides on. Last:
+    /// only a breaker that shapes its traffic reads it. (The calls
+    /// throttled per time slot live in the time window, the only window
+    /// that can throttle.)
+    #[cfg(any(feature = "ramp", feature = "throttle"))]
     pub(crate) seq: Sequence,
-    /// Calls throttled per time slot (adaptive throttling).
-    pub(crate) throttled: ThrottleRing,
 }
 
 /// Reads `clock`: every read but the closed fast path's goes through here.

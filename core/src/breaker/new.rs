@@ -6,7 +6,8 @@ use crate::clock::Clock;
 use crate::config::{Config, ConfigError, Misfit};
 use crate::observer::{NoObserver, Observer};
 use crate::settings::Settings;
-use crate::shape::{Sequence, ThrottleRing};
+#[cfg(any(feature = "ramp", feature = "throttle"))]
+use crate::shape::Sequence;
 use crate::state::StateWord;
 use crate::sync::atomic_word;
 use crate::timer::Timer;
@@ -110,8 +111,8 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
                 timer: Timer::new(),
                 trips: atomic_word(0),
                 last_transition: atomic_word(0),
+                #[cfg(any(feature = "ramp", feature = "throttle"))]
                 seq: Sequence::new(),
-                throttled: ThrottleRing::new(),
                 settings,
                 window,
                 clock,
@@ -185,14 +186,46 @@ mod tests {
     fn settings_stay_compact() {
         use core::mem::size_of;
         // docs/design.md "Breaker size": four atomic words, the settings,
-        // and the shaping state (one attempt counter and eight throttle
-        // cells, issue 19), present whether or not a mode is on.
-        assert_eq!(size_of::<Settings>(), 184);
-        let words = (4 + 1 + 8) * size_of::<crate::sync::AtomicWord>();
+        // and an attempt counter with the `ramp` or `throttle` feature. The
+        // settings: 128 bytes without either feature; +40 with `ramp` (its
+        // length, stage length and percentages, 32, and the shaping flag,
+        // which rounds the small fields up by 8); +8 with `throttle` (its K
+        // and the flag, inside the ramp's rounding when both are on).
+        let settings = if cfg!(feature = "ramp") {
+            168
+        } else if cfg!(feature = "throttle") {
+            136
+        } else {
+            128
+        };
+        assert_eq!(size_of::<Settings>(), settings);
+        let shaping = usize::from(cfg!(any(feature = "ramp", feature = "throttle")));
+        let words = (4 + shaping) * size_of::<crate::sync::AtomicWord>();
         let align = core::mem::align_of::<Breaker<NoClock, NoWindow>>();
         assert_eq!(
             size_of::<Breaker<NoClock, NoWindow>>(),
-            (words + 184).next_multiple_of(align)
+            (words + settings).next_multiple_of(align)
+        );
+        // The throttle's eight cells per slot are in the time window's
+        // header, which the cache-padded grid rounds to 128 bytes anyway on
+        // these hosts: a time window is the same size with `throttle` as
+        // without (on microcontrollers rows are 32-byte aligned, and the
+        // cells add 32 bytes).
+        #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+        assert_eq!(
+            size_of::<TimeWindow<10>>(),
+            128 + 128 * 10usize.div_ceil(128 / size_of::<crate::BucketCell>())
+        );
+        // The figures design.md quotes, on x86-64 (64-bit words).
+        #[cfg(all(target_pointer_width = "64", not(fusebox_narrow)))]
+        assert_eq!(
+            size_of::<Breaker<NoClock, NoWindow>>(),
+            match (cfg!(feature = "ramp"), cfg!(feature = "throttle")) {
+                (false, false) => 160,
+                (true, false) => 208,
+                (false, true) => 176,
+                (true, true) => 208,
+            }
         );
     }
 

@@ -1,14 +1,21 @@
 //! The closed state's traffic shaping (`docs/design.md`, "Progressive
 //! recovery and adaptive throttling"): the ramp after a close and adaptive
-//! throttling. Reached from `admit` only when one of them is configured.
+//! throttling. Reached from `admit` only when one of them is configured;
+//! compiled only with the `ramp` or `throttle` feature, each part with its
+//! own.
 
 use super::Breaker;
 use crate::clock::Clock;
 use crate::observer::Observer;
 use crate::permit::{Grant, RejectReason, Rejected};
-use crate::shape::{admission_draw_bp, ramp_admits, throttle_bp, RampTicks};
+#[cfg(feature = "throttle")]
+use crate::shape::{admission_draw_bp, throttle_bp};
+#[cfg(feature = "ramp")]
+use crate::shape::{ramp_admits, RampTicks};
 use crate::state::{State, StateWord};
+#[cfg(feature = "ramp")]
 use crate::sync::Word;
+#[cfg(feature = "ramp")]
 use crate::timer::TimerUnits;
 use crate::window::AnyWindow;
 
@@ -19,6 +26,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     #[inline(never)]
     pub(super) fn admit_shaped(&self, sw: StateWord) -> Result<Grant, Rejected> {
         let seed = self.settings.backoff.seed;
+        #[cfg(feature = "ramp")]
         if let Some(ramp) = &self.settings.ramp {
             if let Some(left) = self.ramp_left(ramp, sw.epoch, None) {
                 let (share, next_stage) = ramp.stage_at(left);
@@ -34,19 +42,20 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
                 }
             }
         }
+        #[cfg(feature = "throttle")]
         if self.settings.throttle_k_bp > 0 {
             let now = self.clock.now();
             let slots = self.settings.slots;
             let c = self.window.counts(sw.epoch, now, slots);
             let slot = slots.slot(now);
-            let throttled = self.throttled.sum(sw.epoch, slot, self.window.capacity());
+            let throttled = self.window.throttled_sum(sw.epoch, slot);
             let accepts = c.calls.saturating_sub(c.failures) as u64;
             let requests = c.calls as u64 + throttled;
             let p = throttle_bp(requests, accepts, self.settings.throttle_k_bp);
             if p > 0 {
                 let m = self.seq.next(sw.epoch);
                 if admission_draw_bp(seed, sw.epoch as u64, m.wrapping_add(1)) < p {
-                    self.throttled.add(sw.epoch, slot);
+                    self.window.throttled_add(sw.epoch, slot);
                     return Err(self.reject_for(State::Closed, None, RejectReason::Throttled));
                 }
             }
@@ -63,6 +72,7 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     /// this one load and compare. The first caller that finds the end passed
     /// replaces exactly that word with the episode's no-deadline word, so the
     /// clock is not read again in the episode.
+    #[cfg(feature = "ramp")]
     pub(crate) fn ramp_left(&self, ramp: &RampTicks, epoch: Word, now: Option<u64>) -> Option<u64> {
         let t = self.timer.load();
         if !TimerUnits::deadline_of(t, epoch) {

@@ -2,6 +2,7 @@
 //! hands the result to `validate`.
 
 use super::{validate, Abandon, Backoff, Config, ConfigError, Ratio, TripPredicate};
+#[cfg(feature = "ramp")]
 use crate::shape::RampStages;
 use core::time::Duration;
 
@@ -102,26 +103,31 @@ impl ConfigBuilder {
         self
     }
 
-    /// Progressive recovery (off by default): after a half-open episode
+    /// Progressive recovery (off by default; cargo feature `ramp`): after a
+    /// half-open episode
     /// closes, admit only the current stage's share of calls for `d / stages`
     /// each (see [`ramp_stages`](Self::ramp_stages)); the others are rejected
     /// with [`RejectReason::Ramp`](crate::RejectReason::Ramp).
+    #[cfg(feature = "ramp")]
     pub const fn ramp_up(mut self, d: Duration) -> Self {
         self.0.ramp_up = Some(d);
         self
     }
     /// The ramp's stages in percent: 1 to 8, strictly increasing, each
     /// `1..=100` (default 10, 25, 50, 100). Needs [`ramp_up`](Self::ramp_up).
+    #[cfg(feature = "ramp")]
     pub const fn ramp_stages(mut self, pct: &[u8]) -> Self {
         self.0.ramp_stages = RampStages::new(pct);
         self.0.ramp_stages_set = true;
         self
     }
-    /// Adaptive throttling (off by default): while closed, reject a call with
+    /// Adaptive throttling (off by default; cargo feature `throttle`): while
+    /// closed, reject a call with
     /// probability `max(0, (requests − K·accepts) / (requests + 1))` over the
     /// time window (`K` at least 1.0, at most 100; needs a
     /// [`TimeWindow`](crate::TimeWindow)); rejected calls carry
     /// [`RejectReason::Throttled`](crate::RejectReason::Throttled).
+    #[cfg(feature = "throttle")]
     pub const fn throttle_k(mut self, k: Ratio) -> Self {
         self.0.throttle_k = Some(k);
         self

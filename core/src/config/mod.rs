@@ -33,6 +33,7 @@ pub use validate::WindowShape;
 pub(crate) use validate::{check_window, Misfit};
 
 use crate::settings::Settings;
+#[cfg(feature = "ramp")]
 use crate::shape::RampStages;
 use crate::window::{WindowCounts, WindowKind};
 use core::time::Duration;
@@ -148,6 +149,7 @@ pub const MAX_DURATION: Duration = Duration::from_secs(366 * 24 * 3600);
 pub const MAX_MULTIPLIER: Ratio = Ratio(1_000_000);
 /// Largest jitter (90 %).
 pub const MAX_JITTER: Ratio = Ratio(9_000);
+#[cfg(feature = "throttle")]
 /// The largest `throttle_k` (100): beyond it throttling never starts.
 pub const MAX_THROTTLE_K: Ratio = Ratio(1_000_000);
 
@@ -173,10 +175,14 @@ pub struct Config {
     pub(crate) max_trip_hint: Duration,
     pub(crate) on_abandon: Abandon,
     pub(crate) trip_predicate: Option<TripPredicate>,
+    #[cfg(feature = "ramp")]
     pub(crate) ramp_up: Option<Duration>,
+    #[cfg(feature = "ramp")]
     pub(crate) ramp_stages: RampStages,
     /// Whether `ramp_stages` was set (a ramp's stages without `ramp_up` is an error).
+    #[cfg(feature = "ramp")]
     pub(crate) ramp_stages_set: bool,
+    #[cfg(feature = "throttle")]
     pub(crate) throttle_k: Option<Ratio>,
 }
 
@@ -200,9 +206,13 @@ impl Config {
             max_trip_hint: Duration::from_secs(600),
             on_abandon: Abandon::Ignore,
             trip_predicate: None,
+            #[cfg(feature = "ramp")]
             ramp_up: None,
+            #[cfg(feature = "ramp")]
             ramp_stages: RampStages::DEFAULT,
+            #[cfg(feature = "ramp")]
             ramp_stages_set: false,
+            #[cfg(feature = "throttle")]
             throttle_k: None,
         })
     }
@@ -272,14 +282,17 @@ impl Config {
         self.trip_predicate
     }
     /// Progressive recovery: how long the ramp after a close lasts (`None`: off).
+    #[cfg(feature = "ramp")]
     pub const fn ramp_up(&self) -> Option<Duration> {
         self.ramp_up
     }
     /// Progressive recovery: each stage's share of calls, in percent.
+    #[cfg(feature = "ramp")]
     pub const fn ramp_stages(&self) -> RampStages {
         self.ramp_stages
     }
     /// Adaptive throttling's `K` (`None`: off).
+    #[cfg(feature = "throttle")]
     pub const fn throttle_k(&self) -> Option<Ratio> {
         self.throttle_k
     }

@@ -116,3 +116,20 @@ fn limits_hold_exactly_at_the_boundaries() {
         .is_ok());
     assert!(Config::builder().jitter(MAX_JITTER).build().is_ok());
 }
+
+/// A config without shaping has one fingerprint whatever features the core
+/// is built with (a firmware without `ramp`/`throttle` and a std service
+/// with them restore each other's exports): pinned, so that the runs with
+/// and without features each check it.
+#[test]
+fn the_fingerprint_does_not_depend_on_the_shaping_features() {
+    let c = Config::builder()
+        .consecutive_failures(3)
+        .open_for(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    assert_eq!(
+        c.fingerprint(WindowShape::Count(16)),
+        17_023_428_431_857_946_265
+    );
+}

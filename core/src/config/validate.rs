@@ -1,10 +1,11 @@
 //! The checks of [`ConfigBuilder::build`](super::ConfigBuilder::build), and
 //! those that depend on the window a breaker is built with.
 
-use super::{
-    Backoff, Config, ConfigError, MAX_DURATION, MAX_JITTER, MAX_MULTIPLIER, MAX_THROTTLE_K,
-};
+#[cfg(feature = "throttle")]
+use super::MAX_THROTTLE_K;
+use super::{Backoff, Config, ConfigError, MAX_DURATION, MAX_JITTER, MAX_MULTIPLIER};
 use crate::clock::{duration_to_ticks, ticks_to_duration};
+#[cfg(feature = "ramp")]
 use crate::shape::MAX_RAMP_STAGES;
 use crate::state::{HALF_MAX, RUN_MAX};
 use crate::window::WindowKind;
@@ -141,8 +142,26 @@ pub(super) const fn check(c: Config) -> Result<Config, ConfigError> {
     Ok(c)
 }
 
-/// Progressive recovery and adaptive throttling (`docs/design.md`).
+/// Progressive recovery and adaptive throttling (`docs/design.md`), each
+/// with its cargo feature (without either there is nothing to check).
 const fn check_shaping(c: &Config) -> Result<(), ConfigError> {
+    #[cfg(feature = "ramp")]
+    if let Err(e) = check_ramp(c) {
+        return Err(e);
+    }
+    #[cfg(feature = "throttle")]
+    if let Err(e) = check_throttle(c) {
+        return Err(e);
+    }
+    #[cfg(not(any(feature = "ramp", feature = "throttle")))]
+    let _ = c;
+    Ok(())
+}
+
+/// Progressive recovery: `ramp_up` a duration, its stages 1..=8 strictly
+/// increasing percentages.
+#[cfg(feature = "ramp")]
+const fn check_ramp(c: &Config) -> Result<(), ConfigError> {
     let stages = c.ramp_stages;
     if c.ramp_stages_set && c.ramp_up.is_none() {
         return Err(ConfigError::Missing {
@@ -178,6 +197,12 @@ const fn check_shaping(c: &Config) -> Result<(), ConfigError> {
             i += 1;
         }
     }
+    Ok(())
+}
+
+/// Adaptive throttling: `K` in 1.0..=100, and a time window's span.
+#[cfg(feature = "throttle")]
+const fn check_throttle(c: &Config) -> Result<(), ConfigError> {
     if let Some(k) = c.throttle_k {
         if k.0 < 10_000 || k.0 > MAX_THROTTLE_K.0 {
             return Err(ConfigError::out_of_range(
@@ -268,6 +293,7 @@ pub(crate) const fn check_window(
             panic: "fusebox: a rate rule or trip predicate needs a window: use CountWindow<N> or TimeWindow<B>",
         });
     }
+    #[cfg(feature = "throttle")]
     if c.throttle_k.is_some() && !matches!(kind, WindowKind::Time) {
         return Err(Misfit {
             error: ConfigError::NeedsWindow {

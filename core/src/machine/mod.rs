@@ -184,6 +184,7 @@ pub(crate) fn trip_reason(
 /// Progressive recovery: a close that starts a ramp keeps the backoff level
 /// of the half-open episode `sw`, so that a trip during the ramp can reopen
 /// one level up.
+#[cfg(feature = "ramp")]
 #[inline]
 pub(crate) const fn ramp_close(sw: StateWord) -> StateWord {
     // {Closed, epoch + 1, k, run 0}
@@ -192,6 +193,7 @@ pub(crate) const fn ramp_close(sw: StateWord) -> StateWord {
 
 /// Progressive recovery: a rule fires in the closed word `sw` while its ramp
 /// is in force: Closed → Open with `k + 1`.
+#[cfg(feature = "ramp")]
 #[inline]
 pub(crate) const fn ramp_trip(sw: StateWord) -> StateWord {
     // {Open, epoch + 1, k + 1, counts 0}

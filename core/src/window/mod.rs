@@ -193,6 +193,22 @@ pub(crate) mod sealed {
         fn counts(&self, epoch: Word, now: u64, slots: SlotClock) -> WindowCounts;
         /// Upkeep by the thread whose CAS moved the breaker to `epoch`.
         fn after_transition(&self, epoch: Word, state: &AtomicWord, now: u64, slots: SlotClock);
+        /// Adaptive throttling: counts one call throttled in `slot` of the
+        /// closed episode `epoch`. Only a time window keeps these counts
+        /// (throttling needs one; the config check refuses it elsewhere).
+        #[cfg(feature = "throttle")]
+        #[inline]
+        fn throttled_add(&self, epoch: Word, slot: u64) {
+            let _ = (epoch, slot);
+        }
+        /// Adaptive throttling: the calls throttled in the episode `epoch`
+        /// over the window's last `min(B, 8)` slots up to `slot`.
+        #[cfg(feature = "throttle")]
+        #[inline]
+        fn throttled_sum(&self, epoch: Word, slot: u64) -> u64 {
+            let _ = (epoch, slot);
+            0
+        }
     }
 
     /// Windows that exist as constants.

@@ -86,6 +86,19 @@ impl<R: RingStorage, G: BucketStorage> WindowImpl for RuntimeWindow<R, G> {
             RuntimeWindow::Time(w) => w.after_transition(epoch, state, now, slots),
         }
     }
+    #[cfg(feature = "throttle")]
+    fn throttled_add(&self, epoch: Word, slot: u64) {
+        if let RuntimeWindow::Time(w) = self {
+            w.throttled_add(epoch, slot)
+        }
+    }
+    #[cfg(feature = "throttle")]
+    fn throttled_sum(&self, epoch: Word, slot: u64) -> u64 {
+        match self {
+            RuntimeWindow::Time(w) => w.throttled_sum(epoch, slot),
+            _ => 0,
+        }
+    }
 }
 
 impl<R: RingStorage, G: BucketStorage> core::fmt::Debug for RuntimeWindow<R, G> {

@@ -132,6 +132,16 @@ fn each_breaker_trips_in_the_outage_for_its_own_reason_and_recovers() {
         let (rejection, call) = (u(&c["rejected_us"]["p50"]), u(&c["permitted_us"]["p50"]));
         assert!(rejection * 10 < call.max(1_000), "{name}: {c}");
     }
+    // inventory recovers in stages after each close (the built-in config
+    // gives it a ramp): its ramp turned calls away, counted among its
+    // rejections; the others have no ramp, and nothing throttles.
+    for name in ["inventory", "payments", "search"] {
+        let b = breaker(&summary, name);
+        let ramp = u(&b["rejected_ramp"]);
+        assert!(ramp <= u(&b["rejected"]), "{name}: {b}");
+        assert_eq!(ramp > 0, name == "inventory", "{name}: {b}");
+        assert_eq!(u(&b["rejected_throttled"]), 0, "{name}: {b}");
+    }
     // Only search's dependency answers 429.
     assert_eq!(u(&breaker(&summary, "inventory")["client"]["limited"]), 0);
     assert!(u(&breaker(&summary, "search")["client"]["limited"]) > 0);
@@ -180,6 +190,10 @@ fn the_table_summary_names_every_breaker_and_the_plot() {
         .stdout(predicate::str::is_match(r"(?m)^inventory +\d+ +\d+").unwrap())
         .stdout(predicate::str::is_match(r"(?m)^payments +\d+ +\d+").unwrap())
         .stdout(predicate::str::is_match(r"(?m)^search +\d+ +\d+").unwrap())
+        .stdout(predicate::str::contains(
+            "inventory recovers in stages (10, 25, 50, 100 % over 0.2 s after each close): \
+             the ramp turned away ",
+        ))
         .stdout(predicate::str::contains(format!(
             "timeline: {}",
             out.display()

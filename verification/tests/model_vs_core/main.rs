@@ -11,6 +11,7 @@
 #![cfg(not(fusebox_loom))]
 
 mod ops;
+mod regressions;
 mod runner;
 
 use ops::Setup;

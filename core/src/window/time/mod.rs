@@ -57,6 +57,8 @@ pub use storage::{BucketCell, BucketRows, BucketSlice, BucketStorage, DynTimeWin
 
 use super::sealed::{ConstEmpty, WindowImpl};
 use super::{current_epoch, Ctx, Entry, Put, SlotClock, WindowCounts, WindowKind};
+#[cfg(feature = "throttle")]
+use crate::shape::ThrottleRing;
 use crate::sync::{atomic_word, AtomicWord, CachePadded, Ordering, Word, WORD_BITS};
 
 const STAMP_BITS: u32 = if WORD_BITS == 64 { 24 } else { 12 };
@@ -89,6 +91,13 @@ pub struct TimeWindowOf<G> {
     /// Calls, failures and slow calls of the live buckets before the slot
     /// `summary_at`, over all stripes.
     older: [AtomicWord; 3],
+    /// Adaptive throttling's calls throttled per slot (feature `throttle`).
+    /// In the words before the cache-padded grid, which round the header to
+    /// 128 bytes anyway: a time window holds them at no cost in size, and
+    /// only a time window can throttle. They are written only by throttled
+    /// calls, while the dependency is failing.
+    #[cfg(feature = "throttle")]
+    pub(crate) throttled: ThrottleRing,
     grid: G,
 }
 
@@ -477,6 +486,8 @@ impl<const B: usize, const S: usize> ConstEmpty for TimeWindow<B, S> {
             latest: atomic_word(0),
             summary_at: atomic_word(NO_SUMMARY),
             older: [atomic_word(0), atomic_word(0), atomic_word(0)],
+            #[cfg(feature = "throttle")]
+            throttled: ThrottleRing::new(),
             grid: BucketRows([const { CachePadded([const { BucketCell::new() }; B]) }; S]),
         }
     };
@@ -489,6 +500,8 @@ impl<const B: usize, const S: usize> ConstEmpty for TimeWindow<B, S> {
             latest: atomic_word(0),
             summary_at: atomic_word(NO_SUMMARY),
             older: [atomic_word(0), atomic_word(0), atomic_word(0)],
+            #[cfg(feature = "throttle")]
+            throttled: ThrottleRing::new(),
             grid: BucketRows(core::array::from_fn(|_| {
                 CachePadded(core::array::from_fn(|_| BucketCell::new()))
             })),
@@ -513,6 +526,14 @@ impl<G: BucketStorage> WindowImpl for TimeWindowOf<G> {
     }
     fn after_transition(&self, epoch: Word, state: &AtomicWord, now: u64, slots: SlotClock) {
         self.grid_after_transition(epoch, state, now, slots)
+    }
+    #[cfg(feature = "throttle")]
+    fn throttled_add(&self, epoch: Word, slot: u64) {
+        self.throttled.add(epoch, slot)
+    }
+    #[cfg(feature = "throttle")]
+    fn throttled_sum(&self, epoch: Word, slot: u64) -> u64 {
+        self.throttled.sum(epoch, slot, self.grid.buckets())
     }
 }
 

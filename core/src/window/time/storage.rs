@@ -156,6 +156,8 @@ impl<S: Deref<Target = [BucketCell]>> DynTimeWindow<S> {
             latest: atomic_word(0),
             summary_at: atomic_word(NO_SUMMARY),
             older: [atomic_word(0), atomic_word(0), atomic_word(0)],
+            #[cfg(feature = "throttle")]
+            throttled: crate::shape::ThrottleRing::new(),
             grid: BucketSlice {
                 cells,
                 buckets,

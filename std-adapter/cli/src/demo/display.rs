@@ -46,8 +46,10 @@ pub struct Track {
     gap_since: Option<u64>,
     /// The latest sample.
     pub last: Snapshot,
-    /// Rejections, successes and failures already put on the plot.
+    /// Rejections (of those, by the ramp or the throttle), successes and
+    /// failures already put on the plot.
     plotted_rejections: u64,
+    plotted_shaped: u64,
     plotted_outcomes: (u64, u64),
 }
 
@@ -66,6 +68,7 @@ impl Track {
             gap_since: None,
             last,
             plotted_rejections: 0,
+            plotted_shaped: 0,
             plotted_outcomes: (0, 0),
         }
     }
@@ -121,6 +124,10 @@ impl Track {
             totals.rejected.saturating_sub(self.plotted_rejections),
         );
         self.plotted_rejections = totals.rejected;
+        let shaped = totals.rejected_ramp + totals.rejected_throttled;
+        self.plot
+            .shaped(at_ms, shaped.saturating_sub(self.plotted_shaped));
+        self.plotted_shaped = shaped;
         let (ok, failed) = self.plotted_outcomes;
         self.plot.outcomes(
             at_ms,

@@ -92,6 +92,8 @@ fn builtin_config(total: Duration) -> String {
     let fmt = |d: Duration| humantime::format_duration(d).to_string();
     let (open, max, wait) = (fmt(open), fmt(open * 2), fmt(open * 2 + TIMEOUT));
     let span = fmt((total / 20).max(Duration::from_secs(1)));
+    // 2 s at the default 20 s: the ramp ends within the recovery phase.
+    let ramp = fmt((total / 10).max(Duration::from_millis(200)));
     format!(
         r#"# fusebox demo's breakers, one per dependency.
 
@@ -102,6 +104,10 @@ preset = "database"
 open_for = "{open}"
 backoff = {{ kind = "exponential", multiplier = 2.0, max = "{max}", jitter = 0.1 }}
 max_half_open_wait = "{wait}"
+# After the probes close it, it recovers in stages: 10, 25, 50, then 100 %
+# of the calls over {ramp}; the rest are turned away (`ramp` rejections).
+ramp_up = "{ramp}"
+ramp_stages = [10, 25, 50, 100]
 
 # payments slows down (300 ms, sometimes no answer within the timeout).
 # The `http_api` preset, with a 150 ms slow-call rule over a short window.

@@ -96,6 +96,35 @@ impl Summary<'_> {
             "\nThe breakers turned away {rejected} of {calls} calls ({:.0} %) without touching the network.",
             100.0 * rejected as f64 / calls.max(1) as f64
         );
+        // What progressive recovery and adaptive throttling turned away
+        // (counted among the rejected above).
+        for t in &ran.tracks {
+            let config = t.breaker.config();
+            let c = t.breaker.observer().totals().snapshot();
+            if let Some(up) = config.ramp_up() {
+                let stages: Vec<String> = config
+                    .ramp_stages()
+                    .as_slice()
+                    .iter()
+                    .map(|p| p.to_string())
+                    .collect();
+                println!(
+                    "{} recovers in stages ({} % over {:.1} s after each close): the ramp turned away {} calls.",
+                    t.name,
+                    stages.join(", "),
+                    up.as_secs_f64(),
+                    c.rejected_ramp
+                );
+            }
+            if let Some(k) = config.throttle_k() {
+                println!(
+                    "{} throttles adaptively (K {:.2}): it turned away {} calls.",
+                    t.name,
+                    k.basis_points() as f64 / 10_000.0,
+                    c.rejected_throttled
+                );
+            }
+        }
         match self.plot {
             Ok(p) => println!("timeline: {}", p.display()),
             Err(e) => println!("timeline: not written ({e})"),
@@ -133,6 +162,9 @@ impl Summary<'_> {
                     // The breaker's own counts (its observer's totals).
                     "permitted": c.permitted,
                     "rejected": c.rejected,
+                    // Of those, by the ramp after a close and by the throttle.
+                    "rejected_ramp": c.rejected_ramp,
+                    "rejected_throttled": c.rejected_throttled,
                     "success": c.success,
                     "failure": c.failure,
                     "ignored": c.ignored,

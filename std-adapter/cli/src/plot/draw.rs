@@ -308,7 +308,9 @@ impl Panel<'_> {
             ("failed", per_s(|c| c.failed), RED),
             (
                 "rejected",
-                per_s(|c| c.rejected - c.shaped),
+                // Saturating: sampled counters may see a shaped rejection
+                // before it is counted among all rejections.
+                per_s(|c| c.rejected.saturating_sub(c.shaped)),
                 RGBColor(110, 110, 110),
             ),
             (
@@ -333,12 +335,14 @@ impl Panel<'_> {
                 let closed: u64 = cs.iter().map(|c| c.closed).sum();
                 let away: u64 = cs.iter().map(|c| c.shaped).sum();
                 (closed > 0).then(|| {
-                    let admitted = (closed - away) as f64 / closed as f64;
+                    let admitted = closed.saturating_sub(away) as f64 / closed as f64;
                     ((j * k) as f64 * col_s, 100.0 * admitted)
                 })
             })
             .collect();
-        let shaped = plot.columns.iter().any(|c| c.shaped > 0);
+        // The demo samples counters and knows no closed-state attempts: no
+        // share to draw there.
+        let shaped = plot.columns.iter().any(|c| c.shaped > 0) && !share.is_empty();
         let mut chart = ChartBuilder::on(area)
             .margin(10)
             .x_label_area_size(35)

@@ -220,6 +220,14 @@ impl Plot {
         }
     }
 
+    /// Of the rejections counted outside a replay, those a ramp or the
+    /// throttle turned away while closed.
+    pub fn shaped(&mut self, at_ms: u64, n: u64) {
+        if n > 0 {
+            self.column(at_ms).shaped += n;
+        }
+    }
+
     /// Outcomes counted outside a replay (the demo samples its counters).
     pub fn outcomes(&mut self, at_ms: u64, ok: u64, failed: u64) {
         if ok + failed > 0 {
