@@ -154,6 +154,12 @@ pub const fn duration_to_ticks(d: Duration, hz: u64) -> u64 {
 /// (`crate::arith`).
 #[inline]
 pub const fn ticks_to_duration(ticks: u64, hz: u64) -> Duration {
+    // Nanosecond ticks (the std clocks): one divide by a constant, which
+    // compiles to a multiplication; the general path below divides twice.
+    // 32-bit targets keep the one shared divide of `div_rem`.
+    if cfg!(target_pointer_width = "64") && hz == 1_000_000_000 {
+        return Duration::from_nanos(ticks);
+    }
     let (secs, rest) = div_rem(ticks, hz);
     // rest < hz, so rest * 1e9 fits u64 for any hz below 1.8e10.
     let nanos = if hz <= 18_000_000_000 {

@@ -215,6 +215,13 @@ where
 
     #[inline]
     fn finish(mut self, f: Finish) -> Recorded {
+        self.end(f)
+    }
+
+    /// Ends the permit where it lies: marks it spent, so that its drop
+    /// abandons nothing, and records `f`.
+    #[inline]
+    fn end(&mut self, f: Finish) -> Recorded {
         self.done = true;
         self.handle.finish(&self.grant, f)
     }
@@ -284,6 +291,36 @@ where
             (Verdict::Record(outcome), Some(d)) => self.record_with_duration(outcome, d),
             (Verdict::Record(outcome), None) => self.record(outcome),
         }
+    }
+
+    /// [`conclude`](Self::conclude) on a permit the caller keeps in place:
+    /// an adapter that holds the permit across a call ends it by reference,
+    /// so the permit is never copied between its slot and an out-of-line
+    /// record (a copy right after the permit's stores stalls on store
+    /// forwarding, criterion group `call_api`). The permit is spent
+    /// afterwards: dropping it abandons nothing, and ending it again records
+    /// nothing and returns [`Recorded::Discarded`].
+    #[doc(hidden)]
+    #[inline]
+    pub fn conclude_in_place(&mut self, verdict: Verdict, took: Option<Duration>) -> Recorded {
+        if self.done {
+            return Recorded::Discarded;
+        }
+        let f = match (verdict, took) {
+            (Verdict::TripFor(hint), _) => Finish {
+                outcome: Outcome::Failure,
+                duration: None,
+                hint: Some(self.handle.to_ticks(hint)),
+                abandoned: false,
+            },
+            (Verdict::Record(outcome), took) => Finish {
+                outcome,
+                duration: took.map(|d| self.handle.to_ticks(d)),
+                hint: None,
+                abandoned: false,
+            },
+        };
+        self.end(f)
     }
 
     /// The epoch the permit was granted in.

@@ -248,10 +248,35 @@ impl TimerUnits {
         } else if left > self.guard {
             Some(self.longest)
         } else {
-            let sub_unit = now & ((1u64 << self.shift) - 1);
-            let t = (left << self.shift).saturating_sub(sub_unit);
-            Some(if t == 0 { 1 } else { t })
+            Some(self.ticks_left(left, now))
         }
+    }
+
+    /// `left` pending units from `now`, in ticks: at least 1.
+    #[inline]
+    const fn ticks_left(&self, left: u64, now: u64) -> u64 {
+        let sub_unit = now & ((1u64 << self.shift) - 1);
+        let t = (left << self.shift).saturating_sub(sub_unit);
+        if t == 0 {
+            1
+        } else {
+            t
+        }
+    }
+
+    /// [`remaining`](Self::remaining) where the deadline is pending and
+    /// `now` is not behind it (`went_back` false): the ticks left, or
+    /// `None` when the deadline is due or the clock went back, which the
+    /// caller then handles as `remaining` and `went_back` do. The open
+    /// rejection's path on 64-bit targets.
+    #[cfg(target_pointer_width = "64")]
+    #[inline]
+    pub(crate) const fn pending(&self, word: Word, now: u64) -> Option<u64> {
+        let left = self.left_units(word, now);
+        if left == 0 || left > self.guard {
+            return None;
+        }
+        Some(self.ticks_left(left, now))
     }
 
     /// Whether the deadline in `word` is further ahead of `now` than any open
@@ -405,6 +430,35 @@ mod tests {
         assert_eq!(u.remaining(w, 1_499), Some(1));
         assert_eq!(u.remaining(w, 1_500), None);
         assert_eq!(u.remaining(w, 90_000), None);
+    }
+
+    /// `pending` (the open rejection's path) answers exactly where
+    /// `remaining` would and the clock did not go back, and defers to them
+    /// everywhere else: around the whole unit circle, at two unit sizes,
+    /// and across the last tick.
+    #[cfg(target_pointer_width = "64")]
+    #[test]
+    fn pending_is_remaining_when_the_clock_did_not_go_back() {
+        let hz = 1_000_000_000;
+        for u in [
+            TimerUnits::new(600_000, 1_000, 1_000).unwrap(),
+            TimerUnits::new(600 * hz, hz, hz).unwrap(),
+        ] {
+            for deadline in [5_000u64, 123_456_789_012, u64::MAX - 7] {
+                let w = u.encode(9, deadline);
+                let step = (1u64 << (UNIT_BITS - 6)) << u.shift;
+                let near = (0..4_000u64).map(|i| deadline.wrapping_sub(2_000).wrapping_add(i));
+                let far = (0..64u64).map(|i| deadline.wrapping_add(i.wrapping_mul(step)));
+                for now in near.chain(far) {
+                    let expected = if u.went_back(w, now) {
+                        None
+                    } else {
+                        u.remaining(w, now)
+                    };
+                    assert_eq!(u.pending(w, now), expected, "deadline {deadline}, now {now}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -304,3 +304,44 @@ fn a_stale_closed_permit_changes_nothing_after_a_transition() {
     assert_eq!(b.snapshot(), before);
     assert_eq!(b.state(), State::Closed);
 }
+
+/// `Permit::conclude_in_place` (the std call wrappers' path): the outcome
+/// counts once, ending the permit again records nothing, and its drop
+/// abandons nothing (an abandon would count a failure here).
+#[test]
+fn a_permit_concluded_in_place_records_once_and_abandons_nothing() {
+    use fusebox_core::{Abandon, Verdict};
+    let clock = ManualClock::new();
+    let b: Breaker<&ManualClock, CountWindow<8>> = build(
+        &clock,
+        Config::builder()
+            .failure_rate(Ratio::percent(90))
+            .minimum_calls(8)
+            .on_abandon(Abandon::Failure),
+    );
+    {
+        let mut p = b.try_acquire().unwrap();
+        let failure = Verdict::Record(Outcome::Failure);
+        assert_eq!(p.conclude_in_place(failure, None), Recorded::Counted);
+        assert_eq!(p.conclude_in_place(failure, None), Recorded::Discarded);
+    }
+    {
+        let mut p = b.try_acquire().unwrap();
+        let success = Verdict::Record(Outcome::Success);
+        let took = Some(Duration::from_millis(3));
+        assert_eq!(p.conclude_in_place(success, took), Recorded::Counted);
+    }
+    assert_eq!(
+        b.snapshot().window,
+        WindowCounts {
+            calls: 2,
+            failures: 1,
+            slow: 0
+        }
+    );
+    // A hint opens the breaker at once, as `trip_for` does.
+    let mut p = b.try_acquire().unwrap();
+    let hint = Verdict::TripFor(Duration::from_secs(1));
+    assert_eq!(p.conclude_in_place(hint, None), Recorded::Counted);
+    assert_eq!(b.state(), State::Open);
+}

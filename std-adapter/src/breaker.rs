@@ -27,6 +27,11 @@ pub trait RecordPermit {
     fn trip_for(self, hint: Duration) -> Recorded;
     /// See [`Permit::conclude`].
     fn conclude(self, verdict: Verdict, took: Option<Duration>) -> Recorded;
+    /// `conclude` by reference, for the call wrappers, which keep the permit
+    /// in place across the call: see `Permit::conclude_in_place`. The permit
+    /// is spent afterwards (dropping it abandons nothing).
+    #[doc(hidden)]
+    fn conclude_in_place(&mut self, verdict: Verdict, took: Option<Duration>) -> Recorded;
 }
 
 impl<H> RecordPermit for Permit<H>
@@ -49,6 +54,10 @@ where
     #[inline(always)]
     fn conclude(self, verdict: Verdict, took: Option<Duration>) -> Recorded {
         Permit::conclude(self, verdict, took)
+    }
+    #[inline(always)]
+    fn conclude_in_place(&mut self, verdict: Verdict, took: Option<Duration>) -> Recorded {
+        Permit::conclude_in_place(self, verdict, took)
     }
 }
 

@@ -56,18 +56,19 @@ pub trait CallExt: CircuitBreaker {
         classifier: &K,
         f: impl FnOnce() -> Result<T, E>,
     ) -> Result<T, Error<E>> {
-        let permit = self.acquire()?;
+        // Ended by reference where it lies, never moved (see `finish`).
+        let mut permit = self.acquire()?;
         let timing = self.call_durations().map(|_| (self, Instant::now()));
         let result = match catch_unwind(AssertUnwindSafe(f)) {
             Ok(r) => r,
             Err(panic) => {
-                finish_panicked(permit, timing);
+                finish_panicked(&mut permit, timing);
                 resume_unwind(panic)
             }
         };
         // A panicking classifier unwinds past `permit`, which abandons it.
         let verdict = Verdict::of(classifier, &result);
-        finish(permit, verdict, timing);
+        finish(&mut permit, verdict, timing);
         result.map_err(Error::Inner)
     }
 
@@ -160,7 +161,7 @@ impl<B: CircuitBreaker + ?Sized> CallExt for B {}
 #[cold]
 #[inline(never)]
 fn finish_panicked<B: CircuitBreaker + ?Sized, P: RecordPermit>(
-    permit: P,
+    permit: &mut P,
     timing: Option<(&B, Instant)>,
 ) {
     finish(permit, Verdict::Record(Outcome::Failure), timing);
@@ -171,19 +172,22 @@ fn finish_panicked<B: CircuitBreaker + ?Sized, P: RecordPermit>(
 /// timed and its verdict applied, for the call wrappers and the tower
 /// services alike.
 ///
-/// Always inlined: an untimed call (a core breaker) must reach the core's
-/// inlined record path with the permit still in registers; passing it to an
-/// out-of-line function stores it and reloads it at once (a store-forwarding
-/// stall that cost more than the record itself).
+/// Always inlined, and the permit taken by reference: an untimed call on a
+/// core breaker must reach the core's inlined record path with the permit
+/// still in registers, and where the record is out of line (a
+/// `StdBreaker`'s observer), it must get the address of the permit where it
+/// lies. Moving the permit into an out-of-line call copies it with wide
+/// loads right after its narrow stores: a store-forwarding stall that cost
+/// more than the record itself.
 #[inline(always)]
 pub(crate) fn finish<B: CircuitBreaker + ?Sized, P: RecordPermit>(
-    permit: P,
+    permit: &mut P,
     verdict: Verdict,
     timing: Option<(&B, Instant)>,
 ) {
     match timing {
         None => {
-            let _ = permit.conclude(verdict, None);
+            let _ = permit.conclude_in_place(verdict, None);
         }
         Some((breaker, t0)) => finish_timed(breaker, permit, verdict, t0),
     }
@@ -194,7 +198,7 @@ pub(crate) fn finish<B: CircuitBreaker + ?Sized, P: RecordPermit>(
 #[inline(never)]
 fn finish_timed<B: CircuitBreaker + ?Sized, P: RecordPermit>(
     breaker: &B,
-    permit: P,
+    permit: &mut P,
     verdict: Verdict,
     t0: Instant,
 ) {
@@ -203,7 +207,7 @@ fn finish_timed<B: CircuitBreaker + ?Sized, P: RecordPermit>(
         durations.observe(took);
         took
     });
-    let _ = permit.conclude(verdict, took);
+    let _ = permit.conclude_in_place(verdict, took);
 }
 
 pin_project! {
@@ -244,7 +248,7 @@ where
                 .make
                 .take()
                 .expect("CallFuture polled after completion");
-            let permit = match breaker.acquire() {
+            let mut permit = match breaker.acquire() {
                 Ok(p) => p,
                 Err(r) => return Poll::Ready(Err(r.into())),
             };
@@ -252,7 +256,7 @@ where
             match catch_unwind(AssertUnwindSafe(make)) {
                 Ok(fut) => this.fut.set(Some(fut)),
                 Err(panic) => {
-                    finish_panicked(permit, this.started.map(|t0| (breaker, t0)));
+                    finish_panicked(&mut permit, this.started.map(|t0| (breaker, t0)));
                     resume_unwind(panic)
                 }
             }
@@ -272,8 +276,8 @@ where
         match polled {
             Err(panic) => {
                 this.fut.set(None);
-                if let Some(p) = permit {
-                    finish_panicked(p, this.started.map(|t0| (breaker, t0)));
+                if let Some(mut p) = permit {
+                    finish_panicked(&mut p, this.started.map(|t0| (breaker, t0)));
                 }
                 resume_unwind(panic)
             }
@@ -281,8 +285,8 @@ where
                 this.fut.set(None);
                 this.deadline.set(None);
                 let verdict = Verdict::of(this.classifier, &result);
-                if let Some(p) = permit {
-                    finish(p, verdict, this.started.map(|t0| (breaker, t0)));
+                if let Some(mut p) = permit {
+                    finish(&mut p, verdict, this.started.map(|t0| (breaker, t0)));
                 }
                 Poll::Ready(result.map_err(Error::Inner))
             }
@@ -295,9 +299,9 @@ where
                 if expired {
                     this.fut.set(None);
                     this.deadline.set(None);
-                    if let Some(p) = this.permit.take() {
+                    if let Some(mut p) = this.permit.take() {
                         let failure = Verdict::Record(Outcome::Failure);
-                        finish(p, failure, this.started.map(|t0| (breaker, t0)));
+                        finish(&mut p, failure, this.started.map(|t0| (breaker, t0)));
                     }
                     return Poll::Ready(Err(Error::Timeout));
                 }

@@ -116,6 +116,34 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
         if matches!(sw.state, State::Closed | State::MetricsOnly) {
             return Ok(Grant::new(sw.epoch, sw.state, self.start_time()));
         }
+        // 32-bit targets keep one path (firmware size).
+        #[cfg(target_pointer_width = "64")]
+        if sw.state == State::Open {
+            return self.admit_open(w);
+        }
+        self.admit_slow(w)
+    }
+
+    /// The open state's rejection with its deadline published and pending,
+    /// the one frequent case outside the closed state: a clock read, a
+    /// timer load and the unit arithmetic, in a function small enough to
+    /// keep its values in registers. Everything else (a deadline not yet
+    /// published, due, or one the clock went back from) goes on to
+    /// [`admit_slow`](Self::admit_slow), which reads both again: the same
+    /// decisions as [`settle`](Self::settle) makes, which this repeats for
+    /// the pending case only (`TimerUnits::pending`).
+    #[cfg(target_pointer_width = "64")]
+    #[cold]
+    #[inline(never)]
+    fn admit_open(&self, w: Word) -> Result<Grant, Rejected> {
+        let sw = StateWord::unpack(w);
+        let now = crate::breaker::read_clock(&self.clock);
+        let t = self.timer.load();
+        if TimerUnits::deadline_of(t, sw.epoch) {
+            if let Some(left) = self.settings.timer.pending(t, now) {
+                return Err(self.reject(State::Open, Some(left)));
+            }
+        }
         self.admit_slow(w)
     }
 

@@ -82,8 +82,8 @@ pub(crate) fn finish<B: CircuitBreaker>(
     verdict: Verdict,
     timing: &Option<(Instant, Arc<B>)>,
 ) {
-    if let Some(permit) = permit {
-        call::finish(permit, verdict, timing.as_ref().map(|(t0, b)| (&**b, *t0)));
+    if let Some(mut permit) = permit {
+        call::finish(&mut permit, verdict, timing.as_ref().map(|(t0, b)| (&**b, *t0)));
     }
 }
 
