@@ -161,8 +161,12 @@ pub const fn ticks_to_duration(ticks: u64, hz: u64) -> Duration {
         return Duration::from_nanos(ticks);
     }
     let (secs, rest) = div_rem(ticks, hz);
-    // rest < hz, so rest * 1e9 fits u64 for any hz below 1.8e10.
-    let nanos = if hz <= 18_000_000_000 {
+    // rest < hz, so rest * 1e9 fits u64 for any hz below 1.8e10. A tick
+    // rate that divides 1e9 (1 kHz, 10 kHz, 1 MHz, ...) needs no second
+    // divide: each tick is a whole number of nanoseconds.
+    let nanos = if hz <= 1_000_000_000 && 1_000_000_000 % hz == 0 {
+        rest * (1_000_000_000 / hz)
+    } else if hz <= 18_000_000_000 {
         div_rem(rest * 1_000_000_000, hz).0
     } else {
         ((rest as u128 * 1_000_000_000) / hz as u128) as u64
