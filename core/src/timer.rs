@@ -404,7 +404,10 @@ impl Timer {
     }
 
     /// Replaces exactly `seen` with `new`; false if someone else got there.
-    #[inline]
+    /// Out of line on 32-bit targets: `publish_for` alone has three of its
+    /// CAS loops (an LDREX/STREX loop each on a Cortex-M3).
+    #[cfg_attr(target_pointer_width = "64", inline)]
+    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
     fn replace(&self, seen: Word, new: Word) -> bool {
         // AcqRel on success: Release makes the word visible, after the state
         // CAS of its epoch, to `load`; Acquire keeps `publish_for`'s re-check
