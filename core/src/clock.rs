@@ -165,7 +165,9 @@ pub const fn ticks_to_duration(ticks: u64, hz: u64) -> Duration {
     // rate that divides 1e9 (1 kHz, 10 kHz, 1 MHz, ...) needs no second
     // divide: each tick is a whole number of nanoseconds.
     let nanos = if hz <= 1_000_000_000 && 1_000_000_000 % hz == 0 {
-        rest * (1_000_000_000 / hz)
+        // rest < hz <= 1e9: the product is below 1e9 and fits 32 bits (a
+        // 32-bit multiply on a 32-bit chip, not a runtime call).
+        (rest as u32).wrapping_mul((1_000_000_000 / hz) as u32) as u64
     } else if hz <= 18_000_000_000 {
         div_rem(rest * 1_000_000_000, hz).0
     } else {
