@@ -458,7 +458,11 @@ mod tests {
                     } else {
                         u.remaining(w, now)
                     };
-                    assert_eq!(u.pending(w, now), expected, "deadline {deadline}, now {now}");
+                    assert_eq!(
+                        u.pending(w, now),
+                        expected,
+                        "deadline {deadline}, now {now}"
+                    );
                 }
             }
         }

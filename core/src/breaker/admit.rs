@@ -276,18 +276,43 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     /// Ticks left in the open episode `sw`, or `None` once due. Publishes the
     /// deadline from `now` if its opener has not yet. `Err` carries the fresh
     /// state word when the episode has already ended.
+    #[inline(always)]
     pub(super) fn open_remaining(&self, sw: StateWord, now: u64) -> Result<Option<u64>, Word> {
-        let t = self.timer.load();
-        let longest = self.settings.timer.longest();
-        if TimerUnits::deadline_of(t, sw.epoch) {
-            return Ok(self.left(sw, t, now, longest));
+        self.episode_left(sw, now, None)
+    }
+
+    /// Ticks left in the episode `sw` (open, or half-open with `wait`, its
+    /// `max_half_open_wait`), or `None` once due; publishes the episode's
+    /// deadline from `now` if its opener has not yet. `Err` carries the fresh
+    /// state word when the episode has already ended. One copy for both
+    /// states on 32-bit targets (firmware size); inlined into each on 64-bit.
+    #[inline(always)]
+    fn episode_left(
+        &self,
+        sw: StateWord,
+        now: u64,
+        wait: Option<u64>,
+    ) -> Result<Option<u64>, Word> {
+        let mut t = self.timer.load();
+        let period = match wait {
+            Some(w) => w,
+            None => self.settings.timer.longest(),
+        };
+        if !TimerUnits::deadline_of(t, sw.epoch) {
+            let ticks = match wait {
+                Some(w) => w,
+                None => self.settings.backoff.open_ticks(sw.k, sw.epoch as u64),
+            };
+            let mine = self
+                .settings
+                .timer
+                .encode(sw.epoch, now.wrapping_add(ticks));
+            t = match self.timer.publish_for(&self.state, sw.epoch, mine) {
+                Published::InForce(t) => t,
+                Published::Overtaken(x) => return Err(x),
+            };
         }
-        let deadline = now.wrapping_add(self.settings.backoff.open_ticks(sw.k, sw.epoch as u64));
-        let mine = self.settings.timer.encode(sw.epoch, deadline);
-        match self.timer.publish_for(&self.state, sw.epoch, mine) {
-            Published::InForce(t) => Ok(self.left(sw, t, now, longest)),
-            Published::Overtaken(x) => Err(x),
-        }
+        Ok(self.left(sw, t, now, period))
     }
 
     /// Ticks left until `t`, the deadline of the episode `sw`, or `None` once
@@ -314,16 +339,10 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     pub(super) fn half_open_due(&self, sw: StateWord) -> Option<Decision<Due>> {
         let wait = self.settings.max_wait_ticks()?;
         let now = crate::breaker::read_clock(&self.clock);
-        let mut t = self.timer.load();
-        if !TimerUnits::deadline_of(t, sw.epoch) {
-            let mine = self.settings.timer.encode(sw.epoch, now.wrapping_add(wait));
-            t = match self.timer.publish_for(&self.state, sw.epoch, mine) {
-                Published::InForce(t) => t,
-                Published::Overtaken(x) => return Some(Decision::Reread(x)),
-            };
-        }
-        if self.left(sw, t, now, wait).is_some() {
-            return None;
+        match self.episode_left(sw, now, Some(wait)) {
+            Ok(Some(_)) => return None,
+            Ok(None) => {}
+            Err(x) => return Some(Decision::Reread(x)),
         }
         let due = Due {
             from: sw.pack(),
