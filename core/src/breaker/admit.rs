@@ -37,7 +37,7 @@ enum DueKind {
 
 impl Due {
     /// The word the move installed.
-    #[inline]
+    #[inline(always)]
     fn to(self) -> StateWord {
         let from = StateWord::unpack(self.from);
         match self.kind {
