@@ -26,10 +26,7 @@ struct Now<'a, C: Clock> {
 }
 
 impl<C: Clock> Now<'_, C> {
-    // Out of line on 32-bit targets: a firmware's recorder reads it at
-    // four places.
-    #[cfg_attr(target_pointer_width = "64", inline)]
-    #[cfg_attr(not(target_pointer_width = "64"), inline(never))]
+    #[inline]
     fn get(&mut self) -> u64 {
         match self.value {
             Some(v) => v,
