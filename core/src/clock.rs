@@ -198,6 +198,42 @@ mod tests {
     }
 
     #[test]
+    fn durations_from_ticks_match_exact_arithmetic_at_every_rate() {
+        // Rates that divide 1e9 (one multiply) and rates that do not (a
+        // second divide), against 128-bit arithmetic.
+        let rates = [
+            1,
+            3,
+            1_000,
+            10_000,
+            32_768,
+            1_000_000,
+            999_999_937,
+            1_000_000_000,
+        ];
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..2_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            for ticks in [x, x >> 20, x >> 40, x % 1_000_000_007] {
+                for hz in rates {
+                    let nanos = ticks as u128 * 1_000_000_000 / hz as u128;
+                    let want = Duration::new(
+                        (nanos / 1_000_000_000) as u64,
+                        (nanos % 1_000_000_000) as u32,
+                    );
+                    assert_eq!(
+                        ticks_to_duration(ticks, hz),
+                        want,
+                        "{ticks} ticks at {hz} Hz"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn manual_clock_moves_only_when_told() {
         let c: ManualClock = ManualClock::new();
         assert_eq!(c.now(), 0);

@@ -284,8 +284,8 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
     /// Ticks left in the episode `sw` (open, or half-open with `wait`, its
     /// `max_half_open_wait`), or `None` once due; publishes the episode's
     /// deadline from `now` if its opener has not yet. `Err` carries the fresh
-    /// state word when the episode has already ended. One copy for both
-    /// states on 32-bit targets (firmware size); inlined into each on 64-bit.
+    /// state word when the episode has already ended. Written once for both
+    /// states and inlined into each (`settle` holds one copy of each use).
     #[inline(always)]
     fn episode_left(
         &self,
