@@ -187,10 +187,10 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
                 Admit::Granted(epoch, state) => return Settled::Granted(epoch, state),
                 Admit::Refused(state, left) => return Settled::Refused(state, left),
                 Admit::Moved(due) => {
-                    let to = self.after_due(due);
+                    self.after_due(due);
                     if due.half_opened() {
                         // This call is the episode's first probe (when `probe`).
-                        return Settled::Granted(to.epoch, State::HalfOpen);
+                        return Settled::Granted(due.to().epoch, State::HalfOpen);
                     }
                     w = self.current_word();
                 }
@@ -352,8 +352,8 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
         Some(Decision::write(due.to(), due))
     }
 
-    /// Follow-up of a due move this thread installed; the word it installed.
-    pub(super) fn after_due(&self, due: Due) -> StateWord {
+    /// Follow-up of a due move this thread installed.
+    pub(super) fn after_due(&self, due: Due) {
         let (from, to, now) = (StateWord::unpack(due.from), due.to(), due.now);
         // One follow-up call for both moves keeps a firmware's copy single.
         let (reason, deadline) = match due.kind {
@@ -368,6 +368,5 @@ impl<C: Clock, W: AnyWindow, O: Observer> Breaker<C, W, O> {
             ),
         };
         self.committed(from, to, reason, now, WindowCounts::default(), deadline);
-        to
     }
 }
