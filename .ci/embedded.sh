@@ -93,6 +93,7 @@ done
   for t in thumbv7m-none-eabi thumbv6m-none-eabi; do
     cargo run --release --target "$t" --bin minimal
     cargo run --release --target "$t" --bin minimal_time
+    cargo run --release --target "$t" --bin minimal_count
     cargo run --release --target "$t" --bin baseline
   done
   section "QEMU: progressive recovery and adaptive throttling (fusebox-core features ramp, throttle) on Cortex-M3 and Cortex-M0"
@@ -119,8 +120,8 @@ done
   cargo build --release --target thumbv7m-none-eabi --bin outage # restore the real ELF
 
   section "no allocator in any firmware"
-  for elf in target/thumbv7m-none-eabi/release/{outage,minimal,minimal_time,baseline,ramp,throttle} \
-             target/thumbv6m-none-eabi/release/{outage,minimal,minimal_time,baseline,ramp,throttle} \
+  for elf in target/thumbv7m-none-eabi/release/{outage,minimal,minimal_time,minimal_count,baseline,ramp,throttle} \
+             target/thumbv6m-none-eabi/release/{outage,minimal,minimal_time,minimal_count,baseline,ramp,throttle} \
              target/thumbv7em-none-eabihf/release/examples/embassy_task \
              target/thumbv7em-none-eabihf/release/defmt-log; do
     if "$LLVM_BIN/llvm-nm" "$elf" | grep -E '__rust_(alloc|dealloc|realloc)'; then
@@ -147,13 +148,13 @@ done
     cp "target/$t/release/minimal" "$sizes/$t/minimal+ramp"
     cargo build --release --target "$t" --features throttle --bin minimal_time
     cp "target/$t/release/minimal_time" "$sizes/$t/minimal_time+throttle"
-    cargo build --release --target "$t" --bin minimal --bin minimal_time --bin baseline --bin outage
-    for bin in baseline minimal minimal_time outage; do cp "target/$t/release/$bin" "$sizes/$t/$bin"; done
+    cargo build --release --target "$t" --bin minimal --bin minimal_time --bin minimal_count --bin baseline --bin outage
+    for bin in baseline minimal minimal_time minimal_count outage; do cp "target/$t/release/$bin" "$sizes/$t/$bin"; done
   done
   printf '%-20s %-24s %7s %6s %7s %6s %9s %8s\n' target firmware text data flash ram "+text" "+data"
   for t in thumbv7m-none-eabi thumbv6m-none-eabi; do
     read -r bt bd _ _ < <(size_of "$sizes/$t/baseline")
-    for bin in baseline minimal minimal+ramp minimal_time minimal_time+throttle outage; do
+    for bin in baseline minimal minimal+ramp minimal_time minimal_time+throttle minimal_count outage; do
       read -r text data flash ram < <(size_of "$sizes/$t/$bin")
       printf '%-20s %-24s %7s %6s %7s %6s %9s %8s\n' "$t" "$bin" "$text" "$data" "$flash" "$ram" \
         "+$((text - bt))" "+$((data - bd))"

@@ -161,8 +161,14 @@ pub const fn ticks_to_duration(ticks: u64, hz: u64) -> Duration {
         return Duration::from_nanos(ticks);
     }
     let (secs, rest) = div_rem(ticks, hz);
-    // rest < hz, so rest * 1e9 fits u64 for any hz below 1.8e10.
-    let nanos = if hz <= 18_000_000_000 {
+    // rest < hz, so rest * 1e9 fits u64 for any hz below 1.8e10. A tick
+    // rate that divides 1e9 (1 kHz, 10 kHz, 1 MHz, ...) needs no second
+    // divide: each tick is a whole number of nanoseconds.
+    let nanos = if hz <= 1_000_000_000 && 1_000_000_000 % hz == 0 {
+        // rest < hz <= 1e9: the product is below 1e9 and fits 32 bits (a
+        // 32-bit multiply on a 32-bit chip, not a runtime call).
+        (rest as u32).wrapping_mul((1_000_000_000 / hz) as u32) as u64
+    } else if hz <= 18_000_000_000 {
         div_rem(rest * 1_000_000_000, hz).0
     } else {
         ((rest as u128 * 1_000_000_000) / hz as u128) as u64
@@ -189,6 +195,42 @@ mod tests {
         assert_eq!(duration_to_ticks(Duration::MAX, 1_000_000_000), u64::MAX);
         assert_eq!(ticks_to_duration(1500, 1000), Duration::from_millis(1500));
         assert_eq!(ticks_to_duration(3, 1_000_000), Duration::from_micros(3));
+    }
+
+    #[test]
+    fn durations_from_ticks_match_exact_arithmetic_at_every_rate() {
+        // Rates that divide 1e9 (one multiply) and rates that do not (a
+        // second divide), against 128-bit arithmetic.
+        let rates = [
+            1,
+            3,
+            1_000,
+            10_000,
+            32_768,
+            1_000_000,
+            999_999_937,
+            1_000_000_000,
+        ];
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..2_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            for ticks in [x, x >> 20, x >> 40, x % 1_000_000_007] {
+                for hz in rates {
+                    let nanos = ticks as u128 * 1_000_000_000 / hz as u128;
+                    let want = Duration::new(
+                        (nanos / 1_000_000_000) as u64,
+                        (nanos % 1_000_000_000) as u32,
+                    );
+                    assert_eq!(
+                        ticks_to_duration(ticks, hz),
+                        want,
+                        "{ticks} ticks at {hz} Hz"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
