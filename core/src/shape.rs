@@ -308,7 +308,7 @@ pub const THROTTLE_BUCKETS: usize = 8;
 /// Bits of a throttle cell: the closed episode's tag, the slot's stamp, the
 /// count of calls throttled in that slot.
 #[cfg(feature = "throttle")]
-const T_TAG_BITS: u32 = if WORD_BITS == 64 { 8 } else { 4 };
+pub(crate) const T_TAG_BITS: u32 = if WORD_BITS == 64 { 8 } else { 4 };
 #[cfg(feature = "throttle")]
 const T_COUNT_BITS: u32 = if WORD_BITS == 64 { 24 } else { 12 };
 #[cfg(feature = "throttle")]
@@ -330,9 +330,13 @@ const T_KEY_MASK: Word = ((1 as Word) << (T_TAG_BITS + T_STAMP_BITS)) - 1;
 ///
 /// A cell whose key is not `(episode tag, slot)` reads as empty; the first
 /// throttled call of a slot installs its key with count 1. Counts saturate.
-/// Tags and stamps are the low bits of the epoch and the slot: a cell left
-/// from 2^8 (2^4) closed episodes or 2^32 (2^16) slots ago could read as
-/// current, which only makes throttling a little more eager.
+/// Tags and stamps are the low bits of the epoch and the slot. The time
+/// window empties the cells of other episodes when it starts an episode
+/// ([`forget_other_episodes`](Self::forget_other_episodes)), so a cell of an
+/// episode 2^8 (2^4) epochs before reads as current only if its call was
+/// counted after that, by a thread preempted across those epochs; a cell
+/// of the same episode 2^32 (2^16) slots before could read as current.
+/// Either only makes throttling a little more eager.
 pub(crate) struct ThrottleRing {
     cells: [AtomicWord; THROTTLE_BUCKETS],
 }
@@ -381,6 +385,25 @@ impl ThrottleRing {
             match cell.compare_exchange_weak(seen, next, Ordering::Relaxed, Ordering::Relaxed) {
                 Ok(_) => return,
                 Err(x) => seen = x,
+            }
+        }
+    }
+
+    /// Empties every cell that another episode's calls filled, when the
+    /// time window starts the episode `epoch`: a cell's tag has only
+    /// [`T_TAG_BITS`] bits, and a cell left from a closed episode a whole
+    /// tag range before would otherwise read as this one's. Each cell is
+    /// replaced only if it still holds the other episode's word, so a call
+    /// of `epoch` counted meanwhile is kept.
+    pub(crate) fn forget_other_episodes(&self, epoch: Word) {
+        let tag = epoch & (((1 as Word) << T_TAG_BITS) - 1);
+        for cell in &self.cells {
+            // Relaxed: see `add`; the CAS below decides.
+            let w = cell.load(Ordering::Relaxed);
+            if w != 0 && (w >> (T_COUNT_BITS + T_STAMP_BITS)) != tag {
+                // Relaxed: as in `add`; a lost CAS means an `add` of some
+                // episode replaced the word, which the next start reconsiders.
+                let _ = cell.compare_exchange(w, 0, Ordering::Relaxed, Ordering::Relaxed);
             }
         }
     }

@@ -406,9 +406,15 @@ impl<G: BucketStorage> TimeWindowOf<G> {
             & OFFSET_MASK;
         let ne = (episode_tag(epoch) << OFFSET_BITS) | fresh;
         // AcqRel: publishes the offset with its tag (see `put` for the reader side).
-        self.episode
+        let started = self
+            .episode
             .compare_exchange(e, ne, Ordering::AcqRel, Ordering::Acquire)
-            .map(|_| ne)
+            .map(|_| ne);
+        #[cfg(feature = "throttle")]
+        if started.is_ok() {
+            self.throttled.forget_other_episodes(epoch);
+        }
+        started
     }
 
     fn grid_put(&self, ctx: &Ctx<'_>, e: Entry, want_counts: bool) -> Put {

@@ -335,3 +335,33 @@ fn an_idle_gap_drops_the_summary() {
     record(&w, &st, 1_000, OK);
     assert_eq!(w.summary_at.load(Ordering::Relaxed), NO_SUMMARY);
 }
+
+/// The throttle's cells carry only the low bits of the epoch: the calls
+/// throttled in an episode a whole tag range back must not count in the
+/// episode that shares its tag (found by the model suite on the narrow
+/// layout, where the range is 16 epochs).
+#[test]
+#[cfg(feature = "throttle")]
+fn throttled_calls_of_an_episode_a_tag_range_back_are_forgotten() {
+    use crate::shape::T_TAG_BITS;
+    let w = TimeWindow::<4>::EMPTY;
+    let slots = SlotClock::new(10);
+    let st = state_at(0);
+    w.after_transition(0, &st, 5, slots);
+    w.throttled_add(0, slots.slot(5));
+    w.throttled_add(0, slots.slot(5));
+    assert_eq!(w.throttled_sum(0, slots.slot(5)), 2);
+    let range: Word = 1 << T_TAG_BITS;
+    for epoch in 1..=range {
+        let st = state_at(epoch);
+        w.after_transition(epoch, &st, 5, slots);
+        assert_eq!(w.throttled_sum(epoch, slots.slot(5)), 0, "epoch {epoch}");
+    }
+    // A call of the current episode counted before its window's start (a
+    // racing admission) is kept: only other episodes' cells are emptied.
+    let next = range + 1;
+    w.throttled_add(next, slots.slot(5));
+    let st = state_at(next);
+    w.after_transition(next, &st, 5, slots);
+    assert_eq!(w.throttled_sum(next, slots.slot(5)), 1);
+}
